@@ -1,0 +1,33 @@
+#include "api/admin_authenticator.h"
+
+#include "common/strings.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+
+namespace cinfer::api {
+
+std::optional<std::string_view> BearerToken(const http::Request& request) {
+  auto header = request.Header("authorization");
+  if (!header.has_value()) return std::nullopt;
+  std::string_view value = Trim(*header);
+  if (value.size() < 7 || !EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+    return std::nullopt;
+  }
+  return Trim(value.substr(7));
+}
+
+absl::Status AdminAuthenticator::Authenticate(http::Request& request) {
+  auto token = BearerToken(request);
+  if (!token.has_value() || token->empty()) {
+    return UnauthenticatedError("missing bearer token");
+  }
+  ASSIGN_OR_RETURN(Principal who, auth_->Authenticate(*token));
+  request.identity = std::move(who);
+  return absl::OkStatus();
+}
+
+const Principal& AdminOf(const http::Request& request) {
+  return *std::any_cast<Principal>(&request.identity);
+}
+
+}  // namespace cinfer::api

@@ -1,0 +1,28 @@
+#include "api/json_util.h"
+
+#include "common/strings.h"
+#include "common/errors.h"
+
+namespace cinfer::api {
+
+absl::StatusOr<nlohmann::json> ParseJsonObject(const http::Request& request) {
+  auto json = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return InvalidJsonError("request body is not valid JSON");
+  if (!json.is_object()) return InvalidJsonError("request body must be a JSON object");
+  return json;
+}
+
+absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) {
+    return ValidationError(StrCat("field '", key, "' is required and must be a string"));
+  }
+  return it->get<std::string>();
+}
+
+http::Response JsonResponse(int status, const nlohmann::json& body) {
+  return http::Response::Json(status, body.dump(-1, ' ', false,
+                                                nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace cinfer::api

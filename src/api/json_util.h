@@ -1,0 +1,20 @@
+// JSON helpers shared by handlers: body parsing with the right error codes,
+// typed field access that names the bad field, and JSON responses.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "http/request.h"
+#include "nlohmann/json.hpp"
+
+namespace cinfer::api {
+
+// The request body as a JSON object; INVALID_JSON (400) otherwise.
+absl::StatusOr<nlohmann::json> ParseJsonObject(const http::Request& request);
+// A string field; VALIDATION_FAILED (422) naming `key` when absent or not a string.
+absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const char* key);
+http::Response JsonResponse(int status, const nlohmann::json& body);
+
+}  // namespace cinfer::api

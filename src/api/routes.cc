@@ -1,0 +1,14 @@
+#include "api/routes.h"
+
+#include "api/admin/auth_handlers.h"
+
+namespace cinfer::api {
+
+std::vector<http::Route> BuildRoutes(const SystemDeps& system) {
+  std::vector<http::Route> routes;
+  AddSystemRoutes(system, routes);
+  AddAuthRoutes(system.auth, routes);
+  return routes;
+}
+
+}  // namespace cinfer::api

@@ -1,0 +1,13 @@
+// The complete route table of the service, built from its parts.
+#pragma once
+
+#include <vector>
+
+#include "api/system/system_handlers.h"
+#include "http/router.h"
+
+namespace cinfer::api {
+
+std::vector<http::Route> BuildRoutes(const SystemDeps& system);
+
+}  // namespace cinfer::api

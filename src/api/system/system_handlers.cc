@@ -1,0 +1,92 @@
+#include "api/system/system_handlers.h"
+
+#include "api/json_util.h"
+#include "cinfer_version.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+#include "metrics/system_resources.h"
+
+namespace cinfer::api {
+namespace {
+
+using http::AuthScope;
+using http::Request;
+using http::Response;
+using Result = absl::StatusOr<Response>;
+
+http::Handler Asset(const std::string* content, std::string content_type) {
+  return [content, content_type](Request&) -> Result {
+    if (content->empty()) return NotFoundError("this asset is not installed");
+    Response r = Response::Text(200, content_type, *content);
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+  };
+}
+
+Result Setup(AdminAuthService* auth, Request& req) {
+  ASSIGN_OR_RETURN(auto body, ParseJsonObject(req));
+  ASSIGN_OR_RETURN(bool initialized, auth->IsInitialized());
+  if (initialized) {
+    return MakeError(absl::StatusCode::kAlreadyExists, "ALREADY_INITIALIZED",
+                     "the server already has an administrator");
+  }
+  auto text = [&](const char* key) {
+    auto it = body.find(key);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  ASSIGN_OR_RETURN(UserRecord admin, auth->Setup(text("username"), text("password"),
+                                                 text("setup_code"), req.client_ip));
+  return JsonResponse(201, {{"id", admin.id},
+                            {"username", admin.username},
+                            {"is_admin", true},
+                            {"created_at", admin.created_at}});
+}
+
+Result Info(const SystemDeps& d) {
+  const SystemResources r = ReadSystemResources(d.data_dir);
+  const auto uptime = std::chrono::duration<double>(d.clock->Now() - d.started_at).count();
+  return JsonResponse(
+      200, {{"version", CINFER_VERSION},
+            {"build", {{"commit", CINFER_GIT_COMMIT}, {"type", CINFER_BUILD_TYPE},
+                       {"compiler", CINFER_COMPILER}}},
+            {"uptime_s", uptime},
+            {"engines", d.engines},
+            {"cpu", {{"count", r.cpu_count}, {"load_1m", r.load_1m}, {"load_5m", r.load_5m},
+                     {"load_15m", r.load_15m}}},
+            {"memory", {{"total_mb", r.mem_total_mb}, {"available_mb", r.mem_available_mb},
+                        {"process_rss_mb", r.process_rss_mb}}},
+            {"disk", {{"data_dir", d.data_dir}, {"total_mb", r.disk_total_mb},
+                      {"free_mb", r.disk_free_mb}}}});
+}
+
+}  // namespace
+
+void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
+  auto shared = std::make_shared<const SystemDeps>(deps);
+  const StaticAssets* assets = deps.assets;
+  routes.push_back({"GET", "/health/live", AuthScope::kPublic,
+                    [](Request&) -> Result { return JsonResponse(200, {{"status", "ok"}}); }});
+  routes.push_back({"GET", "/health/ready", AuthScope::kPublic, [shared](Request&) -> Result {
+                      if (shared->readiness->IsReady()) return JsonResponse(200, {{"status", "ready"}});
+                      return JsonResponse(503, {{"status", "starting"}});
+                    }});
+  routes.push_back({"GET", "/api/v1/internal/system/setup", AuthScope::kPublic,
+                    [shared](Request&) -> Result {
+                      ASSIGN_OR_RETURN(bool initialized, shared->auth->IsInitialized());
+                      return JsonResponse(200, {{"initialized", initialized}});
+                    }});
+  routes.push_back({"POST", "/api/v1/internal/system/setup", AuthScope::kPublic,
+                    [shared](Request& req) { return Setup(shared->auth, req); }});
+  routes.push_back({"GET", "/api/v1/internal/system/info", AuthScope::kAdmin,
+                    [shared](Request&) { return Info(*shared); }});
+  routes.push_back({"GET", "/openapi.yaml", AuthScope::kPublic,
+                    Asset(&assets->openapi_yaml, "application/yaml")});
+  routes.push_back({"GET", "/docs", AuthScope::kPublic,
+                    Asset(&assets->docs_html, "text/html; charset=utf-8")});
+  routes.push_back({"GET", "/docs/redoc.standalone.js", AuthScope::kPublic,
+                    Asset(&assets->redoc_js, "application/javascript")});
+  routes.push_back({"GET", "/", AuthScope::kPublic,
+                    Asset(&assets->index_html, "text/html; charset=utf-8")});
+}
+
+}  // namespace cinfer::api

@@ -1,0 +1,34 @@
+// Errors carry an absl::StatusCode plus a stable machine-readable code string
+// (e.g. "INVALID_JSON") and optionally a Retry-After hint, as Status payloads.
+// http/error_response.h is the one place that turns them into HTTP.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace cinfer {
+
+// Builds a status whose public error code is `error_code`.
+absl::Status MakeError(absl::StatusCode code, std::string_view error_code,
+                       std::string_view message);
+
+// The error code string: the payload when set, otherwise derived from the
+// status code (NOT_FOUND, UNAUTHENTICATED, ...).
+std::string ErrorCodeOf(const absl::Status& status);
+
+// Attaches / reads a Retry-After hint in whole seconds.
+absl::Status WithRetryAfter(absl::Status status, int seconds);
+std::optional<int> RetryAfterOf(const absl::Status& status);
+
+// Shorthands for the codes used across layers.
+absl::Status InvalidJsonError(std::string_view message);
+absl::Status ValidationError(std::string_view message);
+absl::Status UnauthenticatedError(std::string_view message);
+absl::Status ForbiddenError(std::string_view message);
+absl::Status NotFoundError(std::string_view message);
+absl::Status PayloadTooLargeError(std::string_view message);
+
+}  // namespace cinfer

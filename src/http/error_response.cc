@@ -1,0 +1,61 @@
+#include "http/error_response.h"
+
+#include "common/errors.h"
+#include "nlohmann/json.hpp"
+
+namespace cinfer::http {
+
+int HttpStatusFor(const absl::Status& status) {
+  // Error codes whose HTTP status differs from their StatusCode's default.
+  const std::string code = ErrorCodeOf(status);
+  if (code == "VALIDATION_FAILED") return 422;
+  if (code == "PAYLOAD_TOO_LARGE") return 413;
+  if (code == "UNSUPPORTED_MEDIA_TYPE") return 415;
+  if (code == "METHOD_NOT_ALLOWED") return 405;
+  if (code == "HEADERS_TOO_LARGE") return 431;
+  if (code == "QUEUE_FULL") return 503;
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+Response ErrorResponse(const absl::Status& status, std::string_view request_id) {
+  const int http_status = HttpStatusFor(status);
+  // Internal details stay in the log; clients get a generic message.
+  const std::string message = http_status >= 500 && http_status != 503 && http_status != 504
+                                  ? "internal server error"
+                                  : std::string(status.message());
+  nlohmann::json body = {{"error",
+                          {{"code", ErrorCodeOf(status)},
+                           {"message", message},
+                           {"request_id", std::string(request_id)}}}};
+  Response r = Response::Json(http_status, body.dump());
+  if (auto retry = RetryAfterOf(status)) r.headers.emplace_back("Retry-After", std::to_string(*retry));
+  return r;
+}
+
+}  // namespace cinfer::http

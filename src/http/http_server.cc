@@ -1,0 +1,350 @@
+#include "http/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/strings.h"
+#include "common/errors.h"
+#include "common/random.h"
+#include "http/error_response.h"
+#include "spdlog/spdlog.h"
+
+namespace cinfer::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
+constexpr auto kDrainTimeout = std::chrono::seconds(5);
+
+auto Ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// Counts a request as in flight from its header until its response is written.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& n) : n_(n) { ++n_; }
+  ~InFlight() { --n_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int>& n_;
+};
+
+std::string PeerAddress(const tcp::socket& sock) {
+  error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+  }
+  return addr.to_string();
+}
+
+Request ToRequest(bhttp::request<bhttp::string_body>&& msg, std::string client_ip,
+                  std::string request_id) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  std::string_view target = msg.target();
+  size_t q = target.find('?');
+  req.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
+  for (const auto& field : msg) {
+    req.headers[ToLower(std::string_view(field.name_string()))] =
+        std::string(field.value());
+  }
+  req.body = std::move(msg.body());
+  req.client_ip = std::move(client_ip);
+  req.request_id = std::move(request_id);
+  return req;
+}
+
+}  // namespace
+
+bool IsSaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct HttpServer::Impl {
+  Options opts;
+  const Router* router;
+  asio::io_context ioc;
+  asio::thread_pool handlers;
+  std::optional<asio::ssl::context> tls;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(const Options& o, const Router* r)
+      : opts(o),
+        router(r),
+        ioc(o.io_threads),
+        handlers(static_cast<size_t>(o.handler_threads)),
+        acceptor(ioc),
+        signals(ioc) {}
+
+  asio::awaitable<void> Listen();
+  template <class Stream>
+  asio::awaitable<void> Session(Stream stream, std::string client_ip);
+  template <class Stream>
+  asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer,
+                                 const std::string& client_ip, bool first);
+  template <class Stream>
+  asio::awaitable<void> Drain(Stream& stream);
+  asio::awaitable<void> WaitForDrain();
+  void BeginShutdown();
+  bhttp::response<bhttp::string_body> ToBeast(Response&& r, const std::string& request_id,
+                                              bool keep_alive) const;
+};
+
+bhttp::response<bhttp::string_body> HttpServer::Impl::ToBeast(Response&& r,
+                                                              const std::string& request_id,
+                                                              bool keep_alive) const {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+  res.set(bhttp::field::server, "cinfer");
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+  res.set("X-Request-ID", request_id);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive && !stopping);
+  res.prepare_payload();
+  return res;
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::Drain(Stream& stream) {
+  // The client may still be sending a body we refused; read and discard it so
+  // it sees our response instead of a connection reset.
+  auto& sock = beast::get_lowest_layer(stream).socket();
+  error_code ec;
+  sock.shutdown(tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream).expires_after(kDrainTimeout);
+  std::vector<char> scratch(64 * 1024);
+  size_t total = 0;
+  while (!ec && total < kMaxDrainBytes) {
+    total += co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(scratch), Ec(ec));
+  }
+}
+
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer,
+                                                 const std::string& client_ip, bool first) {
+  error_code ec;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
+  beast::get_lowest_layer(stream).expires_after(first ? opts.read_timeout : opts.idle_timeout);
+  co_await bhttp::async_read_header(stream, buffer, parser, Ec(ec));
+  if (ec && (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category() ||
+             ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)) {
+    co_return false;  // closed, reset or timed out: nobody to answer
+  }
+  InFlight guard(in_flight);
+  const auto start = std::chrono::steady_clock::now();
+  std::string request_id;
+  std::optional<absl::Status> refused;
+  if (ec) {
+    request_id = RandomHex(8);
+    refused = ec == bhttp::error::header_limit
+                  ? MakeError(absl::StatusCode::kInvalidArgument, "HEADERS_TOO_LARGE",
+                              "request headers too large")
+                  : MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+                              StrCat("malformed HTTP request: ", ec.message()));
+  } else {
+    auto rid = parser.get()["X-Request-ID"];
+    request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+  }
+  std::string method, path;
+  if (!refused) {
+    method = std::string(parser.get().method_string());
+    std::string_view target = parser.get().target();
+    path = std::string(target.substr(0, target.find('?')));
+    const size_t limit = router->BodyLimitFor(method, path);
+    const auto declared = parser.content_length();
+    if (declared && *declared > limit) {
+      refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+    } else {
+      parser.body_limit(limit);
+      beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+      co_await bhttp::async_read(stream, buffer, parser, Ec(ec));
+      if (ec == bhttp::error::body_limit) {
+        refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+      } else if (ec) {
+        co_return false;  // timed out or broken mid-body: nothing sensible to answer
+      }
+    }
+  }
+  Response response;
+  bool keep_alive = !refused && parser.get().keep_alive();
+  if (refused) {
+    response = ErrorResponse(*refused, request_id);
+  } else {
+    Request req = ToRequest(parser.release(), client_ip, request_id);
+    response = co_await asio::co_spawn(
+        handlers, [this, &req]() -> asio::awaitable<Response> { co_return router->Handle(req); },
+        asio::use_awaitable);
+  }
+  const int status = response.status;
+  auto res = ToBeast(std::move(response), request_id, keep_alive);
+  const size_t bytes = res.body().size();
+  beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+  co_await bhttp::async_write(stream, res, Ec(ec));
+  if (opts.access_log) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", client_ip, method, path, status, bytes, ms,
+                 request_id);
+  }
+  if (!ec && refused) co_await Drain(stream);
+  co_return !ec && res.keep_alive();
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::Session(Stream stream, std::string client_ip) {
+  error_code ec;
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server, Ec(ec));
+    if (ec) co_return;
+  }
+  beast::flat_buffer buffer;
+  bool first = true;
+  while (!stopping) {
+    if (!co_await ServeOne(stream, buffer, client_ip, first)) break;
+    first = false;
+  }
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } else {
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(Ec(ec));
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::Listen() {
+  while (!stopping) {
+    tcp::socket sock(asio::make_strand(ioc));
+    error_code ec;
+    co_await acceptor.async_accept(sock, Ec(ec));
+    if (ec == asio::error::operation_aborted || stopping) co_return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
+      co_await pause.async_wait(Ec(ec));
+      continue;
+    }
+    std::string ip = PeerAddress(sock);
+    auto ex = sock.get_executor();
+    if (tls) {
+      asio::co_spawn(ex,
+                     Session(beast::ssl_stream<beast::tcp_stream>(std::move(sock), *tls), ip),
+                     asio::detached);
+    } else {
+      asio::co_spawn(ex, Session(beast::tcp_stream(std::move(sock)), ip), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::WaitForDrain() {
+  const auto deadline = std::chrono::steady_clock::now() + opts.shutdown_timeout;
+  asio::steady_timer timer(ioc);
+  while (in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    error_code ec;
+    co_await timer.async_wait(Ec(ec));
+  }
+  if (in_flight > 0) spdlog::warn("shutdown timeout: abandoning {} request(s)", in_flight.load());
+  ioc.stop();
+}
+
+void HttpServer::Impl::BeginShutdown() {
+  if (stopping.exchange(true)) return;
+  error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  spdlog::info("shutting down: finishing {} in-flight request(s)", in_flight.load());
+  asio::co_spawn(ioc, WaitForDrain(), asio::detached);
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() {
+  impl_->ioc.stop();
+  impl_->handlers.join();
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options,
+                                                               const Router* router) {
+  auto impl = std::make_unique<Impl>(options, router);
+  error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return absl::InvalidArgumentError(StrCat("bad listen address '", options.host, "'"));
+  tcp::endpoint ep(address, static_cast<unsigned short>(options.port));
+  auto& acc = impl->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", options.host, ":", options.port, ": ", ec.message()));
+  }
+  if (!options.tls_cert_file.empty()) {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1);
+    impl->tls->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (!ec) impl->tls->use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return absl::InvalidArgumentError(StrCat("TLS setup failed: ", ec.message()));
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::port() const {
+  error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+absl::Status HttpServer::Run() {
+  Impl& s = *impl_;
+  if (s.opts.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([&s](const error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("received signal {}", sig);
+      s.BeginShutdown();
+    });
+  }
+  asio::co_spawn(s.ioc, s.Listen(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : threads) t.join();
+  s.handlers.join();
+  return absl::OkStatus();
+}
+
+void HttpServer::Shutdown() {
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->BeginShutdown(); });
+}
+
+}  // namespace cinfer::http

@@ -1,0 +1,58 @@
+// HttpServer: the Beast/Asio transport. Accepts HTTP/1.1 (optionally TLS)
+// connections, enforces header/body limits and read/idle timeouts, hands each
+// request to the Router on a separate handler thread pool (network threads
+// never run handlers), writes the response, and logs one access line per
+// request. SIGINT/SIGTERM start a graceful shutdown: stop accepting, finish
+// in-flight requests (those whose header has been read), then return from Run.
+// Create/Run/Shutdown are thread-safe; the Router must outlive the server.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "http/router.h"
+
+namespace cinfer::http {
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 8000;  // 0 picks a free port
+    int io_threads = 2;
+    int handler_threads = 4;
+    size_t max_header_bytes = 16 * 1024;
+    std::chrono::seconds read_timeout{30};  // header, body and write deadlines
+    std::chrono::seconds idle_timeout{60};  // between keep-alive requests
+    std::chrono::seconds shutdown_timeout{30};
+    bool access_log = true;
+    bool handle_signals = true;
+    std::string tls_cert_file;  // both set: HTTPS
+    std::string tls_key_file;
+  };
+
+  // Binds the listening socket (so port() is known before Run).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const Options& options,
+                                                            const Router* router);
+  ~HttpServer();
+
+  int port() const;
+  // Serves until a graceful shutdown completes.
+  absl::Status Run();
+  // Starts a graceful shutdown; returns at once.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A client-supplied request id is echoed only when it is 1..128 characters
+// of [A-Za-z0-9._-].
+bool IsSaneRequestId(std::string_view id);
+
+}  // namespace cinfer::http

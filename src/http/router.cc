@@ -1,0 +1,105 @@
+#include "http/router.h"
+
+#include <exception>
+
+#include "common/strings.h"
+#include "common/errors.h"
+#include "http/error_response.h"
+#include "spdlog/spdlog.h"
+
+namespace cinfer::http {
+
+bool MatchPattern(std::string_view pattern, std::string_view path,
+                  std::map<std::string, std::string>* params) {
+  std::vector<std::string_view> pat = Split(pattern, '/');
+  std::vector<std::string_view> segs = Split(path, '/');
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < pat.size(); ++i) {
+    std::string_view p = pat[i];
+    if (p.starts_with("{*") && p.ends_with("}") && i + 1 == pat.size()) {
+      if (i >= segs.size()) return false;
+      std::vector<std::string_view> rest(segs.begin() + static_cast<ptrdiff_t>(i), segs.end());
+      std::string joined = Join(rest, "/");
+      if (joined.empty()) return false;
+      found[std::string(p.substr(2, p.size() - 3))] = std::move(joined);
+      if (params) *params = std::move(found);
+      return true;
+    }
+    if (i >= segs.size()) return false;
+    if (p.starts_with("{") && p.ends_with("}")) {
+      std::string decoded;
+      if (segs[i].empty() || !PercentDecode(segs[i], false, &decoded)) return false;
+      found[std::string(p.substr(1, p.size() - 2))] = std::move(decoded);
+    } else if (p != segs[i]) {
+      return false;
+    }
+  }
+  if (pat.size() != segs.size()) return false;
+  if (params) *params = std::move(found);
+  return true;
+}
+
+Router::Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> authenticators,
+               size_t default_max_body_bytes)
+    : routes_(std::move(routes)),
+      authenticators_(std::move(authenticators)),
+      default_max_body_bytes_(default_max_body_bytes) {}
+
+absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::string_view path,
+                                             std::map<std::string, std::string>* params) const {
+  bool path_known = false;
+  for (const Route& r : routes_) {
+    std::map<std::string, std::string> found;
+    if (!MatchPattern(r.pattern, path, &found)) continue;
+    path_known = true;
+    if (r.method == method) {
+      if (params) *params = std::move(found);
+      return &r;
+    }
+  }
+  if (path_known) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "METHOD_NOT_ALLOWED",
+                     StrCat("method ", method, " is not allowed on this path"));
+  }
+  return NotFoundError("no such route");
+}
+
+size_t Router::BodyLimitFor(std::string_view method, std::string_view path) const {
+  auto r = Resolve(method, path, nullptr);
+  if (r.ok() && (*r)->max_body_bytes > 0) return (*r)->max_body_bytes;
+  return default_max_body_bytes_;
+}
+
+Response Router::Handle(Request& request) const {
+  auto route = Resolve(request.method, request.path, &request.path_params);
+  absl::StatusOr<Response> result = absl::InternalError("unreachable");
+  if (!route.ok()) {
+    result = route.status();
+  } else {
+    const Route& r = **route;
+    absl::Status auth = absl::OkStatus();
+    if (r.scope != AuthScope::kPublic) {
+      auto it = authenticators_.find(r.scope);
+      auth = it == authenticators_.end() || it->second == nullptr
+                 ? absl::InternalError("no authenticator for route scope")
+                 : it->second->Authenticate(request);
+    }
+    if (!auth.ok()) {
+      result = auth;
+    } else {
+      try {
+        result = r.handler(request);
+      } catch (const std::exception& e) {
+        result = absl::InternalError(StrCat("unhandled exception: ", e.what()));
+      }
+    }
+  }
+  if (result.ok()) return *std::move(result);
+  if (HttpStatusFor(result.status()) >= 500) {
+    spdlog::error("request {} {} {} failed: {}", request.request_id, request.method, request.path,
+                  result.status().ToString());
+  }
+  return ErrorResponse(result.status(), request.request_id);
+}
+
+}  // namespace cinfer::http

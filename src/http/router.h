@@ -1,0 +1,65 @@
+// Router: the declarative route table {method, path pattern, auth scope, body
+// limit, handler}. Authentication is a routing stage: a route's scope names the
+// Authenticator that must accept the request before its handler runs.
+// Patterns are literal segments, "{name}" (one segment) and a trailing
+// "{*name}" (the rest of the path). Immutable after construction; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "http/request.h"
+
+namespace cinfer::http {
+
+enum class AuthScope { kPublic, kAdmin, kApiToken };
+
+// Verifies the credentials of a request for one scope and records who made it
+// in request.identity. Implementations must be thread-safe.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual absl::Status Authenticate(Request& request) = 0;
+};
+
+using Handler = std::function<absl::StatusOr<Response>(Request&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  AuthScope scope = AuthScope::kPublic;
+  Handler handler;
+  size_t max_body_bytes = 0;  // 0: the router's default limit
+};
+
+class Router {
+ public:
+  Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> authenticators,
+         size_t default_max_body_bytes);
+
+  // The route for method + path; NotFound / METHOD_NOT_ALLOWED otherwise.
+  absl::StatusOr<const Route*> Resolve(std::string_view method, std::string_view path,
+                                       std::map<std::string, std::string>* params) const;
+  // The body limit that applies to a request line (the default when unrouted).
+  size_t BodyLimitFor(std::string_view method, std::string_view path) const;
+  // Resolves, authenticates and runs the handler; errors become error responses.
+  Response Handle(Request& request) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  std::map<AuthScope, Authenticator*> authenticators_;
+  size_t default_max_body_bytes_;
+};
+
+// True when `path` matches `pattern`, filling `params`.
+bool MatchPattern(std::string_view pattern, std::string_view path,
+                  std::map<std::string, std::string>* params);
+
+}  // namespace cinfer::http

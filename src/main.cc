@@ -1,0 +1,160 @@
+// cinfer: parses the command line and configuration, builds the Application
+// (the composition root) and runs the chosen command.
+#include <termios.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "cinfer_version.h"
+#include "config/config_loader.h"
+#include "nlohmann/json.hpp"
+#include "server/application.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+extern char** environ;
+
+namespace cinfer {
+namespace {
+
+Environment ProcessEnvironment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string ExecutableDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::optional<Config> LoadOrReport(const std::string& config_path) {
+  auto config = LoadConfig(config_path.empty() ? std::nullopt : std::optional(config_path),
+                           ProcessEnvironment());
+  if (!config.ok()) {
+    std::cerr << "cinfer: configuration error: " << config.status().message() << "\n";
+    return std::nullopt;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->server.log_level));
+  return *std::move(config);
+}
+
+std::optional<std::string> ReadPassword() {
+  std::string first;
+  if (!isatty(STDIN_FILENO)) {
+    if (!std::getline(std::cin, first)) return std::nullopt;
+    if (!first.empty() && first.back() == '\r') first.pop_back();
+    return first;
+  }
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string second;
+  std::cerr << "New password: ";
+  std::getline(std::cin, first);
+  std::cerr << "\nRepeat: ";
+  std::getline(std::cin, second);
+  std::cerr << "\n";
+  tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  if (first != second) {
+    std::cerr << "cinfer: passwords differ\n";
+    return std::nullopt;
+  }
+  return first;
+}
+
+int Serve(const std::string& config_path) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir()});
+  if (!app.ok()) {
+    spdlog::critical("startup failed: {}", app.status().ToString());
+    return 1;
+  }
+  absl::Status st = (*app)->Serve();
+  if (!st.ok()) {
+    spdlog::critical("server failed: {}", st.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+int Routes(const std::string& config_path) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(), .offline = true});
+  if (!app.ok()) {
+    std::cerr << "cinfer: " << app.status().ToString() << "\n";
+    return 1;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [method, pattern] : (*app)->RouteList()) {
+    out.push_back({{"method", method}, {"path", pattern}});
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int ResetPassword(const std::string& config_path, const std::string& username) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(), .offline = true});
+  if (!app.ok()) {
+    std::cerr << "cinfer: " << app.status().ToString() << "\n";
+    return 1;
+  }
+  auto password = ReadPassword();
+  if (!password) {
+    std::cerr << "cinfer: no password given on standard input\n";
+    return 1;
+  }
+  absl::Status st = (*app)->ResetPassword(username, *password);
+  if (!st.ok()) {
+    std::cerr << "cinfer: " << st.message() << "\n";
+    return 1;
+  }
+  std::cout << "password of '" << username << "' reset; all of its sessions are revoked\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace cinfer
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cinfer"));
+  CLI::App app{"Cinfer: a vision AI inference server"};
+  app.require_subcommand(1);
+  std::string config_path;
+  std::string username;
+
+  auto* serve = app.add_subcommand("serve", "Start the HTTP server");
+  serve->add_option("-c,--config", config_path, "YAML configuration file");
+  app.add_subcommand("version", "Print the version and build");
+  auto* routes = app.add_subcommand("routes", "Print the served routes as JSON");
+  routes->add_option("-c,--config", config_path, "YAML configuration file");
+  auto* admin = app.add_subcommand("admin", "Offline administration");
+  admin->require_subcommand(1);
+  auto* reset = admin->add_subcommand(
+      "reset-password", "Set an admin's password (read from stdin) and revoke its sessions");
+  reset->add_option("-u,--username", username, "The admin's username")->required();
+  reset->add_option("-c,--config", config_path, "YAML configuration file");
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return cinfer::Serve(config_path);
+  if (routes->parsed()) return cinfer::Routes(config_path);
+  if (reset->parsed()) return cinfer::ResetPassword(config_path, username);
+  std::cout << "cinfer " << CINFER_VERSION << " (" << CINFER_GIT_COMMIT << ", " << CINFER_BUILD_TYPE
+            << ")\n";
+  return 0;
+}

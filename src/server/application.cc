@@ -1,0 +1,138 @@
+#include "server/application.h"
+
+#include <filesystem>
+
+#include "common/strings.h"
+#include "api/admin_authenticator.h"
+#include "api/routes.h"
+#include "auth/admin_auth_service.h"
+#include "auth/jwt_codec.h"
+#include "auth/login_throttle.h"
+#include "auth/password_hasher.h"
+#include "auth/secret_file.h"
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/readiness.h"
+#include "common/status_macros.h"
+#include "http/http_server.h"
+#include "spdlog/spdlog.h"
+#include "storage/sqlite/sqlite_database.h"
+
+namespace cinfer {
+namespace {
+
+void LoadAsset(const std::string& dir, const char* name, std::string* out) {
+  auto content = ReadFileToString(StrCat(dir, "/", name));
+  if (content.ok()) {
+    *out = *std::move(content);
+  } else {
+    spdlog::warn("asset {}/{} not found; its route answers 404", dir, name);
+  }
+}
+
+}  // namespace
+
+// Declared in dependency order; destroyed in reverse.
+struct Application::Components {
+  Config config;
+  SystemClock clock;
+  Clock::TimePoint started_at;
+  Readiness readiness;
+  std::unique_ptr<SqliteDatabase> db;
+  std::unique_ptr<PasswordHasher> hasher;
+  std::unique_ptr<JwtCodec> jwt;
+  std::unique_ptr<LoginThrottle> throttle;
+  std::unique_ptr<AdminAuthService> auth;
+  std::unique_ptr<api::AdminAuthenticator> admin_authenticator;
+  api::StaticAssets assets;
+  std::unique_ptr<http::Router> router;
+};
+
+Application::Application(std::unique_ptr<Components> c) : c_(std::move(c)) {}
+Application::~Application() = default;
+
+absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& config,
+                                                                  const Options& options) {
+  auto c = std::make_unique<Components>();
+  c->config = config;
+  c->started_at = c->clock.Now();
+  const std::string& data_dir = config.server.data_dir;
+  RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
+
+  ASSIGN_OR_RETURN(c->db, SqliteDatabase::Open({.path = data_dir + "/cinfer.db"}));
+  ASSIGN_OR_RETURN(c->hasher,
+                   PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
+  ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(data_dir + "/jwt-secret", 32));
+  ASSIGN_OR_RETURN(JwtCodec jwt,
+                   JwtCodec::Create({.secret = secret,
+                                     .ttl = std::chrono::minutes(config.auth.admin_session_minutes)},
+                                    &c->clock));
+  c->jwt = std::make_unique<JwtCodec>(std::move(jwt));
+  c->throttle = std::make_unique<LoginThrottle>(
+      LoginThrottle::Options{.max_failures = config.auth.login_max_failures,
+                             .window = std::chrono::seconds(config.auth.login_window_s)},
+      &c->clock);
+  ASSIGN_OR_RETURN(c->auth, AdminAuthService::Create({c->db.get(), c->db.get(), c->db.get(),
+                                                      c->hasher.get(), c->jwt.get(),
+                                                      c->throttle.get(), &c->clock},
+                                                     data_dir + "/setup-code", !options.offline));
+  c->admin_authenticator = std::make_unique<api::AdminAuthenticator>(c->auth.get());
+
+  const std::string assets_dir = config.server.assets_dir.empty()
+                                     ? options.executable_dir + "/share/cinfer"
+                                     : config.server.assets_dir;
+  LoadAsset(assets_dir, "openapi.yaml", &c->assets.openapi_yaml);
+  LoadAsset(assets_dir, "docs.html", &c->assets.docs_html);
+  LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
+  LoadAsset(assets_dir, "index.html", &c->assets.index_html);
+
+  api::SystemDeps system{c->auth.get(), &c->readiness, &c->clock, c->started_at, data_dir,
+                         /*engines=*/{}, &c->assets};
+  c->router = std::make_unique<http::Router>(
+      api::BuildRoutes(system),
+      std::map<http::AuthScope, http::Authenticator*>{
+          {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
+      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  return std::unique_ptr<Application>(new Application(std::move(c)));
+}
+
+absl::Status Application::Serve() {
+  const ServerConfig& s = c_->config.server;
+  http::HttpServer::Options o;
+  o.host = s.host;
+  o.port = s.port;
+  o.io_threads = s.io_threads;
+  o.handler_threads = s.workers;
+  o.max_header_bytes = static_cast<size_t>(s.max_header_kb) * 1024;
+  o.read_timeout = std::chrono::seconds(s.read_timeout_s);
+  o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
+  o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
+  o.access_log = s.access_log;
+  if (s.tls.enabled) {
+    o.tls_cert_file = s.tls.cert_file;
+    o.tls_key_file = s.tls.key_file;
+  }
+  ASSIGN_OR_RETURN(auto server, http::HttpServer::Create(o, c_->router.get()));
+  if (auto code = c_->auth->pending_setup_code()) {
+    spdlog::warn("no administrator yet: first-run setup code is {} (also in {}/setup-code)", *code,
+                 s.data_dir);
+  }
+  c_->readiness.MarkStarted();
+  spdlog::info("cinfer listening on {}://{}:{}", s.tls.enabled ? "https" : "http", s.host,
+               server->port());
+  RETURN_IF_ERROR(server->Run());
+  spdlog::info("cinfer stopped");
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, std::string>> Application::RouteList() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : c_->router->routes()) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+absl::Status Application::ResetPassword(const std::string& username, const std::string& password) {
+  return c_->auth->ResetPassword(username, password);
+}
+
+}  // namespace cinfer

@@ -1,0 +1,41 @@
+// Application: the composition root. Builds every component from a Config —
+// storage → auth → api → http — owns them, and tears them down in reverse.
+// No component reaches another except through what is passed in here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "http/router.h"
+
+namespace cinfer {
+
+class Application {
+ public:
+  struct Options {
+    std::string executable_dir;  // for the default assets dir
+    // Offline commands (routes, admin reset-password) must not issue a new
+    // first-run setup code under a running server's feet.
+    bool offline = false;
+  };
+  static absl::StatusOr<std::unique_ptr<Application>> Create(const Config& config,
+                                                             const Options& options);
+  ~Application();
+
+  // Binds, serves until SIGINT/SIGTERM and a graceful shutdown, then returns.
+  absl::Status Serve();
+  // The route table (method, pattern) as served; used by `cinfer routes`.
+  std::vector<std::pair<std::string, std::string>> RouteList() const;
+  // Offline admin password reset.
+  absl::Status ResetPassword(const std::string& username, const std::string& password);
+
+ private:
+  struct Components;
+  explicit Application(std::unique_ptr<Components> c);
+  std::unique_ptr<Components> c_;
+};
+
+}  // namespace cinfer

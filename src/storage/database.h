@@ -1,0 +1,54 @@
+// Database: the storage interface the rest of the service sees. No SQL dialect
+// leaks through it, so the SQLite implementation (sqlite/) can be joined by a
+// PostgreSQL one. Implementations are thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/records.h"
+
+namespace cinfer {
+
+// Users and their credentials.
+class UserStore {
+ public:
+  virtual ~UserStore() = default;
+  virtual absl::StatusOr<bool> HasAdmin() = 0;
+  // Inserts `admin` only if no admin exists yet, atomically; AlreadyExists otherwise.
+  virtual absl::Status CreateFirstAdmin(const UserRecord& admin) = 0;
+  virtual absl::StatusOr<std::optional<UserRecord>> FindUserByUsername(std::string_view name) = 0;
+  virtual absl::StatusOr<std::optional<UserRecord>> FindUserById(std::string_view id) = 0;
+  // Stores a new hash and increments token_version. NotFound for unknown ids.
+  virtual absl::Status UpdatePassword(std::string_view user_id, std::string_view hash) = 0;
+  virtual absl::Status RecordLogin(std::string_view user_id, std::string_view at) = 0;
+};
+
+// Revoked admin sessions (logout), kept until they would have expired anyway.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual absl::Status RevokeSession(std::string_view jti, int64_t expires_at_unix) = 0;
+  virtual absl::StatusOr<bool> IsSessionRevoked(std::string_view jti) = 0;
+  virtual absl::Status PurgeExpiredRevocations(int64_t now_unix) = 0;
+};
+
+// Append-only log of administrative actions.
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  virtual absl::Status AppendAudit(const AuditEntry& entry) = 0;
+  virtual absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) = 0;
+};
+
+class Database : public UserStore, public SessionStore, public AuditStore {
+ public:
+  // Schema version after migrations.
+  virtual absl::StatusOr<int> SchemaVersion() = 0;
+};
+
+}  // namespace cinfer

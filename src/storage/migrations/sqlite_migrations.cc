@@ -1,0 +1,111 @@
+#include "storage/migrations/sqlite_migrations.h"
+
+namespace cinfer {
+namespace {
+
+// Schema of the design document §5, with: model_versions split out of models,
+// tokens stored as a SHA-256 hash plus a visible suffix (never the value),
+// audit_log, and revoked admin sessions.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  username TEXT UNIQUE NOT NULL,
+  password_hash TEXT NOT NULL,
+  is_admin INTEGER NOT NULL DEFAULT 0,
+  token_version INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  last_login TEXT,
+  status TEXT NOT NULL DEFAULT 'active'
+);
+CREATE TABLE models (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  engine_type TEXT NOT NULL,
+  config TEXT NOT NULL DEFAULT '{}',
+  io_schema TEXT,
+  status TEXT NOT NULL DEFAULT 'draft',
+  status_reason TEXT,
+  current_version_id TEXT,
+  created_by TEXT REFERENCES users(id),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE model_versions (
+  id TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  file_path TEXT NOT NULL,
+  original_filename TEXT,
+  size_bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  config TEXT,
+  created_by TEXT REFERENCES users(id),
+  created_at TEXT NOT NULL,
+  UNIQUE (model_id, version)
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT UNIQUE NOT NULL,
+  token_suffix TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  is_active INTEGER NOT NULL DEFAULT 1,
+  allowed_models TEXT NOT NULL DEFAULT '["*"]',
+  ip_whitelist TEXT NOT NULL DEFAULT '[]',
+  rate_limit INTEGER,
+  monthly_limit INTEGER,
+  used_count INTEGER NOT NULL DEFAULT 0,
+  remark TEXT NOT NULL DEFAULT '',
+  created_by TEXT REFERENCES users(id)
+);
+CREATE TABLE inference_logs (
+  id TEXT PRIMARY KEY,
+  model_id TEXT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  model_version INTEGER,
+  token_id TEXT REFERENCES tokens(id) ON DELETE SET NULL,
+  request_id TEXT,
+  client_ip TEXT,
+  request_data TEXT,
+  response_data TEXT,
+  status TEXT NOT NULL,
+  error_message TEXT,
+  latency_ms REAL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL DEFAULT '',
+  object_id TEXT NOT NULL DEFAULT '',
+  client_ip TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE revoked_sessions (
+  jti TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX idx_models_status ON models(status);
+CREATE INDEX idx_models_engine_type ON models(engine_type);
+CREATE INDEX idx_models_created_at ON models(created_at);
+CREATE INDEX idx_model_versions_model ON model_versions(model_id);
+CREATE INDEX idx_tokens_expires_at ON tokens(expires_at);
+CREATE INDEX idx_inference_logs_model_id ON inference_logs(model_id);
+CREATE INDEX idx_inference_logs_token_id ON inference_logs(token_id);
+CREATE INDEX idx_inference_logs_created_at ON inference_logs(created_at);
+CREATE INDEX idx_inference_logs_status ON inference_logs(status);
+CREATE INDEX idx_audit_log_created_at ON audit_log(created_at);
+CREATE INDEX idx_revoked_sessions_expires ON revoked_sessions(expires_at);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& SqliteMigrations() {
+  static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1}};
+  return kMigrations;
+}
+
+}  // namespace cinfer

@@ -1,0 +1,55 @@
+// SqliteDatabase: the Database over one SQLite file in WAL mode, with a busy
+// timeout and foreign keys on; prepared statements only. Thread-safe: one
+// connection serialised by a mutex (admin traffic is light; the hot paths of
+// later issues batch their writes).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "storage/database.h"
+
+struct sqlite3;
+
+namespace cinfer {
+
+class SqliteDatabase final : public Database {
+ public:
+  struct Options {
+    std::string path;  // the database file; created when missing
+    int busy_timeout_ms = 5000;
+  };
+  // Opens the file and applies pending migrations.
+  static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const Options& options);
+  ~SqliteDatabase() override;
+
+  absl::StatusOr<int> SchemaVersion() override;
+
+  absl::StatusOr<bool> HasAdmin() override;
+  absl::Status CreateFirstAdmin(const UserRecord& admin) override;
+  absl::StatusOr<std::optional<UserRecord>> FindUserByUsername(std::string_view name) override;
+  absl::StatusOr<std::optional<UserRecord>> FindUserById(std::string_view id) override;
+  absl::Status UpdatePassword(std::string_view user_id, std::string_view hash) override;
+  absl::Status RecordLogin(std::string_view user_id, std::string_view at) override;
+
+  absl::Status RevokeSession(std::string_view jti, int64_t expires_at_unix) override;
+  absl::StatusOr<bool> IsSessionRevoked(std::string_view jti) override;
+  absl::Status PurgeExpiredRevocations(int64_t now_unix) override;
+
+  absl::Status AppendAudit(const AuditEntry& entry) override;
+  absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) override;
+
+ private:
+  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  absl::Status Exec(std::string_view sql);
+  absl::Status Migrate();
+  absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
+                                                     std::string_view value);
+
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace cinfer
