@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, and nothing twice:
+#  - Debian packages (only the missing ones; apt-get update only when needed)
+#  - ONNX Runtime 1.29.0 headers + library from the npm package
+#    com.github.asus4.onnxruntime@0.4.9 into third_party/onnxruntime (sha256 checked)
+#  - the Redoc bundle for /docs from the npm package redoc@2.5.1 (sha256 checked)
+#  - a Python venv for the test tools under .venv
+# Idempotent: a second run takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
+  clang-format python3 python3-venv python3-pip nodejs npm
+  libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
+  libgtest-dev libgmock-dev sqlite3
+)
+
+log() { printf '[install-deps] %s\n' "$*"; }
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # npm may come with Node.js from elsewhere; do not fight an existing install.
+  if command -v npm >/dev/null 2>&1; then
+    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+  fi
+  local wanted=()
+  for p in "${missing[@]}"; do [ -n "$p" ] && wanted+=("$p"); done
+  [ ${#wanted[@]} -eq 0 ] && { log "Debian packages: present"; return; }
+  log "installing Debian packages: ${wanted[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${wanted[@]}"
+}
+
+# npm_fetch NAME@VERSION SHA256 DEST_DIR: unpacks the verified tarball into DEST_DIR/package
+npm_fetch() {
+  local spec=$1 sha=$2 dest=$3
+  mkdir -p "$dest"
+  (cd "$dest" && npm pack --silent "$spec" >/dev/null)
+  local tgz
+  tgz=$(ls "$dest"/*.tgz)
+  echo "$sha  $tgz" | sha256sum -c --quiet - || { log "sha256 mismatch for $spec"; exit 1; }
+  tar -xzf "$tgz" -C "$dest"
+}
+
+ORT_VERSION_STAMP="com.github.asus4.onnxruntime@0.4.9"
+ORT_SHA256=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+install_onnxruntime() {
+  local dir=$ROOT/third_party/onnxruntime
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$ORT_VERSION_STAMP" ]; then
+    log "ONNX Runtime: present"; return
+  fi
+  log "fetching ONNX Runtime ($ORT_VERSION_STAMP, ~150 MB)"
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  npm_fetch "$ORT_VERSION_STAMP" "$ORT_SHA256" "$tmp"
+  rm -rf "$dir" && mkdir -p "$dir/include" "$dir/lib"
+  cp "$tmp/package/Plugins/Linux/x64/libonnxruntime.so" "$dir/lib/"
+  ln -sf libonnxruntime.so "$dir/lib/libonnxruntime.so.1"
+  cp "$tmp"/package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers/*.h \
+    "$dir/include/"
+  echo "$ORT_VERSION_STAMP" > "$dir/.stamp"
+}
+
+REDOC_SPEC="redoc@2.5.1"
+REDOC_SHA256=01ba9840ed89ca7862268d8d21892bcaa54e0fce6a62941faf12021834cd2032
+install_redoc() {
+  local dir=$ROOT/third_party/redoc
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$REDOC_SPEC" ]; then
+    log "Redoc: present"; return
+  fi
+  log "fetching $REDOC_SPEC"
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  npm_fetch "$REDOC_SPEC" "$REDOC_SHA256" "$tmp"
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$tmp/package/bundles/redoc.standalone.js" "$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" "$dir/"
+  echo "$REDOC_SPEC" > "$dir/.stamp"
+}
+
+install_venv() {
+  local req=$ROOT/tests/requirements.txt stamp=$ROOT/.venv/.requirements
+  if [ -x "$ROOT/.venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+    log "Python venv: present"; return
+  fi
+  log "creating Python venv in .venv"
+  python3 -m venv "$ROOT/.venv"
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
+}
+
+install_apt
+install_onnxruntime
+install_redoc
+install_venv
+log "done"

@@ -1,0 +1,40 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+#include "common/time_format.h"
+
+namespace cinfer {
+namespace {
+
+TEST(StringsTest, SplitTrimLowerReplace) {
+  EXPECT_EQ(Split("a,,b", ','), (std::vector<std::string_view>{"a", "", "b"}));
+  EXPECT_EQ(Split("a,,b", ',', true), (std::vector<std::string_view>{"a", "b"}));
+  EXPECT_EQ(Trim("  x y \n"), "x y");
+  EXPECT_EQ(ToLower("AbC"), "abc");
+  EXPECT_EQ(ReplaceAll("A__B__C", "__", "."), "A.B.C");
+  EXPECT_TRUE(EqualsIgnoreCase("Bearer", "bEARER"));
+  EXPECT_EQ(StrCat("a", 1, std::string_view("b"), absl::string_view("c")), "a1bc");
+}
+
+TEST(StringsTest, HexAndUuid) {
+  std::string raw;
+  ASSERT_TRUE(HexDecode(HexEncode("\x01\xff"), &raw));
+  EXPECT_EQ(raw, "\x01\xff");
+  EXPECT_FALSE(HexDecode("abc", &raw));
+  EXPECT_FALSE(HexDecode("zz", &raw));
+  EXPECT_EQ(RandomHex(16).size(), 32u);
+  EXPECT_NE(RandomHex(16), RandomHex(16));
+  std::string uuid = NewUuid();
+  EXPECT_EQ(uuid.size(), 36u);
+  EXPECT_EQ(uuid[14], '4');
+}
+
+TEST(TimeFormatTest, Iso8601Utc) {
+  Clock::TimePoint t{std::chrono::milliseconds(1'700'000'000'123)};
+  EXPECT_EQ(FormatIso8601(t), "2023-11-14T22:13:20.123Z");
+}
+
+}  // namespace
+}  // namespace cinfer
