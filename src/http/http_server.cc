@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -151,6 +152,9 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   error_code ec;
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
+  // The route's limit is applied once the header is known. (Not boost::none: Beast 1.74
+  // compares Content-Length against the optional and rejects any non-empty body then.)
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::get_lowest_layer(stream).expires_after(first ? opts.read_timeout : opts.idle_timeout);
   co_await bhttp::async_read_header(stream, buffer, parser, Ec(ec));
   if (ec && (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category() ||
