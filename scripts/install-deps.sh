@@ -12,7 +12,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
-  clang-format python3 python3-venv python3-pip nodejs npm
+  clang-format python3 python3-venv python3-pip nodejs npm openssl
   libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev sqlite3

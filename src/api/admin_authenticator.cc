@@ -1,8 +1,8 @@
 #include "api/admin_authenticator.h"
 
-#include "common/strings.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 
 namespace cinfer::api {
 

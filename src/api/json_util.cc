@@ -1,7 +1,7 @@
 #include "api/json_util.h"
 
-#include "common/strings.h"
 #include "common/errors.h"
+#include "common/strings.h"
 
 namespace cinfer::api {
 
@@ -21,8 +21,8 @@ absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const c
 }
 
 http::Response JsonResponse(int status, const nlohmann::json& body) {
-  return http::Response::Json(status, body.dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace));
+  return http::Response::Json(status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace cinfer::api

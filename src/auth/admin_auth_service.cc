@@ -1,14 +1,15 @@
 #include "auth/admin_auth_service.h"
 
 #include <openssl/crypto.h>
-#include <cctype>
 #include <unistd.h>
 
-#include "common/strings.h"
+#include <cctype>
+
 #include "common/errors.h"
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "common/time_format.h"
 #include "spdlog/spdlog.h"
 
@@ -62,8 +63,13 @@ absl::Status AdminAuthService::ValidateUsername(std::string_view username) {
 
 void AdminAuthService::Audit(std::string_view actor, std::string_view action,
                              std::string_view object_id, std::string_view ip) {
-  AuditEntry e{FormatIso8601(d_.clock->Now()), std::string(actor), std::string(action), "user",
-               std::string(object_id), std::string(ip), "{}"};
+  AuditEntry e{FormatIso8601(d_.clock->Now()),
+               std::string(actor),
+               std::string(action),
+               "user",
+               std::string(object_id),
+               std::string(ip),
+               "{}"};
   if (absl::Status st = d_.audit->AppendAudit(e); !st.ok()) {
     spdlog::error("audit log write failed: {}", st.message());
   }

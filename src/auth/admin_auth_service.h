@@ -60,7 +60,8 @@ class AdminAuthService {
   absl::Status Logout(const Principal& who, const std::string& client_ip);
   // The stored record of the authenticated admin.
   absl::StatusOr<UserRecord> CurrentUser(const Principal& who);
-  absl::StatusOr<IssuedSession> ChangePassword(const Principal& who, const std::string& old_password,
+  absl::StatusOr<IssuedSession> ChangePassword(const Principal& who,
+                                               const std::string& old_password,
                                                const std::string& new_password,
                                                const std::string& client_ip);
   // Offline recovery (CLI): sets a new password and revokes all sessions.

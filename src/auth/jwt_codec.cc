@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "common/strings.h"
 #include "common/errors.h"
 #include "common/random.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
 
 namespace cinfer {

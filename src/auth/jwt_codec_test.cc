@@ -34,8 +34,9 @@ class JwtCodecTest : public ::testing::Test {
 
   nlohmann::json ValidClaims() {
     const int64_t now = UnixSeconds(clock_.Now());
-    return {{"iss", "cinfer"}, {"aud", "cinfer-admin"}, {"sub", "u1"}, {"usr", "admin"},
-            {"jti", "j1"},     {"iat", now},            {"exp", now + 60}, {"tv", 0}};
+    return {
+        {"iss", "cinfer"}, {"aud", "cinfer-admin"}, {"sub", "u1"}, {"usr", "admin"}, {"jti", "j1"},
+        {"iat", now},      {"exp", now + 60},       {"tv", 0}};
   }
 
   FakeClock clock_;
@@ -75,18 +76,21 @@ TEST_F(JwtCodecTest, ExpiredTokensAreRejected) {
 TEST_F(JwtCodecTest, OtherAlgorithmsAreRejected) {
   const std::string claims = ValidClaims().dump();
   EXPECT_FALSE(codec_.Verify(B64(R"({"alg":"none","typ":"JWT"})") + "." + B64(claims) + ".").ok());
-  EXPECT_FALSE(codec_.Verify(Sign(R"({"alg":"HS512","typ":"JWT"})", claims, kSecret, EVP_sha512())).ok());
+  EXPECT_FALSE(
+      codec_.Verify(Sign(R"({"alg":"HS512","typ":"JWT"})", claims, kSecret, EVP_sha512())).ok());
   EXPECT_FALSE(codec_.Verify(Sign(R"({"alg":"HS384"})", claims, kSecret, EVP_sha384())).ok());
 }
 
 TEST_F(JwtCodecTest, WrongKeyTamperingAndMissingClaimsAreRejected) {
   const std::string header = R"({"alg":"HS256","typ":"JWT"})";
-  EXPECT_FALSE(codec_.Verify(Sign(header, ValidClaims().dump(), std::string(32, 'x'), EVP_sha256())).ok());
+  EXPECT_FALSE(
+      codec_.Verify(Sign(header, ValidClaims().dump(), std::string(32, 'x'), EVP_sha256())).ok());
   auto good = Sign(header, ValidClaims().dump(), kSecret, EVP_sha256());
   auto parts = Split(good, '.');
   auto tampered_claims = ValidClaims();
   tampered_claims["sub"] = "u2";
-  EXPECT_FALSE(codec_.Verify(StrCat(parts[0], ".", B64(tampered_claims.dump()), ".", parts[2])).ok());
+  EXPECT_FALSE(
+      codec_.Verify(StrCat(parts[0], ".", B64(tampered_claims.dump()), ".", parts[2])).ok());
   for (const char* claim : {"iss", "aud", "sub", "jti", "iat", "exp", "tv"}) {
     auto c = ValidClaims();
     c.erase(claim);

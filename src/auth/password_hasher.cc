@@ -2,8 +2,8 @@
 
 #include <argon2.h>
 
-#include "common/strings.h"
 #include "common/random.h"
+#include "common/strings.h"
 
 namespace cinfer {
 namespace {

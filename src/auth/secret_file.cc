@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "common/strings.h"
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 
 namespace cinfer {
 

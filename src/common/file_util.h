@@ -1,8 +1,9 @@
 // Small file helpers with explicit permissions, returning Status.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

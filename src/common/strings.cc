@@ -11,7 +11,8 @@ std::vector<std::string_view> Split(std::string_view text, char sep, bool skip_e
   size_t start = 0;
   while (true) {
     size_t pos = text.find(sep, start);
-    std::string_view piece = text.substr(start, pos == std::string_view::npos ? text.npos : pos - start);
+    std::string_view piece =
+        text.substr(start, pos == std::string_view::npos ? text.npos : pos - start);
     if (!skip_empty || !piece.empty()) out.push_back(piece);
     if (pos == std::string_view::npos) break;
     start = pos + 1;
@@ -20,8 +21,10 @@ std::vector<std::string_view> Split(std::string_view text, char sep, bool skip_e
 }
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -48,7 +51,8 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }

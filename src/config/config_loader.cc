@@ -5,8 +5,8 @@
 #include <map>
 #include <variant>
 
-#include "common/strings.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "yaml-cpp/yaml.h"
 
 namespace cinfer {
@@ -42,16 +42,25 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"server.tls.enabled", &c.server.tls.enabled},
       {"server.tls.cert_file", &c.server.tls.cert_file},
       {"server.tls.key_file", &c.server.tls.key_file},
-      {"engines.default", &c.engines.default_engine, INT_MIN, INT_MAX,
+      {"engines.default",
+       &c.engines.default_engine,
+       INT_MIN,
+       INT_MAX,
        {"onnx", "pytorch", "opencv", "tensorrt"}},
       {"engines.onnx.enabled", &c.engines.onnx.enabled},
       {"engines.onnx.execution_providers", &c.engines.onnx.execution_providers},
       {"engines.onnx.threads", &c.engines.onnx.threads, 0, 256},
       {"engines.onnx.inter_op_threads", &c.engines.onnx.inter_op_threads, 0, 256},
-      {"engines.onnx.graph_optimization", &c.engines.onnx.graph_optimization, INT_MIN, INT_MAX,
+      {"engines.onnx.graph_optimization",
+       &c.engines.onnx.graph_optimization,
+       INT_MIN,
+       INT_MAX,
        {"disable", "basic", "extended", "all"}},
       {"engines.tensorrt.enabled", &c.engines.tensorrt.enabled},
-      {"engines.tensorrt.precision", &c.engines.tensorrt.precision, INT_MIN, INT_MAX,
+      {"engines.tensorrt.precision",
+       &c.engines.tensorrt.precision,
+       INT_MIN,
+       INT_MAX,
        {"fp32", "fp16", "int8"}},
       {"engines.pytorch.enabled", &c.engines.pytorch.enabled},
       {"engines.pytorch.device", &c.engines.pytorch.device, INT_MIN, INT_MAX, {"cpu", "cuda"}},
@@ -67,8 +76,7 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"auth.login_max_failures", &c.auth.login_max_failures, 1, 1'000'000},
       {"auth.login_window_s", &c.auth.login_window_s, 1, 86400},
       {"auth.password_hash_concurrency", &c.auth.password_hash_concurrency, 1, 64},
-      {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0,
-       INT_MAX},
+      {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0, INT_MAX},
       {"auth.rate_limit.requests_per_month", &c.auth.rate_limit.requests_per_month, 0, INT_MAX},
       {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
   };
@@ -176,7 +184,8 @@ class FieldIndex {
   std::vector<FieldSpec> fields_;
 };
 
-absl::Status ApplyYamlMap(const FieldIndex& index, const YAML::Node& map, const std::string& prefix) {
+absl::Status ApplyYamlMap(const FieldIndex& index, const YAML::Node& map,
+                          const std::string& prefix) {
   for (const auto& kv : map) {
     const std::string key = kv.first.as<std::string>();
     const std::string path = prefix.empty() ? key : StrCat(prefix, ".", key);
@@ -185,8 +194,7 @@ absl::Status ApplyYamlMap(const FieldIndex& index, const YAML::Node& map, const 
     } else if (index.IsSection(path)) {
       if (kv.second.IsNull()) continue;
       if (!kv.second.IsMap()) {
-        return absl::InvalidArgumentError(
-            StrCat("config key '", path, "' must be a mapping"));
+        return absl::InvalidArgumentError(StrCat("config key '", path, "' must be a mapping"));
       }
       RETURN_IF_ERROR(ApplyYamlMap(index, kv.second, path));
     } else {
@@ -205,8 +213,8 @@ absl::Status ApplyEnvironment(const FieldIndex& index, const Environment& env) {
     const std::string path = ToLower(ReplaceAll(rest, "__", "."));
     const FieldSpec* f = index.Find(path);
     if (f == nullptr) {
-      return absl::InvalidArgumentError(StrCat("unknown config key '", path,
-                                                     "' (from environment variable ", name, ")"));
+      return absl::InvalidArgumentError(
+          StrCat("unknown config key '", path, "' (from environment variable ", name, ")"));
     }
     RETURN_IF_ERROR(SetScalar(*f, value));
   }

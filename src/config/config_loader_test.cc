@@ -27,7 +27,8 @@ TEST(ConfigLoaderTest, DefaultsMatchTheDesignDocument) {
 TEST(ConfigLoaderTest, YamlSetsNestedKeys) {
   auto c = LoadConfigFromString(
       "server: {port: 9001, log_level: debug, trusted_proxies: [10.0.0.0/8, '::1']}\n"
-      "engines: {default: pytorch, onnx: {threads: 2, execution_providers: [CUDAExecutionProvider]}}\n"
+      "engines: {default: pytorch, onnx: {threads: 2, execution_providers: "
+      "[CUDAExecutionProvider]}}\n"
       "auth: {rate_limit: {requests_per_minute: 7}}\n",
       {});
   ASSERT_TRUE(c.ok()) << c.status();

@@ -54,7 +54,8 @@ Response ErrorResponse(const absl::Status& status, std::string_view request_id) 
                            {"message", message},
                            {"request_id", std::string(request_id)}}}};
   Response r = Response::Json(http_status, body.dump());
-  if (auto retry = RetryAfterOf(status)) r.headers.emplace_back("Retry-After", std::to_string(*retry));
+  if (auto retry = RetryAfterOf(status))
+    r.headers.emplace_back("Retry-After", std::to_string(*retry));
   return r;
 }
 

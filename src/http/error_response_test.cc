@@ -36,7 +36,8 @@ TEST(ErrorResponseTest, BodyCarriesCodeMessageRequestIdAndRetryAfter) {
 }
 
 TEST(ErrorResponseTest, InternalDetailsAreHidden) {
-  auto body = nlohmann::json::parse(ErrorResponse(absl::InternalError("sqlite: disk I/O"), "r").body);
+  auto body =
+      nlohmann::json::parse(ErrorResponse(absl::InternalError("sqlite: disk I/O"), "r").body);
   EXPECT_EQ(body["error"]["code"], "INTERNAL");
   EXPECT_EQ(body["error"]["message"], "internal server error");
 }

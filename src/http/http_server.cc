@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/strings.h"
 #include "common/errors.h"
 #include "common/random.h"
+#include "common/strings.h"
 #include "http/error_response.h"
 #include "spdlog/spdlog.h"
 
@@ -63,8 +63,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& msg, std::string client_i
   req.path = std::string(target.substr(0, q));
   if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
   for (const auto& field : msg) {
-    req.headers[ToLower(std::string_view(field.name_string()))] =
-        std::string(field.value());
+    req.headers[ToLower(std::string_view(field.name_string()))] = std::string(field.value());
   }
   req.body = std::move(msg.body());
   req.client_ip = std::move(client_ip);
@@ -142,7 +141,8 @@ asio::awaitable<void> HttpServer::Impl::Drain(Stream& stream) {
   std::vector<char> scratch(64 * 1024);
   size_t total = 0;
   while (!ec && total < kMaxDrainBytes) {
-    total += co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(scratch), Ec(ec));
+    total +=
+        co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(scratch), Ec(ec));
   }
 }
 
@@ -176,7 +176,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     auto rid = parser.get()["X-Request-ID"];
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
   }
-  std::string method, path;
+  std::string method = "-", path = "-";
   if (!refused) {
     method = std::string(parser.get().method_string());
     std::string_view target = parser.get().target();
@@ -258,8 +258,7 @@ asio::awaitable<void> HttpServer::Impl::Listen() {
     std::string ip = PeerAddress(sock);
     auto ex = sock.get_executor();
     if (tls) {
-      asio::co_spawn(ex,
-                     Session(beast::ssl_stream<beast::tcp_stream>(std::move(sock), *tls), ip),
+      asio::co_spawn(ex, Session(beast::ssl_stream<beast::tcp_stream>(std::move(sock), *tls), ip),
                      asio::detached);
     } else {
       asio::co_spawn(ex, Session(beast::tcp_stream(std::move(sock)), ip), asio::detached);

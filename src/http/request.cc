@@ -60,7 +60,8 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view que
   for (std::string_view part : Split(query, '&', /*skip_empty=*/true)) {
     const size_t eq = part.find('=');
     std::string_view key = part.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
     std::string k, v;
     if (!PercentDecode(key, true, &k) || !PercentDecode(value, true, &v)) continue;
     out.emplace_back(std::move(k), std::move(v));

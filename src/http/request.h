@@ -13,10 +13,10 @@
 namespace cinfer::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
+  std::string method;                                      // "GET", "POST", ...
+  std::string path;                                        // without the query string
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded
-  std::map<std::string, std::string> headers;             // lowercase names
+  std::map<std::string, std::string> headers;              // lowercase names
   std::string body;
   std::string client_ip;  // the socket peer
   std::string request_id;

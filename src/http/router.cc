@@ -2,8 +2,8 @@
 
 #include <exception>
 
-#include "common/strings.h"
 #include "common/errors.h"
+#include "common/strings.h"
 #include "http/error_response.h"
 #include "spdlog/spdlog.h"
 

@@ -25,7 +25,8 @@ Handler Echo(std::string what) {
   return [what](Request& r) -> absl::StatusOr<Response> {
     std::string who = r.identity.has_value() ? std::any_cast<std::string>(r.identity) : "";
     nlohmann::json params(r.path_params);
-    return Response::Json(200, nlohmann::json{{"route", what}, {"who", who}, {"params", params}}.dump());
+    return Response::Json(200,
+                          nlohmann::json{{"route", what}, {"who", who}, {"params", params}}.dump());
   };
 }
 

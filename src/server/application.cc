@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-#include "common/strings.h"
 #include "api/admin_authenticator.h"
 #include "api/routes.h"
 #include "auth/admin_auth_service.h"
@@ -14,6 +13,7 @@
 #include "common/file_util.h"
 #include "common/readiness.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "http/http_server.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -52,7 +52,7 @@ Application::Application(std::unique_ptr<Components> c) : c_(std::move(c)) {}
 Application::~Application() = default;
 
 absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& config,
-                                                                  const Options& options) {
+                                                                 const Options& options) {
   auto c = std::make_unique<Components>();
   c->config = config;
   c->started_at = c->clock.Now();
@@ -60,22 +60,23 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
 
   ASSIGN_OR_RETURN(c->db, SqliteDatabase::Open({.path = data_dir + "/cinfer.db"}));
-  ASSIGN_OR_RETURN(c->hasher,
-                   PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
+  ASSIGN_OR_RETURN(
+      c->hasher, PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
   ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(data_dir + "/jwt-secret", 32));
-  ASSIGN_OR_RETURN(JwtCodec jwt,
-                   JwtCodec::Create({.secret = secret,
-                                     .ttl = std::chrono::minutes(config.auth.admin_session_minutes)},
-                                    &c->clock));
+  ASSIGN_OR_RETURN(
+      JwtCodec jwt,
+      JwtCodec::Create(
+          {.secret = secret, .ttl = std::chrono::minutes(config.auth.admin_session_minutes)},
+          &c->clock));
   c->jwt = std::make_unique<JwtCodec>(std::move(jwt));
   c->throttle = std::make_unique<LoginThrottle>(
       LoginThrottle::Options{.max_failures = config.auth.login_max_failures,
                              .window = std::chrono::seconds(config.auth.login_window_s)},
       &c->clock);
-  ASSIGN_OR_RETURN(c->auth, AdminAuthService::Create({c->db.get(), c->db.get(), c->db.get(),
-                                                      c->hasher.get(), c->jwt.get(),
-                                                      c->throttle.get(), &c->clock},
-                                                     data_dir + "/setup-code", !options.offline));
+  ASSIGN_OR_RETURN(c->auth,
+                   AdminAuthService::Create({c->db.get(), c->db.get(), c->db.get(), c->hasher.get(),
+                                             c->jwt.get(), c->throttle.get(), &c->clock},
+                                            data_dir + "/setup-code", !options.offline));
   c->admin_authenticator = std::make_unique<api::AdminAuthenticator>(c->auth.get());
 
   const std::string assets_dir = config.server.assets_dir.empty()
@@ -86,13 +87,13 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
 
-  api::SystemDeps system{c->auth.get(), &c->readiness, &c->clock, c->started_at, data_dir,
+  api::SystemDeps system{c->auth.get(),  &c->readiness, &c->clock, c->started_at, data_dir,
                          /*engines=*/{}, &c->assets};
-  c->router = std::make_unique<http::Router>(
-      api::BuildRoutes(system),
-      std::map<http::AuthScope, http::Authenticator*>{
-          {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
-      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  c->router =
+      std::make_unique<http::Router>(api::BuildRoutes(system),
+                                     std::map<http::AuthScope, http::Authenticator*>{
+                                         {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
+                                     static_cast<size_t>(config.server.max_json_body_kb) * 1024);
   return std::unique_ptr<Application>(new Application(std::move(c)));
 }
 

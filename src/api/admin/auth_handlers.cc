@@ -44,8 +44,9 @@ void AddAuthRoutes(AdminAuthService* auth, std::vector<http::Route>& routes) {
                       ASSIGN_OR_RETURN(auto body, ParseJsonObject(req));
                       ASSIGN_OR_RETURN(std::string old_pw, RequiredString(body, "old_password"));
                       ASSIGN_OR_RETURN(std::string new_pw, RequiredString(body, "new_password"));
-                      ASSIGN_OR_RETURN(IssuedSession s, auth->ChangePassword(AdminOf(req), old_pw,
-                                                                             new_pw, req.client_ip));
+                      ASSIGN_OR_RETURN(
+                          IssuedSession s,
+                          auth->ChangePassword(AdminOf(req), old_pw, new_pw, req.client_ip));
                       return JsonResponse(200, SessionJson(s));
                     }});
 }

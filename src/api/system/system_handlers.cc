@@ -46,17 +46,25 @@ Result Info(const SystemDeps& d) {
   const SystemResources r = ReadSystemResources(d.data_dir);
   const auto uptime = std::chrono::duration<double>(d.clock->Now() - d.started_at).count();
   return JsonResponse(
-      200, {{"version", CINFER_VERSION},
-            {"build", {{"commit", CINFER_GIT_COMMIT}, {"type", CINFER_BUILD_TYPE},
-                       {"compiler", CINFER_COMPILER}}},
-            {"uptime_s", uptime},
-            {"engines", d.engines},
-            {"cpu", {{"count", r.cpu_count}, {"load_1m", r.load_1m}, {"load_5m", r.load_5m},
-                     {"load_15m", r.load_15m}}},
-            {"memory", {{"total_mb", r.mem_total_mb}, {"available_mb", r.mem_available_mb},
-                        {"process_rss_mb", r.process_rss_mb}}},
-            {"disk", {{"data_dir", d.data_dir}, {"total_mb", r.disk_total_mb},
-                      {"free_mb", r.disk_free_mb}}}});
+      200,
+      {{"version", CINFER_VERSION},
+       {"build",
+        {{"commit", CINFER_GIT_COMMIT},
+         {"type", CINFER_BUILD_TYPE},
+         {"compiler", CINFER_COMPILER}}},
+       {"uptime_s", uptime},
+       {"engines", d.engines},
+       {"cpu",
+        {{"count", r.cpu_count},
+         {"load_1m", r.load_1m},
+         {"load_5m", r.load_5m},
+         {"load_15m", r.load_15m}}},
+       {"memory",
+        {{"total_mb", r.mem_total_mb},
+         {"available_mb", r.mem_available_mb},
+         {"process_rss_mb", r.process_rss_mb}}},
+       {"disk",
+        {{"data_dir", d.data_dir}, {"total_mb", r.disk_total_mb}, {"free_mb", r.disk_free_mb}}}});
 }
 
 }  // namespace
@@ -64,29 +72,31 @@ Result Info(const SystemDeps& d) {
 void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
   auto shared = std::make_shared<const SystemDeps>(deps);
   const StaticAssets* assets = deps.assets;
-  routes.push_back({"GET", "/health/live", AuthScope::kPublic,
-                    [](Request&) -> Result { return JsonResponse(200, {{"status", "ok"}}); }});
+  routes.push_back({"GET", "/health/live", AuthScope::kPublic, [](Request&) -> Result {
+                      return JsonResponse(200, {{"status", "ok"}});
+                    }});
   routes.push_back({"GET", "/health/ready", AuthScope::kPublic, [shared](Request&) -> Result {
-                      if (shared->readiness->IsReady()) return JsonResponse(200, {{"status", "ready"}});
+                      if (shared->readiness->IsReady())
+                        return JsonResponse(200, {{"status", "ready"}});
                       return JsonResponse(503, {{"status", "starting"}});
                     }});
-  routes.push_back({"GET", "/api/v1/internal/system/setup", AuthScope::kPublic,
-                    [shared](Request&) -> Result {
-                      ASSIGN_OR_RETURN(bool initialized, shared->auth->IsInitialized());
-                      return JsonResponse(200, {{"initialized", initialized}});
-                    }});
+  routes.push_back(
+      {"GET", "/api/v1/internal/system/setup", AuthScope::kPublic, [shared](Request&) -> Result {
+         ASSIGN_OR_RETURN(bool initialized, shared->auth->IsInitialized());
+         return JsonResponse(200, {{"initialized", initialized}});
+       }});
   routes.push_back({"POST", "/api/v1/internal/system/setup", AuthScope::kPublic,
                     [shared](Request& req) { return Setup(shared->auth, req); }});
   routes.push_back({"GET", "/api/v1/internal/system/info", AuthScope::kAdmin,
                     [shared](Request&) { return Info(*shared); }});
   routes.push_back({"GET", "/openapi.yaml", AuthScope::kPublic,
                     Asset(&assets->openapi_yaml, "application/yaml")});
-  routes.push_back({"GET", "/docs", AuthScope::kPublic,
-                    Asset(&assets->docs_html, "text/html; charset=utf-8")});
+  routes.push_back(
+      {"GET", "/docs", AuthScope::kPublic, Asset(&assets->docs_html, "text/html; charset=utf-8")});
   routes.push_back({"GET", "/docs/redoc.standalone.js", AuthScope::kPublic,
                     Asset(&assets->redoc_js, "application/javascript")});
-  routes.push_back({"GET", "/", AuthScope::kPublic,
-                    Asset(&assets->index_html, "text/html; charset=utf-8")});
+  routes.push_back(
+      {"GET", "/", AuthScope::kPublic, Asset(&assets->index_html, "text/html; charset=utf-8")});
 }
 
 }  // namespace cinfer::api

@@ -2,8 +2,8 @@
 
 #include <sqlite3.h>
 
-#include "common/strings.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/migrations/sqlite_migrations.h"
 #include "storage/sqlite/statement.h"
 
@@ -13,9 +13,9 @@ using sqlite::Statement;
 
 absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Options& options) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(options.path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(options.path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status st = sqlite::SqliteError(raw, rc, StrCat("open ", options.path));
     sqlite3_close(raw);
@@ -45,9 +45,9 @@ absl::Status SqliteDatabase::Exec(std::string_view sql) {
 
 absl::Status SqliteDatabase::Migrate() {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(
-      Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-           "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
+  RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
   for (const Migration& m : SqliteMigrations()) {
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     ASSIGN_OR_RETURN(Statement check,
@@ -58,14 +58,16 @@ absl::Status SqliteDatabase::Migrate() {
     if (st.ok() && !*applied) {
       st = Exec(m.sql);
       if (st.ok()) {
-        auto ins = Statement::Prepare(db_, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)");
+        auto ins =
+            Statement::Prepare(db_, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)");
         st = ins.ok() ? ins->Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name).Run()
                       : ins.status();
       }
     }
     if (!st.ok()) {
       (void)Exec("ROLLBACK");
-      return absl::InternalError(StrCat("migration ", m.version, " (", m.name, "): ", st.message()));
+      return absl::InternalError(
+          StrCat("migration ", m.version, " (", m.name, "): ", st.message()));
     }
     RETURN_IF_ERROR(Exec("COMMIT"));
   }
@@ -74,15 +76,17 @@ absl::Status SqliteDatabase::Migrate() {
 
 absl::StatusOr<int> SqliteDatabase::SchemaVersion() {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   ASSIGN_OR_RETURN(bool row, q.Step());
   return row ? static_cast<int>(q.ColumnInt(0)) : 0;
 }
 
 absl::StatusOr<bool> SqliteDatabase::HasAdmin() {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
+  ASSIGN_OR_RETURN(Statement q,
+                   Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
   return q.Step();
 }
 
@@ -95,9 +99,10 @@ absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
     ASSIGN_OR_RETURN(bool exists, q.Step());
     if (exists) return absl::AlreadyExistsError("an administrator already exists");
     ASSIGN_OR_RETURN(Statement ins,
-                     Statement::Prepare(db_,
-                                        "INSERT INTO users (id, username, password_hash, is_admin, "
-                                        "token_version, created_at, status) VALUES (?, ?, ?, 1, 0, ?, 'active')"));
+                     Statement::Prepare(
+                         db_,
+                         "INSERT INTO users (id, username, password_hash, is_admin, "
+                         "token_version, created_at, status) VALUES (?, ?, ?, 1, 0, ?, 'active')"));
     return ins.Bind(1, admin.id)
         .Bind(2, admin.username)
         .Bind(3, admin.password_hash)
@@ -117,9 +122,9 @@ absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUser(std::string_v
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, StrCat("SELECT id, username, password_hash, is_admin, "
-                                                        "token_version, created_at, last_login, status "
-                                                        "FROM users WHERE ",
-                                                        column, " = ?")));
+                                                  "token_version, created_at, last_login, status "
+                                                  "FROM users WHERE ",
+                                                  column, " = ?")));
   q.Bind(1, value);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<UserRecord>();
@@ -135,7 +140,8 @@ absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUser(std::string_v
   return std::optional<UserRecord>(std::move(u));
 }
 
-absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUserByUsername(std::string_view name) {
+absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUserByUsername(
+    std::string_view name) {
   return FindUser("username", name);
 }
 
@@ -146,8 +152,9 @@ absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUserById(std::stri
 absl::Status SqliteDatabase::UpdatePassword(std::string_view user_id, std::string_view hash) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_, "UPDATE users SET password_hash = ?, token_version = "
-                                           "token_version + 1 WHERE id = ?"));
+                   Statement::Prepare(db_,
+                                      "UPDATE users SET password_hash = ?, token_version = "
+                                      "token_version + 1 WHERE id = ?"));
   RETURN_IF_ERROR(q.Bind(1, hash).Bind(2, user_id).Run());
   if (sqlite3_changes(db_) == 0) return absl::NotFoundError("no such user");
   return absl::OkStatus();
@@ -155,36 +162,41 @@ absl::Status SqliteDatabase::UpdatePassword(std::string_view user_id, std::strin
 
 absl::Status SqliteDatabase::RecordLogin(std::string_view user_id, std::string_view at) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, "UPDATE users SET last_login = ? WHERE id = ?"));
+  ASSIGN_OR_RETURN(Statement q,
+                   Statement::Prepare(db_, "UPDATE users SET last_login = ? WHERE id = ?"));
   return q.Bind(1, at).Bind(2, user_id).Run();
 }
 
 absl::Status SqliteDatabase::RevokeSession(std::string_view jti, int64_t expires_at_unix) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, "INSERT OR IGNORE INTO revoked_sessions "
-                                                        "(jti, expires_at) VALUES (?, ?)"));
+  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_,
+                                                   "INSERT OR IGNORE INTO revoked_sessions "
+                                                   "(jti, expires_at) VALUES (?, ?)"));
   return q.Bind(1, jti).Bind(2, expires_at_unix).Run();
 }
 
 absl::StatusOr<bool> SqliteDatabase::IsSessionRevoked(std::string_view jti) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, "SELECT 1 FROM revoked_sessions WHERE jti = ?"));
+  ASSIGN_OR_RETURN(Statement q,
+                   Statement::Prepare(db_, "SELECT 1 FROM revoked_sessions WHERE jti = ?"));
   q.Bind(1, jti);
   return q.Step();
 }
 
 absl::Status SqliteDatabase::PurgeExpiredRevocations(int64_t now_unix) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, "DELETE FROM revoked_sessions WHERE expires_at < ?"));
+  ASSIGN_OR_RETURN(Statement q,
+                   Statement::Prepare(db_, "DELETE FROM revoked_sessions WHERE expires_at < ?"));
   return q.Bind(1, now_unix).Run();
 }
 
 absl::Status SqliteDatabase::AppendAudit(const AuditEntry& e) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_, "INSERT INTO audit_log (created_at, actor, action, "
-                                           "object_type, object_id, client_ip, detail) "
-                                           "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                   Statement::Prepare(db_,
+                                      "INSERT INTO audit_log (created_at, actor, action, "
+                                      "object_type, object_id, client_ip, detail) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?)"));
   return q.Bind(1, e.created_at)
       .Bind(2, e.actor)
       .Bind(3, e.action)
@@ -198,8 +210,9 @@ absl::Status SqliteDatabase::AppendAudit(const AuditEntry& e) {
 absl::StatusOr<std::vector<AuditEntry>> SqliteDatabase::RecentAudit(int limit) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_, "SELECT created_at, actor, action, object_type, object_id, "
-                                           "client_ip, detail FROM audit_log ORDER BY id DESC LIMIT ?"));
+                   Statement::Prepare(db_,
+                                      "SELECT created_at, actor, action, object_type, object_id, "
+                                      "client_ip, detail FROM audit_log ORDER BY id DESC LIMIT ?"));
   q.Bind(1, static_cast<int64_t>(limit));
   std::vector<AuditEntry> out;
   while (true) {

@@ -64,7 +64,8 @@ TEST_F(SqliteDatabaseTest, RacingFirstAdminsLeaveOne) {
   std::atomic<int> created{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      if (db->CreateFirstAdmin(Admin("u" + std::to_string(i), "a" + std::to_string(i))).ok()) ++created;
+      if (db->CreateFirstAdmin(Admin("u" + std::to_string(i), "a" + std::to_string(i))).ok())
+        ++created;
     });
   }
   for (auto& t : threads) t.join();

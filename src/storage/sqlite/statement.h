@@ -23,7 +23,9 @@ class Statement {
   ~Statement();
 
   Statement& Bind(int index, std::string_view value);
-  Statement& Bind(int index, const std::string& value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const std::string& value) {
+    return Bind(index, std::string_view(value));
+  }
   Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
   Statement& Bind(int index, int64_t value);
   Statement& BindNull(int index);

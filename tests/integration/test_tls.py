@@ -1,0 +1,73 @@
+"""HTTPS: the server speaks TLS when server.tls is configured, and refuses
+plain HTTP on that port."""
+
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import CINFER_BIN, base_env, free_port, require_binary
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    require_binary()
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    port = free_port()
+    env = base_env()
+    env.update({
+        "CINFER_SERVER__PORT": str(port),
+        "CINFER_SERVER__DATA_DIR": str(tmp_path / "data"),
+        "CINFER_SERVER__TLS__ENABLED": "true",
+        "CINFER_SERVER__TLS__CERT_FILE": str(cert),
+        "CINFER_SERVER__TLS__KEY_FILE": str(key),
+    })
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([CINFER_BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, (tmp_path / "server.log").read_text()
+        try:
+            requests.get(url + "/health/live", verify=str(cert), timeout=2)
+            break
+        except requests.RequestException:
+            time.sleep(0.2)
+    yield url, cert, port
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+    log.close()
+
+
+def test_https_serves_requests(tls_server):
+    url, cert, _ = tls_server
+    r = requests.get(url + "/health/live", verify=str(cert), timeout=10)
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    assert r.headers.get("X-Request-ID")
+    r = requests.get(url + "/nope", verify=str(cert), timeout=10)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_plain_http_on_tls_port_gets_no_http_response(tls_server):
+    _, _, port = tls_server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    assert not data.startswith(b"HTTP/1.1 200")
