@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cinfer_version.h"
+#include "cli/model_commands.h"
 #include "config/config_loader.h"
 #include "nlohmann/json.hpp"
 #include "server/application.h"
@@ -31,11 +32,13 @@ Environment ProcessEnvironment() {
   return env;
 }
 
-std::string ExecutableDir() {
+std::string ExecutablePath() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : exe.parent_path().string();
+  return ec ? std::string("cinfer") : exe.string();
 }
+
+std::string ExecutableDir() { return std::filesystem::path(ExecutablePath()).parent_path().string(); }
 
 std::optional<Config> LoadOrReport(const std::string& config_path) {
   auto config = LoadConfig(config_path.empty() ? std::nullopt : std::optional(config_path),
@@ -77,7 +80,8 @@ std::optional<std::string> ReadPassword() {
 int Serve(const std::string& config_path) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir()});
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
+                                           .executable = ExecutablePath()});
   if (!app.ok()) {
     spdlog::critical("startup failed: {}", app.status().ToString());
     return 1;
@@ -93,7 +97,9 @@ int Serve(const std::string& config_path) {
 int Routes(const std::string& config_path) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(), .offline = true});
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
+                                           .executable = ExecutablePath(),
+                                           .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";
     return 1;
@@ -109,7 +115,9 @@ int Routes(const std::string& config_path) {
 int ResetPassword(const std::string& config_path, const std::string& username) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(), .offline = true});
+  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
+                                           .executable = ExecutablePath(),
+                                           .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";
     return 1;
@@ -150,7 +158,12 @@ int main(int argc, char** argv) {
   reset->add_option("-u,--username", username, "The admin's username")->required();
   reset->add_option("-c,--config", config_path, "YAML configuration file");
 
+  auto model_command = cinfer::cli::AddModelCommands(
+      app, [](const std::string& path) { return cinfer::LoadOrReport(path); },
+      cinfer::ExecutablePath());
+
   CLI11_PARSE(app, argc, argv);
+  if (auto rc = model_command()) return *rc;
   if (serve->parsed()) return cinfer::Serve(config_path);
   if (routes->parsed()) return cinfer::Routes(config_path);
   if (reset->parsed()) return cinfer::ResetPassword(config_path, username);

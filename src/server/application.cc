@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "common/readiness.h"
 #include "common/status_macros.h"
+#include "engines/builtin_engines.h"
 #include "common/strings.h"
 #include "http/http_server.h"
 #include "spdlog/spdlog.h"
@@ -39,6 +40,7 @@ struct Application::Components {
   Clock::TimePoint started_at;
   Readiness readiness;
   std::unique_ptr<SqliteDatabase> db;
+  std::unique_ptr<EngineRegistry> engines;
   std::unique_ptr<PasswordHasher> hasher;
   std::unique_ptr<JwtCodec> jwt;
   std::unique_ptr<LoginThrottle> throttle;
@@ -88,7 +90,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
 
   api::SystemDeps system{c->auth.get(),  &c->readiness, &c->clock, c->started_at, data_dir,
-                         /*engines=*/{}, &c->assets};
+                         c->engines->Names(), &c->assets};
   c->router =
       std::make_unique<http::Router>(api::BuildRoutes(system),
                                      std::map<http::AuthScope, http::Authenticator*>{

@@ -17,6 +17,7 @@ class Application {
  public:
   struct Options {
     std::string executable_dir;  // for the default assets dir
+    std::string executable;      // this binary, run as the isolated model validator
     // Offline commands (routes, admin reset-password) must not issue a new
     // first-run setup code under a running server's feet.
     bool offline = false;

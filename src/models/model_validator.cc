@@ -1,0 +1,147 @@
+#include "models/model_validator.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "common/errors.h"
+#include "common/strings.h"
+
+namespace cinfer {
+namespace {
+
+absl::Status Rejected(std::string_view reason) {
+  return MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", reason);
+}
+
+constexpr size_t kMaxCapture = 1 << 20;
+
+// Reads both pipes until EOF or the deadline. False on timeout.
+bool Collect(int out_fd, int err_fd, std::chrono::steady_clock::time_point deadline,
+             std::string* out, std::string* err) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int open = 2;
+  char buf[65536];
+  while (open > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    int rc = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return rc == 0 ? false : true;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open;
+        continue;
+      }
+      std::string* dst = i == 0 ? out : err;
+      if (dst->size() < kMaxCapture) dst->append(buf, static_cast<size_t>(n));
+    }
+  }
+  return true;
+}
+
+std::string LastLines(const std::string& text, size_t max_chars) {
+  std::string_view t = Trim(text);
+  if (t.size() > max_chars) t = t.substr(t.size() - max_chars);
+  return std::string(t);
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> ModelValidator::Validate(
+    const std::string& path, const std::string& engine,
+    const std::map<std::string, Shape>& shapes) const {
+  std::vector<std::string> args = {options_.executable, "model", "inspect", path};
+  if (!engine.empty()) args.insert(args.end(), {"--engine", engine});
+  for (const auto& [name, shape] : shapes) {
+    std::string dims;
+    for (size_t i = 0; i < shape.size(); ++i) dims += StrCat(i ? "," : "", shape[i]);
+    args.insert(args.end(), {"--shape", StrCat(name, "=", dims)});
+  }
+  if (!options_.config_path.empty()) args.insert(args.end(), {"--config", options_.config_path});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return absl::InternalError("pipe failed");
+  }
+  const rlim_t mem = static_cast<rlim_t>(options_.memory_limit_mb) << 20;
+  const rlim_t cpu = static_cast<rlim_t>(options_.cpu_limit_s);
+  const pid_t pid = ::fork();
+  if (pid < 0) return absl::InternalError(StrCat("fork failed: ", strerror(errno)));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::syscall(SYS_close_range, 3, ~0U, 0);
+    rlimit core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &core);
+#if !defined(__SANITIZE_ADDRESS__)
+    rlimit as{mem, mem};  // AddressSanitizer needs terabytes of address space
+    ::setrlimit(RLIMIT_AS, &as);
+#endif
+    rlimit cpu_limit{cpu, cpu + 1};
+    ::setrlimit(RLIMIT_CPU, &cpu_limit);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  std::string out, err;
+  const bool finished = Collect(out_pipe[0], err_pipe[0],
+                                std::chrono::steady_clock::now() + options_.timeout, &out, &err);
+  if (!finished) ::kill(pid, SIGKILL);
+  ::close(out_pipe[0]);
+  ::close(err_pipe[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!finished) {
+    return Rejected(StrCat("validation timed out after ", options_.timeout.count(),
+                           " s (the model hangs while loading or in its test inference)"));
+  }
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGXCPU || sig == SIGKILL) {
+      return Rejected(StrCat("validation exceeded its CPU time limit of ", options_.cpu_limit_s,
+                             " s (the model hangs while loading or in its test inference)"));
+    }
+    std::string reason = StrCat("the model crashed the loader (signal ", sig, ", ", strsignal(sig), ")");
+    if (err.find("bad_alloc") != std::string::npos || err.find("alloc") != std::string::npos) {
+      reason += StrCat(" after exhausting the memory limit of ", options_.memory_limit_mb, " MB");
+    }
+    return Rejected(StrCat(reason, err.empty() ? "" : ": ", LastLines(err, 300)));
+  }
+  auto json = nlohmann::json::parse(out, nullptr, false);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 0 && json.is_object() && json.contains("inputs")) return json;
+  if (json.is_object() && json.contains("error")) {
+    std::string message = json["error"].value("message", "rejected");
+    const std::string lower = ToLower(message);
+    if (lower.find("alloc") != std::string::npos || lower.find("memory") != std::string::npos) {
+      message += StrCat(" (validation memory limit: ", options_.memory_limit_mb, " MB)");
+    }
+    return Rejected(message);
+  }
+  return Rejected(StrCat("the validator exited with status ", code,
+                         err.empty() ? "" : ": ", LastLines(err, 300)));
+}
+
+}  // namespace cinfer
