@@ -5,6 +5,7 @@
 #    com.github.asus4.onnxruntime@0.4.9 into third_party/onnxruntime (sha256 checked)
 #  - the Redoc bundle for /docs from the npm package redoc@2.5.1 (sha256 checked)
 #  - a Python venv for the test tools under .venv
+#  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
 # Idempotent: a second run takes a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ APT_PACKAGES=(
   libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev sqlite3
+  libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }
@@ -102,4 +104,5 @@ install_apt
 install_onnxruntime
 install_redoc
 install_venv
+"$ROOT/scripts/fetch-sample-models.sh"
 log "done"

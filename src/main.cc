@@ -38,7 +38,9 @@ std::string ExecutablePath() {
   return ec ? std::string("cinfer") : exe.string();
 }
 
-std::string ExecutableDir() { return std::filesystem::path(ExecutablePath()).parent_path().string(); }
+std::string ExecutableDir() {
+  return std::filesystem::path(ExecutablePath()).parent_path().string();
+}
 
 std::optional<Config> LoadOrReport(const std::string& config_path) {
   auto config = LoadConfig(config_path.empty() ? std::nullopt : std::optional(config_path),
@@ -80,8 +82,8 @@ std::optional<std::string> ReadPassword() {
 int Serve(const std::string& config_path) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
-                                           .executable = ExecutablePath()});
+  auto app = Application::Create(
+      *config, {.executable_dir = ExecutableDir(), .executable = ExecutablePath()});
   if (!app.ok()) {
     spdlog::critical("startup failed: {}", app.status().ToString());
     return 1;
@@ -97,9 +99,9 @@ int Serve(const std::string& config_path) {
 int Routes(const std::string& config_path) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
-                                           .executable = ExecutablePath(),
-                                           .offline = true});
+  auto app = Application::Create(
+      *config,
+      {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";
     return 1;
@@ -115,9 +117,9 @@ int Routes(const std::string& config_path) {
 int ResetPassword(const std::string& config_path, const std::string& username) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
-  auto app = Application::Create(*config, {.executable_dir = ExecutableDir(),
-                                           .executable = ExecutablePath(),
-                                           .offline = true});
+  auto app = Application::Create(
+      *config,
+      {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";
     return 1;

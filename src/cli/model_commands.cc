@@ -29,7 +29,8 @@ struct Args {
 };
 
 int PrintError(const absl::Status& st) {
-  nlohmann::json j = {{"error", {{"code", ErrorCodeOf(st)}, {"message", std::string(ToStd(st.message()))}}}};
+  nlohmann::json j = {
+      {"error", {{"code", ErrorCodeOf(st)}, {"message", std::string(ToStd(st.message()))}}}};
   std::cout << j.dump(2) << std::endl;
   return 1;
 }
@@ -53,9 +54,11 @@ std::unique_ptr<EngineRegistry> Registry(const Config& config, int threads) {
 }
 
 absl::StatusOr<std::unique_ptr<LoadedModel>> LoadFor(const EngineRegistry& registry, const Args& a,
-                                                     const std::map<std::string, Shape>& shapes) {
+                                                     const std::map<std::string, Shape>& shapes,
+                                                     std::string* engine_name = nullptr) {
   ModelFormat format;
   ASSIGN_OR_RETURN(const Engine* engine, ChooseEngine(registry, a.file, a.engine, &format));
+  if (engine_name != nullptr) *engine_name = std::string(engine->name());
   return engine->Load(a.file, LoadOptions{shapes, a.threads});
 }
 
@@ -66,18 +69,20 @@ absl::Status Run(const Config& config, const Args& a) {
   std::vector<Tensor> inputs;
   for (const std::string& flag : a.inputs) {
     const size_t eq = flag.find('=');
-    if (eq == std::string::npos) return ValidationError(StrCat("bad --input '", flag, "': NAME=FILE"));
+    if (eq == std::string::npos)
+      return ValidationError(StrCat("bad --input '", flag, "': NAME=FILE"));
     const std::string name = flag.substr(0, eq);
     auto spec = std::find_if(model->inputs().begin(), model->inputs().end(),
                              [&](const TensorSpec& s) { return s.name == name; });
-    if (spec == model->inputs().end()) return ValidationError(StrCat("the model has no input '", name, "'"));
+    if (spec == model->inputs().end())
+      return ValidationError(StrCat("the model has no input '", name, "'"));
     Shape shape = shapes.count(name) ? shapes[name] : spec->shape;
     ASSIGN_OR_RETURN(Tensor t, MakeTensor(name, spec->dtype, shape));
     ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(flag.substr(eq + 1)));
     if (bytes.size() != t.data.size()) {
-      return ValidationError(StrCat("input file for '", name, "' has ", bytes.size(), " bytes; shape ",
-                                    ShapeToString(shape), " of ", DataTypeName(spec->dtype), " needs ",
-                                    t.data.size()));
+      return ValidationError(StrCat("input file for '", name, "' has ", bytes.size(),
+                                    " bytes; shape ", ShapeToString(shape), " of ",
+                                    DataTypeName(spec->dtype), " needs ", t.data.size()));
     }
     std::memcpy(t.data.data(), bytes.data(), bytes.size());
     inputs.push_back(std::move(t));
@@ -91,7 +96,10 @@ absl::Status Run(const Config& config, const Args& a) {
     RETURN_IF_ERROR(WriteFileAtomically(
         a.output_dir + "/" + file,
         std::string_view(reinterpret_cast<const char*>(t.data.data()), t.data.size()), 0644));
-    index.push_back({{"name", t.name}, {"datatype", DataTypeName(t.dtype)}, {"shape", t.shape}, {"file", file}});
+    index.push_back({{"name", t.name},
+                     {"datatype", DataTypeName(t.dtype)},
+                     {"shape", t.shape},
+                     {"file", file}});
   }
   RETURN_IF_ERROR(WriteFileAtomically(a.output_dir + "/outputs.json", index.dump(2), 0644));
   std::cout << index.dump(2) << std::endl;
@@ -101,7 +109,8 @@ absl::Status Run(const Config& config, const Args& a) {
 absl::Status Bench(const Config& config, const Args& a) {
   ASSIGN_OR_RETURN(auto shapes, Shapes(a));
   auto registry = Registry(config, a.threads);
-  ASSIGN_OR_RETURN(auto model, LoadFor(*registry, a, shapes));
+  std::string engine;
+  ASSIGN_OR_RETURN(auto model, LoadFor(*registry, a, shapes, &engine));
   ASSIGN_OR_RETURN(auto inputs, SyntheticInputs(model->inputs(), shapes, a.batch));
   for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(model->Run(inputs).status());  // warm-up
   std::vector<double> latencies;
@@ -110,18 +119,22 @@ absl::Status Bench(const Config& config, const Args& a) {
   do {
     const auto t0 = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(model->Run(inputs).status());
-    latencies.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    latencies.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   } while (std::chrono::steady_clock::now() < until);
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<double> sorted = latencies;
   std::sort(sorted.begin(), sorted.end());
-  auto pct = [&](double p) { return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))]; };
+  auto pct = [&](double p) {
+    return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+  };
   double sum = 0;
   for (double l : latencies) sum += l;
   nlohmann::json shapes_json = nlohmann::json::object();
   for (const auto& t : inputs) shapes_json[t.name] = t.shape;
   nlohmann::json j = {
-      {"engine", a.engine.empty() ? "auto" : a.engine},
+      {"engine", engine},
       {"model", std::filesystem::path(a.file).filename().string()},
       {"threads", a.threads},
       {"batch", a.batch},
@@ -129,7 +142,11 @@ absl::Status Bench(const Config& config, const Args& a) {
       {"iterations", latencies.size()},
       {"seconds", elapsed},
       {"throughput_per_s", static_cast<double>(latencies.size() * a.batch) / elapsed},
-      {"latency_ms", {{"p50", pct(0.50)}, {"p90", pct(0.90)}, {"p99", pct(0.99)}, {"mean", sum / latencies.size()}}}};
+      {"latency_ms",
+       {{"p50", pct(0.50)},
+        {"p90", pct(0.90)},
+        {"p99", pct(0.99)},
+        {"mean", sum / latencies.size()}}}};
   std::cout << j.dump(2) << std::endl;
   return absl::OkStatus();
 }
@@ -148,23 +165,29 @@ std::function<std::optional<int>()> AddModelCommands(CLI::App& app, ConfigLoader
   auto a = std::make_shared<Args>();
   auto* model = app.add_subcommand("model", "Inspect, validate, run and benchmark model files");
   model->require_subcommand(1);
-  auto* inspect = model->add_subcommand("inspect", "Load a model in-process, describe it, test-infer");
+  auto* inspect =
+      model->add_subcommand("inspect", "Load a model in-process, describe it, test-infer");
   AddCommon(inspect, *a);
   inspect->add_option("--threads", a->threads, "Intra-op threads");
-  auto* validate = model->add_subcommand("validate", "Inspect in an isolated, resource-limited child process");
+  auto* validate =
+      model->add_subcommand("validate", "Inspect in an isolated, resource-limited child process");
   AddCommon(validate, *a);
   validate->add_option("--memory-mb", a->memory_mb, "Address-space limit of the child (MB)");
   validate->add_option("--cpu-seconds", a->cpu_seconds, "CPU-time limit of the child");
   validate->add_option("--timeout-s", a->timeout_s, "Wall-clock limit");
   auto* run = model->add_subcommand("run", "Run one inference on raw input files");
   AddCommon(run, *a);
-  run->add_option("--input", a->inputs, "NAME=FILE with raw little-endian tensor bytes")->required();
-  run->add_option("--output-dir", a->output_dir, "Where outputs.json and the output bytes go")->required();
+  run->add_option("--input", a->inputs, "NAME=FILE with raw little-endian tensor bytes")
+      ->required();
+  run->add_option("--output-dir", a->output_dir, "Where outputs.json and the output bytes go")
+      ->required();
   run->add_option("--threads", a->threads, "Intra-op threads");
-  auto* bench = model->add_subcommand("bench", "Measure in-process inference latency and throughput");
+  auto* bench =
+      model->add_subcommand("bench", "Measure in-process inference latency and throughput");
   AddCommon(bench, *a);
   bench->add_option("--threads", a->threads, "Intra-op threads");
-  bench->add_option("--batch", a->batch, "Batch size (the first dimension)")->check(CLI::Range(1, 4096));
+  bench->add_option("--batch", a->batch, "Batch size (the first dimension)")
+      ->check(CLI::Range(1, 4096));
   bench->add_option("--seconds", a->seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
 
   return [=]() -> std::optional<int> {

@@ -29,7 +29,8 @@ std::unique_ptr<EngineRegistry> BuildEngineRegistry(const EnginesConfig& config)
   const bool opencv_first = config.default_engine == "opencv";
 #ifdef CINFER_WITH_OPENCV_DNN
   if (config.opencv.enabled && opencv_first) {
-    AddOrWarn(*registry, OpenCvDnnEngine::Create({.threads = config.onnx.threads}), {ModelFormat::kOnnx});
+    AddOrWarn(*registry, OpenCvDnnEngine::Create({.threads = config.onnx.threads}),
+              {ModelFormat::kOnnx});
   }
 #endif
   if (config.onnx.enabled) {
@@ -48,7 +49,8 @@ std::unique_ptr<EngineRegistry> BuildEngineRegistry(const EnginesConfig& config)
 #endif
 #ifdef CINFER_WITH_OPENCV_DNN
   if (config.opencv.enabled && !opencv_first) {
-    AddOrWarn(*registry, OpenCvDnnEngine::Create({.threads = config.onnx.threads}), {ModelFormat::kOnnx});
+    AddOrWarn(*registry, OpenCvDnnEngine::Create({.threads = config.onnx.threads}),
+              {ModelFormat::kOnnx});
   }
 #endif
   return registry;

@@ -5,9 +5,11 @@
 
 namespace cinfer {
 
-absl::Status CheckInputs(const std::vector<TensorSpec>& declared, const std::vector<Tensor>& inputs) {
+absl::Status CheckInputs(const std::vector<TensorSpec>& declared,
+                         const std::vector<Tensor>& inputs) {
   if (inputs.size() != declared.size()) {
-    return ValidationError(StrCat("the model takes ", declared.size(), " input(s), got ", inputs.size()));
+    return ValidationError(
+        StrCat("the model takes ", declared.size(), " input(s), got ", inputs.size()));
   }
   for (const TensorSpec& spec : declared) {
     const Tensor* t = nullptr;
@@ -28,10 +30,12 @@ absl::Status CheckInputs(const std::vector<TensorSpec>& declared, const std::vec
                                     ", the model expects ", ShapeToString(spec.shape)));
     }
     auto count = ElementCount(t->shape);
-    if (!count.ok()) return ValidationError(StrCat("input '", spec.name, "': ", count.status().message()));
+    if (!count.ok())
+      return ValidationError(StrCat("input '", spec.name, "': ", count.status().message()));
     if (*count * ElementSize(t->dtype) != t->data.size()) {
-      return ValidationError(StrCat("input '", spec.name, "' holds ", t->data.size(), " bytes, its shape ",
-                                    ShapeToString(t->shape), " needs ", *count * ElementSize(t->dtype)));
+      return ValidationError(StrCat("input '", spec.name, "' holds ", t->data.size(),
+                                    " bytes, its shape ", ShapeToString(t->shape), " needs ",
+                                    *count * ElementSize(t->dtype)));
     }
   }
   return absl::OkStatus();

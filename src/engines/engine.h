@@ -60,6 +60,7 @@ class Engine {
 
 // Checks `inputs` against the model's declared inputs: names, dtypes, ranks,
 // fixed dimensions and byte sizes. InvalidArgument naming the input otherwise.
-absl::Status CheckInputs(const std::vector<TensorSpec>& declared, const std::vector<Tensor>& inputs);
+absl::Status CheckInputs(const std::vector<TensorSpec>& declared,
+                         const std::vector<Tensor>& inputs);
 
 }  // namespace cinfer

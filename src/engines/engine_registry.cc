@@ -21,7 +21,8 @@ absl::StatusOr<const Engine*> EngineRegistry::Get(std::string_view name) const {
   for (const auto& e : entries_) {
     if (e.engine->name() == name) return e.engine.get();
   }
-  return ValidationError(StrCat("unknown engine '", name, "'; this build has: ", Join(Names(), ", ")));
+  return ValidationError(
+      StrCat("unknown engine '", name, "'; this build has: ", Join(Names(), ", ")));
 }
 
 absl::StatusOr<const Engine*> EngineRegistry::Select(ModelFormat format,
@@ -35,15 +36,16 @@ absl::StatusOr<const Engine*> EngineRegistry::Select(ModelFormat format,
     const bool reads = std::find(e.formats.begin(), e.formats.end(), format) != e.formats.end();
     if (!requested.empty() && e.engine->name() == requested) {
       if (!reads) {
-        return ValidationError(StrCat("the file is a ", ModelFormatName(format), " model, which the '",
-                                      requested, "' engine cannot load"));
+        return ValidationError(StrCat("the file is a model in ", ModelFormatName(format),
+                                      " format, which the '", requested, "' engine cannot load"));
       }
       return e.engine.get();
     }
     if (requested.empty() && reads) return e.engine.get();
   }
   if (!requested.empty()) return Get(requested).status();
-  return ValidationError(StrCat("no engine in this build loads ", ModelFormatName(format), " models"));
+  return ValidationError(
+      StrCat("no engine in this build loads ", ModelFormatName(format), " models"));
 }
 
 }  // namespace cinfer

@@ -14,7 +14,8 @@ uint32_t Le32(std::string_view s, size_t pos) {
   return v;
 }
 uint16_t Le16(std::string_view s, size_t pos) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[pos]) | static_cast<uint8_t>(s[pos + 1]) << 8);
+  return static_cast<uint16_t>(static_cast<uint8_t>(s[pos]) | static_cast<uint8_t>(s[pos + 1])
+                                                                  << 8);
 }
 
 }  // namespace
@@ -58,7 +59,8 @@ bool LooksLikeTorchScript(std::string_view s) {
   size_t pos = cd_offset;
   for (uint64_t i = 0; i < entries && i < 1'000'000; ++i) {
     if (pos + 46 > s.size() || Le32(s, pos) != 0x02014b50) return false;
-    const size_t name_len = Le16(s, pos + 28), extra = Le16(s, pos + 30), comment = Le16(s, pos + 32);
+    const size_t name_len = Le16(s, pos + 28), extra = Le16(s, pos + 30),
+                 comment = Le16(s, pos + 32);
     if (pos + 46 + name_len > s.size()) return false;
     std::string_view name = s.substr(pos + 46, name_len);
     has_data |= name == "data.pkl" || name.ends_with("/data.pkl");

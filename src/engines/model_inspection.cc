@@ -2,8 +2,8 @@
 
 #include <sys/resource.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 #include "common/errors.h"
@@ -15,7 +15,8 @@ namespace cinfer {
 namespace {
 
 double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 }  // namespace
@@ -72,7 +73,8 @@ namespace {
 absl::StatusOr<InspectionReport> Inspect(const EngineRegistry& registry, const std::string& path,
                                          const InspectOptions& options) {
   InspectionReport report;
-  ASSIGN_OR_RETURN(const Engine* engine, ChooseEngine(registry, path, options.engine, &report.format));
+  ASSIGN_OR_RETURN(const Engine* engine,
+                   ChooseEngine(registry, path, options.engine, &report.format));
   report.engine = std::string(engine->name());
   LoadOptions load{options.shapes, options.threads};
   auto start = std::chrono::steady_clock::now();
@@ -104,12 +106,14 @@ absl::StatusOr<InspectionReport> Inspect(const EngineRegistry& registry, const s
 
 }  // namespace
 
-absl::StatusOr<InspectionReport> InspectModel(const EngineRegistry& registry, const std::string& path,
+absl::StatusOr<InspectionReport> InspectModel(const EngineRegistry& registry,
+                                              const std::string& path,
                                               const InspectOptions& options) {
   auto report = Inspect(registry, path, options);
   // Whatever made the model unusable is a rejection of the model, with its reason.
   if (!report.ok() && report.status().code() == absl::StatusCode::kInvalidArgument) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", ToStd(report.status().message()));
+    return MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED",
+                     ToStd(report.status().message()));
   }
   return report;
 }

@@ -15,8 +15,8 @@
 namespace cinfer {
 
 struct InspectOptions {
-  std::string engine;                    // empty: chosen by sniffing
-  std::map<std::string, Shape> shapes;   // resolves / fixes input dimensions
+  std::string engine;                   // empty: chosen by sniffing
+  std::map<std::string, Shape> shapes;  // resolves / fixes input dimensions
   int threads = 0;
 };
 
@@ -44,7 +44,8 @@ absl::StatusOr<std::vector<Tensor>> SyntheticInputs(const std::vector<TensorSpec
                                                     const std::map<std::string, Shape>& shapes,
                                                     int64_t batch = 1);
 
-absl::StatusOr<InspectionReport> InspectModel(const EngineRegistry& registry, const std::string& path,
+absl::StatusOr<InspectionReport> InspectModel(const EngineRegistry& registry,
+                                              const std::string& path,
                                               const InspectOptions& options);
 
 nlohmann::json TensorSpecsToJson(const std::vector<TensorSpec>& specs);

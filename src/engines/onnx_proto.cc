@@ -97,11 +97,13 @@ absl::Status CollectAttribute(std::string_view attr, std::vector<std::string>& o
   ASSIGN_OR_RETURN(auto fields, ParseMessage(attr));
   for (const auto& f : fields) {
     if (f.wire_type != 2) continue;
-    if (f.number == kAttrT || f.number == kAttrTensors) RETURN_IF_ERROR(CollectTensor(f.bytes, out));
+    if (f.number == kAttrT || f.number == kAttrTensors)
+      RETURN_IF_ERROR(CollectTensor(f.bytes, out));
     if (f.number == kAttrSparseTensor || f.number == kAttrSparseTensors) {
       RETURN_IF_ERROR(CollectSparse(f.bytes, out));
     }
-    if (f.number == kAttrG || f.number == kAttrGraphs) RETURN_IF_ERROR(CollectGraph(f.bytes, out, depth + 1));
+    if (f.number == kAttrG || f.number == kAttrGraphs)
+      RETURN_IF_ERROR(CollectGraph(f.bytes, out, depth + 1));
   }
   return absl::OkStatus();
 }
@@ -152,7 +154,8 @@ absl::StatusOr<Shape> ValueInfoShape(std::string_view value_info, std::string* n
           ASSIGN_OR_RETURN(auto dim, ParseMessage(d.bytes));
           int64_t value = -1;
           for (const auto& df : dim) {
-            if (df.number == kDimValue && df.wire_type == 0) value = static_cast<int64_t>(df.varint);
+            if (df.number == kDimValue && df.wire_type == 0)
+              value = static_cast<int64_t>(df.varint);
           }
           shape.push_back(value);
         }
@@ -271,9 +274,9 @@ absl::Status CheckExternalDataLocations(std::string_view model) {
     const std::string normalized = ReplaceAll(loc, "\\", "/");
     for (std::string_view part : Split(normalized, '/')) bad |= part == "..";
     if (bad) {
-      return absl::InvalidArgumentError(StrCat(
-          "external data location '", loc,
-          "' is outside the model's own directory (absolute paths and '..' are refused)"));
+      return absl::InvalidArgumentError(
+          StrCat("external data location '", loc,
+                 "' is outside the model's own directory (absolute paths and '..' are refused)"));
     }
   }
   return absl::OkStatus();
@@ -295,29 +298,32 @@ absl::StatusOr<std::map<std::string, Shape>> GraphInputShapes(std::string_view m
 absl::StatusOr<std::string> WithFixedInputShapes(std::string_view model,
                                                  const std::map<std::string, Shape>& shapes) {
   std::set<std::string> applied;
-  ASSIGN_OR_RETURN(std::string fixed, Rewrite(model, kModelGraph, [&](std::string_view graph) {
-    return Rewrite(graph, kGraphInput, [&](std::string_view vi) -> absl::StatusOr<std::string> {
-      std::string name;
-      ASSIGN_OR_RETURN(Shape declared, ValueInfoShape(vi, &name));
-      auto it = shapes.find(name);
-      if (it == shapes.end()) return std::string(vi);
-      if (!declared.empty() && declared.size() != it->second.size()) {
-        return absl::InvalidArgumentError(StrCat("shape for input '", name, "' has rank ",
-                                                 it->second.size(), ", the model declares ",
-                                                 ShapeToString(declared)));
-      }
-      for (size_t i = 0; i < declared.size(); ++i) {
-        if (declared[i] >= 0 && declared[i] != it->second[i]) {
-          return absl::InvalidArgumentError(StrCat("shape ", ShapeToString(it->second), " for input '", name,
-                                                   "' contradicts the model's ", ShapeToString(declared)));
-        }
-      }
-      applied.insert(name);
-      return FixValueInfo(vi, it->second);
-    });
-  }));
+  ASSIGN_OR_RETURN(
+      std::string fixed, Rewrite(model, kModelGraph, [&](std::string_view graph) {
+        return Rewrite(graph, kGraphInput, [&](std::string_view vi) -> absl::StatusOr<std::string> {
+          std::string name;
+          ASSIGN_OR_RETURN(Shape declared, ValueInfoShape(vi, &name));
+          auto it = shapes.find(name);
+          if (it == shapes.end()) return std::string(vi);
+          if (!declared.empty() && declared.size() != it->second.size()) {
+            return absl::InvalidArgumentError(StrCat("shape for input '", name, "' has rank ",
+                                                     it->second.size(), ", the model declares ",
+                                                     ShapeToString(declared)));
+          }
+          for (size_t i = 0; i < declared.size(); ++i) {
+            if (declared[i] >= 0 && declared[i] != it->second[i]) {
+              return absl::InvalidArgumentError(
+                  StrCat("shape ", ShapeToString(it->second), " for input '", name,
+                         "' contradicts the model's ", ShapeToString(declared)));
+            }
+          }
+          applied.insert(name);
+          return FixValueInfo(vi, it->second);
+        });
+      }));
   for (const auto& [name, shape] : shapes) {
-    if (!applied.count(name)) return absl::InvalidArgumentError(StrCat("the model has no input '", name, "'"));
+    if (!applied.count(name))
+      return absl::InvalidArgumentError(StrCat("the model has no input '", name, "'"));
   }
   return fixed;
 }

@@ -17,10 +17,10 @@ namespace cinfer::onnx {
 
 struct WireField {
   uint32_t number = 0;
-  int wire_type = 0;        // 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32
-  uint64_t varint = 0;      // wire type 0
-  std::string_view bytes;   // wire type 2 payload
-  std::string_view raw;     // the whole field, tag included
+  int wire_type = 0;       // 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32
+  uint64_t varint = 0;     // wire type 0
+  std::string_view bytes;  // wire type 2 payload
+  std::string_view raw;    // the whole field, tag included
 };
 
 // Splits one message into its fields; InvalidArgument on malformed input.

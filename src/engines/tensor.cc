@@ -29,9 +29,9 @@ std::string_view DataTypeName(DataType t) {
 }
 
 std::optional<DataType> DataTypeFromName(std::string_view name) {
-  for (DataType t : {DataType::kBool, DataType::kUint8, DataType::kInt8, DataType::kInt16,
-                     DataType::kInt32, DataType::kInt64, DataType::kFp16, DataType::kFp32,
-                     DataType::kFp64}) {
+  for (DataType t :
+       {DataType::kBool, DataType::kUint8, DataType::kInt8, DataType::kInt16, DataType::kInt32,
+        DataType::kInt64, DataType::kFp16, DataType::kFp32, DataType::kFp64}) {
     if (DataTypeName(t) == name) return t;
   }
   return std::nullopt;
@@ -59,7 +59,9 @@ size_t ElementSize(DataType t) {
 absl::StatusOr<size_t> ElementCount(const Shape& shape, size_t max_elements) {
   size_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) return absl::InvalidArgumentError(StrCat("shape ", ShapeToString(shape), " is not fully known"));
+    if (d < 0)
+      return absl::InvalidArgumentError(
+          StrCat("shape ", ShapeToString(shape), " is not fully known"));
     if (d != 0 && n > max_elements / static_cast<size_t>(d)) {
       return absl::InvalidArgumentError(StrCat("shape ", ShapeToString(shape), " is too large"));
     }

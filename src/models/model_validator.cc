@@ -123,7 +123,8 @@ absl::StatusOr<nlohmann::json> ModelValidator::Validate(
       return Rejected(StrCat("validation exceeded its CPU time limit of ", options_.cpu_limit_s,
                              " s (the model hangs while loading or in its test inference)"));
     }
-    std::string reason = StrCat("the model crashed the loader (signal ", sig, ", ", strsignal(sig), ")");
+    std::string reason =
+        StrCat("the model crashed the loader (signal ", sig, ", ", strsignal(sig), ")");
     if (err.find("bad_alloc") != std::string::npos || err.find("alloc") != std::string::npos) {
       reason += StrCat(" after exhausting the memory limit of ", options_.memory_limit_mb, " MB");
     }
@@ -140,8 +141,8 @@ absl::StatusOr<nlohmann::json> ModelValidator::Validate(
     }
     return Rejected(message);
   }
-  return Rejected(StrCat("the validator exited with status ", code,
-                         err.empty() ? "" : ": ", LastLines(err, 300)));
+  return Rejected(StrCat("the validator exited with status ", code, err.empty() ? "" : ": ",
+                         LastLines(err, 300)));
 }
 
 }  // namespace cinfer

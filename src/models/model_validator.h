@@ -19,8 +19,8 @@ namespace cinfer {
 class ModelValidator {
  public:
   struct Options {
-    std::string executable;         // the cinfer binary
-    std::string config_path;        // passed on so engine settings match; may be empty
+    std::string executable;          // the cinfer binary
+    std::string config_path;         // passed on so engine settings match; may be empty
     int64_t memory_limit_mb = 4096;  // address space of the child
     int cpu_limit_s = 120;
     std::chrono::seconds timeout{180};

@@ -13,8 +13,8 @@
 #include "common/file_util.h"
 #include "common/readiness.h"
 #include "common/status_macros.h"
-#include "engines/builtin_engines.h"
 #include "common/strings.h"
+#include "engines/builtin_engines.h"
 #include "http/http_server.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
 
   ASSIGN_OR_RETURN(c->db, SqliteDatabase::Open({.path = data_dir + "/cinfer.db"}));
+  c->engines = BuildEngineRegistry(config.engines);
   ASSIGN_OR_RETURN(
       c->hasher, PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
   ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(data_dir + "/jwt-secret", 32));
@@ -89,8 +90,8 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
 
-  api::SystemDeps system{c->auth.get(),  &c->readiness, &c->clock, c->started_at, data_dir,
-                         c->engines->Names(), &c->assets};
+  api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
+                         data_dir,      c->engines->Names(), &c->assets};
   c->router =
       std::make_unique<http::Router>(api::BuildRoutes(system),
                                      std::map<http::AuthScope, http::Authenticator*>{

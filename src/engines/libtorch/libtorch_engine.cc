@@ -110,7 +110,8 @@ class LibTorchModel final : public LoadedModel {
         at::Tensor t = tensors[i].contiguous().cpu();
         ASSIGN_OR_RETURN(DataType dtype, FromTorch(t.scalar_type()));
         const std::string name = i < outputs_.size() ? outputs_[i].name : StrCat("output", i);
-        ASSIGN_OR_RETURN(Tensor o, MakeTensor(name, dtype, Shape(t.sizes().begin(), t.sizes().end())));
+        ASSIGN_OR_RETURN(Tensor o,
+                         MakeTensor(name, dtype, Shape(t.sizes().begin(), t.sizes().end())));
         if (!o.data.empty()) std::memcpy(o.data.data(), t.data_ptr(), o.data.size());
         out.push_back(std::move(o));
       }
@@ -129,7 +130,8 @@ class LibTorchModel final : public LoadedModel {
 std::vector<TensorSpec> OutputSpecs(const c10::FunctionSchema& schema) {
   size_t n = 1;
   if (!schema.returns().empty()) {
-    if (auto tuple = schema.returns()[0].type()->cast<c10::TupleType>()) n = tuple->elements().size();
+    if (auto tuple = schema.returns()[0].type()->cast<c10::TupleType>())
+      n = tuple->elements().size();
   }
   std::vector<TensorSpec> specs;
   for (size_t i = 0; i < n; ++i) specs.push_back({StrCat("output", i), DataType::kFp32, {}});
@@ -153,11 +155,11 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LibTorchEngine::Load(const std::str
     {
       caffe2::serialize::PyTorchStreamReader reader(path);
       if (reader.version() > caffe2::serialize::kMaxSupportedFileFormatVersion) {
-        return absl::InvalidArgumentError(StrCat(
-            "the TorchScript archive has format version ", reader.version(),
-            ", newer than this LibTorch (", TORCH_VERSION, ") reads (up to ",
-            caffe2::serialize::kMaxSupportedFileFormatVersion,
-            "); save it with PyTorch 1.13 or export the model to ONNX"));
+        return absl::InvalidArgumentError(
+            StrCat("the TorchScript archive has format version ", reader.version(),
+                   ", newer than this LibTorch (", TORCH_VERSION, ") reads (up to ",
+                   caffe2::serialize::kMaxSupportedFileFormatVersion,
+                   "); save it with PyTorch 1.13 or export the model to ONNX"));
       }
     }
     torch::jit::Module module = torch::jit::load(path, torch::kCPU);
@@ -168,7 +170,8 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LibTorchEngine::Load(const std::str
       const auto& arg = schema.arguments()[i];
       if (!arg.type()->isSubtypeOf(*c10::TensorType::get())) {
         return absl::InvalidArgumentError(StrCat("forward argument '", arg.name(), "' is a ",
-                                                 arg.type()->str(), "; only tensors are supported"));
+                                                 arg.type()->str(),
+                                                 "; only tensors are supported"));
       }
       auto shape = load.input_shapes.find(arg.name());
       inputs.push_back({arg.name(), DataType::kFp32,
@@ -179,7 +182,8 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LibTorchEngine::Load(const std::str
   } catch (const std::exception& e) {
     std::string msg = e.what();
     msg = msg.substr(0, std::min(msg.find("\nException raised from"), msg.find("\nframe #")));
-    if (size_t enforce = msg.find("] . "); msg.starts_with("[enforce fail") && enforce != std::string::npos) {
+    if (size_t enforce = msg.find("] . ");
+        msg.starts_with("[enforce fail") && enforce != std::string::npos) {
       msg = msg.substr(enforce + 4);
     }
     if (msg.find("version") != std::string::npos) {

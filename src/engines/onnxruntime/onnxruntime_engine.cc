@@ -33,7 +33,8 @@ absl::StatusOr<DataType> FromOnnx(ONNXTensorElementDataType t) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
       return DataType::kFp64;
     default:
-      return absl::InvalidArgumentError(StrCat("unsupported ONNX element type ", static_cast<int>(t)));
+      return absl::InvalidArgumentError(
+          StrCat("unsupported ONNX element type ", static_cast<int>(t)));
   }
 }
 
@@ -94,9 +95,9 @@ class OnnxRuntimeModel final : public LoadedModel {
       for (const TensorSpec& spec : inputs_) {
         const Tensor& t = *std::find_if(inputs.begin(), inputs.end(),
                                         [&](const Tensor& x) { return x.name == spec.name; });
-        values.push_back(Ort::Value::CreateTensor(
-            memory_, const_cast<std::byte*>(t.data.data()), t.data.size(), t.shape.data(),
-            t.shape.size(), ToOnnx(t.dtype)));
+        values.push_back(Ort::Value::CreateTensor(memory_, const_cast<std::byte*>(t.data.data()),
+                                                  t.data.size(), t.shape.data(), t.shape.size(),
+                                                  ToOnnx(t.dtype)));
       }
       auto results = session_->Run(Ort::RunOptions{nullptr}, input_names_.data(), values.data(),
                                    values.size(), output_names_.data(), output_names_.size());
@@ -136,8 +137,9 @@ absl::StatusOr<std::vector<TensorSpec>> Describe(const Ort::Session& s, bool inp
     auto name = inputs ? s.GetInputNameAllocated(i, alloc) : s.GetOutputNameAllocated(i, alloc);
     auto type = inputs ? s.GetInputTypeInfo(i) : s.GetOutputTypeInfo(i);
     if (type.GetONNXType() != ONNX_TYPE_TENSOR) {
-      return absl::InvalidArgumentError(StrCat(inputs ? "input '" : "output '", name.get(),
-                                               "' is not a tensor (sequences and maps are not supported)"));
+      return absl::InvalidArgumentError(
+          StrCat(inputs ? "input '" : "output '", name.get(),
+                 "' is not a tensor (sequences and maps are not supported)"));
     }
     auto info = type.GetTensorTypeAndShapeInfo();
     ASSIGN_OR_RETURN(DataType dtype, FromOnnx(info.GetElementType()));
@@ -159,7 +161,8 @@ struct OnnxRuntimeEngine::State {
 OnnxRuntimeEngine::OnnxRuntimeEngine(std::unique_ptr<State> state) : state_(std::move(state)) {}
 OnnxRuntimeEngine::~OnnxRuntimeEngine() = default;
 
-absl::StatusOr<std::unique_ptr<OnnxRuntimeEngine>> OnnxRuntimeEngine::Create(const Options& options) {
+absl::StatusOr<std::unique_ptr<OnnxRuntimeEngine>> OnnxRuntimeEngine::Create(
+    const Options& options) {
   try {
     auto state = std::make_unique<State>();
     state->options = options;
@@ -170,8 +173,8 @@ absl::StatusOr<std::unique_ptr<OnnxRuntimeEngine>> OnnxRuntimeEngine::Create(con
   }
 }
 
-absl::StatusOr<std::unique_ptr<LoadedModel>> OnnxRuntimeEngine::Load(const std::string& path,
-                                                                     const LoadOptions& load) const {
+absl::StatusOr<std::unique_ptr<LoadedModel>> OnnxRuntimeEngine::Load(
+    const std::string& path, const LoadOptions& load) const {
   ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
   if (!onnx::LooksLikeOnnx(bytes)) {
     return absl::InvalidArgumentError("the file is not an ONNX model (or it is truncated)");

@@ -63,7 +63,8 @@ class OpenCvModel final : public LoadedModel {
 
 absl::StatusOr<std::unique_ptr<OpenCvDnnEngine>> OpenCvDnnEngine::Create(const Options& options) {
   // OpenCV's pool is process-wide and shared with LibTorch's TBB; only shrink it.
-  if (options.threads > 0 && options.threads < cv::getNumThreads()) cv::setNumThreads(options.threads);
+  if (options.threads > 0 && options.threads < cv::getNumThreads())
+    cv::setNumThreads(options.threads);
   return std::unique_ptr<OpenCvDnnEngine>(new OpenCvDnnEngine());
 }
 
@@ -84,10 +85,10 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OpenCvDnnEngine::Load(const std::st
     if (given != load.input_shapes.end()) {
       fixed[name] = given->second;
     } else if (dynamic) {
-      return absl::InvalidArgumentError(StrCat(
-          "OpenCV DNN 4.6 cannot import ONNX graphs with dynamic input shapes: input '", name,
-          "' is ", ShapeToString(shape), "; give it a fixed shape (e.g. --shape ", name,
-          "=1,3,48,192, or the input size in the model config)"));
+      return absl::InvalidArgumentError(
+          StrCat("OpenCV DNN 4.6 cannot import ONNX graphs with dynamic input shapes: input '",
+                 name, "' is ", ShapeToString(shape), "; give it a fixed shape (e.g. --shape ",
+                 name, "=1,3,48,192, or the input size in the model config)"));
     }
     inputs.push_back({name, DataType::kFp32, fixed.count(name) ? fixed[name] : shape});
   }
@@ -100,7 +101,8 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OpenCvDnnEngine::Load(const std::st
     for (const auto& name : net.getUnconnectedOutLayersNames()) {
       outputs.push_back({name, DataType::kFp32, {}});
     }
-    return std::unique_ptr<LoadedModel>(new OpenCvModel(std::move(net), std::move(inputs), std::move(outputs)));
+    return std::unique_ptr<LoadedModel>(
+        new OpenCvModel(std::move(net), std::move(inputs), std::move(outputs)));
   } catch (const cv::Exception& e) {
     return absl::InvalidArgumentError(StrCat("OpenCV DNN could not import the model: ", e.what()));
   }
