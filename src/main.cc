@@ -110,7 +110,7 @@ int Routes(const std::string& config_path) {
   for (const auto& [method, pattern] : (*app)->RouteList()) {
     out.push_back({{"method", method}, {"path", pattern}});
   }
-  std::cout << out.dump(2) << "\n";
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }
 

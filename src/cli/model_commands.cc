@@ -31,7 +31,7 @@ struct Args {
 int PrintError(const absl::Status& st) {
   nlohmann::json j = {
       {"error", {{"code", ErrorCodeOf(st)}, {"message", std::string(ToStd(st.message()))}}}};
-  std::cout << j.dump(2) << std::endl;
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return 1;
 }
 
@@ -101,8 +101,8 @@ absl::Status Run(const Config& config, const Args& a) {
                      {"shape", t.shape},
                      {"file", file}});
   }
-  RETURN_IF_ERROR(WriteFileAtomically(a.output_dir + "/outputs.json", index.dump(2), 0644));
-  std::cout << index.dump(2) << std::endl;
+  RETURN_IF_ERROR(WriteFileAtomically(a.output_dir + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), 0644));
+  std::cout << index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return absl::OkStatus();
 }
 
@@ -147,7 +147,7 @@ absl::Status Bench(const Config& config, const Args& a) {
         {"p90", pct(0.90)},
         {"p99", pct(0.99)},
         {"mean", sum / latencies.size()}}}};
-  std::cout << j.dump(2) << std::endl;
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return absl::OkStatus();
 }
 
@@ -201,7 +201,7 @@ std::function<std::optional<int>()> AddModelCommands(CLI::App& app, ConfigLoader
       auto registry = Registry(*config, a->threads);
       auto report = InspectModel(*registry, a->file, {a->engine, *shapes, a->threads});
       if (!report.ok()) return PrintError(report.status());
-      std::cout << ReportToJson(*report).dump(2) << std::endl;
+      std::cout << ReportToJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
       return 0;
     }
     if (validate->parsed()) {

@@ -93,9 +93,11 @@ absl::StatusOr<nlohmann::json> ModelValidator::Validate(
     ::syscall(SYS_close_range, 3, ~0U, 0);
     rlimit core{0, 0};
     ::setrlimit(RLIMIT_CORE, &core);
-#if !defined(__SANITIZE_ADDRESS__)
-    rlimit as{mem, mem};  // AddressSanitizer needs terabytes of address space
+    rlimit as{mem, mem};
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer needs terabytes of address space
     ::setrlimit(RLIMIT_AS, &as);
+#else
+    (void)as;
 #endif
     rlimit cpu_limit{cpu, cpu + 1};
     ::setrlimit(RLIMIT_CPU, &cpu_limit);

@@ -81,7 +81,7 @@ def cinfer(*args, timeout=CMD_TIMEOUT_S, cwd=None):
     try:
         res = subprocess.run(argv, env=base_env(), cwd=cwd,
                              stdin=subprocess.DEVNULL, capture_output=True,
-                             text=True, timeout=timeout)
+                             text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"`{' '.join(argv)}` did not exit within {timeout}s "
                     f"(stdout: {e.stdout!r}, stderr: {e.stderr!r})")
@@ -517,3 +517,17 @@ def test_bench_cls():
     for key in ("p50", "p90", "p99", "mean"):
         assert is_number(lat.get(key)) and lat[key] > 0, f"latency_ms.{key}: {out!r}"
     assert lat["p50"] <= lat["p90"] <= lat["p99"], f"percentiles out of order: {lat!r}"
+
+
+def test_invalid_utf8_in_model_error_is_still_json(tmp_path):
+    """Found by mutating tiny_classifier.onnx: a node name with a byte that is
+    not UTF-8 ends up in OpenCV's error message.  The rejection must still be
+    one JSON document (it used to abort the process while printing it)."""
+    model = fixture("invalid_utf8_names.onnx")
+    res, _ = cinfer("model", "inspect", model, "--engine", "opencv",
+                    *shape_flag("input", [1, 3, 32, 32]))
+    err = error_json(res)
+    assert err["code"] == "MODEL_REJECTED", err
+    assert_mentions(err, "opencv")
+    err = validate(tmp_path, model, "--engine", "opencv", *shape_flag("input", [1, 3, 32, 32]))
+    assert err["code"] == "MODEL_REJECTED", err
