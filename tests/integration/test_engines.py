@@ -531,3 +531,17 @@ def test_invalid_utf8_in_model_error_is_still_json(tmp_path):
     assert_mentions(err, "opencv")
     err = validate(tmp_path, model, "--engine", "opencv", *shape_flag("input", [1, 3, 32, 32]))
     assert err["code"] == "MODEL_REJECTED", err
+
+
+def test_reject_model_that_crashes_the_loader(tmp_path):
+    """stack_overflow_code.pt makes LibTorch's TorchScript parser overflow its
+    stack (SIGSEGV) inside torch::jit::load.  The validator reports the crash;
+    the validating process itself survives and answers with JSON."""
+    model = fixture("stack_overflow_code.pt")
+    res, _ = cinfer("model", "inspect", model)
+    assert res.returncode < 0 or res.returncode >= 128, (
+        f"the fixture no longer crashes an unprotected load: {describe(res)}")
+    err = validate(tmp_path, model)
+    assert err["code"] == "MODEL_REJECTED", err
+    assert_mentions(err, "crash")
+    assert_mentions(err, "signal")
