@@ -33,6 +33,7 @@ $(ASAN_DIR)/build.ninja:
 asan: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) --target cinfer_unit_tests
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  ctest --output-on-failure --timeout 600
 
 test: build
