@@ -4,57 +4,38 @@
 
 namespace cinfer {
 
-std::string_view DataTypeName(DataType t) {
-  switch (t) {
-    case DataType::kBool:
-      return "BOOL";
-    case DataType::kUint8:
-      return "UINT8";
-    case DataType::kInt8:
-      return "INT8";
-    case DataType::kInt16:
-      return "INT16";
-    case DataType::kInt32:
-      return "INT32";
-    case DataType::kInt64:
-      return "INT64";
-    case DataType::kFp16:
-      return "FP16";
-    case DataType::kFp32:
-      return "FP32";
-    case DataType::kFp64:
-      return "FP64";
+namespace {
+
+struct TypeInfo {
+  DataType type;
+  std::string_view name;
+  size_t size;
+};
+constexpr TypeInfo kTypes[] = {
+    {DataType::kBool, "BOOL", 1},   {DataType::kUint8, "UINT8", 1}, {DataType::kInt8, "INT8", 1},
+    {DataType::kInt16, "INT16", 2}, {DataType::kInt32, "INT32", 4}, {DataType::kInt64, "INT64", 8},
+    {DataType::kFp16, "FP16", 2},   {DataType::kFp32, "FP32", 4},   {DataType::kFp64, "FP64", 8},
+};
+
+const TypeInfo& Info(DataType t) {
+  for (const auto& info : kTypes) {
+    if (info.type == t) return info;
   }
-  return "UNKNOWN";
+  return kTypes[0];
 }
 
+}  // namespace
+
+std::string_view DataTypeName(DataType t) { return Info(t).name; }
+
 std::optional<DataType> DataTypeFromName(std::string_view name) {
-  for (DataType t :
-       {DataType::kBool, DataType::kUint8, DataType::kInt8, DataType::kInt16, DataType::kInt32,
-        DataType::kInt64, DataType::kFp16, DataType::kFp32, DataType::kFp64}) {
-    if (DataTypeName(t) == name) return t;
+  for (const auto& info : kTypes) {
+    if (info.name == name) return info.type;
   }
   return std::nullopt;
 }
 
-size_t ElementSize(DataType t) {
-  switch (t) {
-    case DataType::kBool:
-    case DataType::kUint8:
-    case DataType::kInt8:
-      return 1;
-    case DataType::kInt16:
-    case DataType::kFp16:
-      return 2;
-    case DataType::kInt32:
-    case DataType::kFp32:
-      return 4;
-    case DataType::kInt64:
-    case DataType::kFp64:
-      return 8;
-  }
-  return 1;
-}
+size_t ElementSize(DataType t) { return Info(t).size; }
 
 absl::StatusOr<size_t> ElementCount(const Shape& shape, size_t max_elements) {
   size_t n = 1;

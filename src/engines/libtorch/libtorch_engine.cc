@@ -16,53 +16,24 @@
 namespace cinfer {
 namespace {
 
+constexpr std::pair<DataType, at::ScalarType> kTorchTypes[] = {
+    {DataType::kBool, at::kBool},   {DataType::kUint8, at::kByte}, {DataType::kInt8, at::kChar},
+    {DataType::kInt16, at::kShort}, {DataType::kInt32, at::kInt},  {DataType::kInt64, at::kLong},
+    {DataType::kFp16, at::kHalf},   {DataType::kFp32, at::kFloat}, {DataType::kFp64, at::kDouble},
+};
+
 absl::StatusOr<at::ScalarType> ToTorch(DataType t) {
-  switch (t) {
-    case DataType::kBool:
-      return at::kBool;
-    case DataType::kUint8:
-      return at::kByte;
-    case DataType::kInt8:
-      return at::kChar;
-    case DataType::kInt16:
-      return at::kShort;
-    case DataType::kInt32:
-      return at::kInt;
-    case DataType::kInt64:
-      return at::kLong;
-    case DataType::kFp16:
-      return at::kHalf;
-    case DataType::kFp32:
-      return at::kFloat;
-    case DataType::kFp64:
-      return at::kDouble;
+  for (const auto& [ours, theirs] : kTorchTypes) {
+    if (ours == t) return theirs;
   }
   return absl::InvalidArgumentError("unsupported element type");
 }
 
 absl::StatusOr<DataType> FromTorch(at::ScalarType t) {
-  switch (t) {
-    case at::kBool:
-      return DataType::kBool;
-    case at::kByte:
-      return DataType::kUint8;
-    case at::kChar:
-      return DataType::kInt8;
-    case at::kShort:
-      return DataType::kInt16;
-    case at::kInt:
-      return DataType::kInt32;
-    case at::kLong:
-      return DataType::kInt64;
-    case at::kHalf:
-      return DataType::kFp16;
-    case at::kFloat:
-      return DataType::kFp32;
-    case at::kDouble:
-      return DataType::kFp64;
-    default:
-      return absl::InvalidArgumentError(StrCat("unsupported output type ", c10::toString(t)));
+  for (const auto& [ours, theirs] : kTorchTypes) {
+    if (theirs == t) return ours;
   }
+  return absl::InvalidArgumentError(StrCat("unsupported output type ", c10::toString(t)));
 }
 
 absl::Status AppendOutput(const c10::IValue& v, std::vector<at::Tensor>& out) {

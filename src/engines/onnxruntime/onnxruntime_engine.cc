@@ -3,6 +3,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -12,52 +13,28 @@
 namespace cinfer {
 namespace {
 
+constexpr std::pair<DataType, ONNXTensorElementDataType> kOnnxTypes[] = {
+    {DataType::kBool, ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL},
+    {DataType::kUint8, ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8},
+    {DataType::kInt8, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8},
+    {DataType::kInt16, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16},
+    {DataType::kInt32, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32},
+    {DataType::kInt64, ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64},
+    {DataType::kFp16, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16},
+    {DataType::kFp32, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT},
+    {DataType::kFp64, ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE},
+};
+
 absl::StatusOr<DataType> FromOnnx(ONNXTensorElementDataType t) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
-      return DataType::kBool;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-      return DataType::kUint8;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
-      return DataType::kInt8;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
-      return DataType::kInt16;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-      return DataType::kInt32;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-      return DataType::kInt64;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
-      return DataType::kFp16;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
-      return DataType::kFp32;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
-      return DataType::kFp64;
-    default:
-      return absl::InvalidArgumentError(
-          StrCat("unsupported ONNX element type ", static_cast<int>(t)));
+  for (const auto& [ours, theirs] : kOnnxTypes) {
+    if (theirs == t) return ours;
   }
+  return absl::InvalidArgumentError(StrCat("unsupported ONNX element type ", static_cast<int>(t)));
 }
 
 ONNXTensorElementDataType ToOnnx(DataType t) {
-  switch (t) {
-    case DataType::kBool:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
-    case DataType::kUint8:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case DataType::kInt8:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case DataType::kInt16:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16;
-    case DataType::kInt32:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case DataType::kInt64:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    case DataType::kFp16:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-    case DataType::kFp32:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case DataType::kFp64:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+  for (const auto& [ours, theirs] : kOnnxTypes) {
+    if (ours == t) return theirs;
   }
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
