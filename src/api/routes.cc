@@ -4,10 +4,12 @@
 
 namespace cinfer::api {
 
-std::vector<http::Route> BuildRoutes(const SystemDeps& system) {
+std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* models,
+                                     const ModelRoutesOptions& model_options) {
   std::vector<http::Route> routes;
   AddSystemRoutes(system, routes);
   AddAuthRoutes(system.auth, routes);
+  AddModelRoutes(models, model_options, routes);
   return routes;
 }
 

@@ -66,6 +66,9 @@ struct EnginesConfig {
 struct ModelsConfig {
   std::string storage_path;  // empty: <data_dir>/models
   int max_file_size_mb = 100;
+  int validation_memory_mb = 4096;  // address-space limit of the validator child
+  int validation_cpu_s = 120;       // CPU-time limit of the validator child
+  int validation_timeout_s = 180;   // wall-clock limit of a validation
 };
 
 struct RequestConfig {

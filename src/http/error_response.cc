@@ -53,8 +53,8 @@ Response ErrorResponse(const absl::Status& status, std::string_view request_id) 
                           {{"code", ErrorCodeOf(status)},
                            {"message", message},
                            {"request_id", std::string(request_id)}}}};
-  Response r =
-      Response::Json(http_status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  Response r = Response::Json(http_status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (auto retry = RetryAfterOf(status))
     r.headers.emplace_back("Retry-After", std::to_string(*retry));
   return r;

@@ -1,5 +1,7 @@
 #include "http/http_server.h"
 
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -54,8 +56,22 @@ std::string PeerAddress(const tcp::socket& sock) {
   return addr.to_string();
 }
 
-Request ToRequest(bhttp::request<bhttp::string_body>&& msg, std::string client_ip,
-                  std::string request_id) {
+// Removes a spooled request body unless the handler moved it away.
+class SpoolFile {
+ public:
+  SpoolFile() = default;
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+  ~SpoolFile() { Remove(); }
+  void Remove() {
+    if (!path.empty()) ::unlink(path.c_str());
+    path.clear();
+  }
+  std::string path;
+};
+
+template <class Body>
+Request ToRequest(bhttp::request<Body>&& msg, std::string client_ip, std::string request_id) {
   Request req;
   req.method = std::string(msg.method_string());
   std::string_view target = msg.target();
@@ -65,7 +81,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& msg, std::string client_i
   for (const auto& field : msg) {
     req.headers[ToLower(std::string_view(field.name_string()))] = std::string(field.value());
   }
-  req.body = std::move(msg.body());
+  if constexpr (std::is_same_v<Body, bhttp::string_body>) req.body = std::move(msg.body());
   req.client_ip = std::move(client_ip);
   req.request_id = std::move(request_id);
   return req;
@@ -176,15 +192,41 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     auto rid = parser.get()["X-Request-ID"];
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
   }
+  const bool client_keep_alive = !ec && parser.get().keep_alive();
   std::string method = "-", path = "-";
+  SpoolFile spool;
+  std::string spool_path;
+  std::optional<Request> file_request;
   if (!refused) {
     method = std::string(parser.get().method_string());
     std::string_view target = parser.get().target();
     path = std::string(target.substr(0, target.find('?')));
     const size_t limit = router->BodyLimitFor(method, path);
+    const Route* route = router->Find(method, path);
     const auto declared = parser.content_length();
     if (declared && *declared > limit) {
       refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+    } else if (route != nullptr && route->body_to_file) {
+      spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
+      bhttp::request_parser<bhttp::file_body> file_parser(std::move(parser));
+      file_parser.body_limit(limit);
+      file_parser.get().body().open(spool_path.c_str(), beast::file_mode::write_new, ec);
+      if (ec) {
+        refused = absl::InternalError(StrCat("cannot spool upload: ", ec.message()));
+      } else {
+        spool.path = spool_path;
+        beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+        co_await bhttp::async_read(stream, buffer, file_parser, Ec(ec));
+        if (ec == bhttp::error::body_limit) {
+          refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+        } else if (ec) {
+          co_return false;  // timed out or broken mid-body; the spool file is removed
+        } else {
+          file_parser.get().body().close();
+          file_request = ToRequest(file_parser.release(), client_ip, request_id);
+          file_request->body_file = spool_path;
+        }
+      }
     } else {
       parser.body_limit(limit);
       beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
@@ -197,14 +239,16 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     }
   }
   Response response;
-  bool keep_alive = !refused && parser.get().keep_alive();
+  const bool keep_alive = !refused && client_keep_alive;
   if (refused) {
     response = ErrorResponse(*refused, request_id);
   } else {
-    Request req = ToRequest(parser.release(), client_ip, request_id);
+    Request req = file_request ? std::move(*file_request)
+                               : ToRequest(parser.release(), client_ip, request_id);
     response = co_await asio::co_spawn(
         handlers, [this, &req]() -> asio::awaitable<Response> { co_return router->Handle(req); },
         asio::use_awaitable);
+    spool.Remove();  // before answering, so a client never sees it linger
   }
   const int status = response.status;
   auto res = ToBeast(std::move(response), request_id, keep_alive);

@@ -32,6 +32,7 @@ class HttpServer {
     bool handle_signals = true;
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;
+    std::string upload_dir;  // where body_to_file routes spool bodies (must exist)
   };
 
   // Binds the listening socket (so port() is known before Run).

@@ -18,6 +18,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded
   std::map<std::string, std::string> headers;              // lowercase names
   std::string body;
+  std::string body_file;  // routes with body_to_file: the body, spooled to this file
   std::string client_ip;  // the socket peer
   std::string request_id;
   std::map<std::string, std::string> path_params;  // filled by the router

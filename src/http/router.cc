@@ -64,10 +64,14 @@ absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::strin
   return NotFoundError("no such route");
 }
 
-size_t Router::BodyLimitFor(std::string_view method, std::string_view path) const {
+const Route* Router::Find(std::string_view method, std::string_view path) const {
   auto r = Resolve(method, path, nullptr);
-  if (r.ok() && (*r)->max_body_bytes > 0) return (*r)->max_body_bytes;
-  return default_max_body_bytes_;
+  return r.ok() ? *r : nullptr;
+}
+
+size_t Router::BodyLimitFor(std::string_view method, std::string_view path) const {
+  const Route* r = Find(method, path);
+  return r != nullptr && r->max_body_bytes > 0 ? r->max_body_bytes : default_max_body_bytes_;
 }
 
 Response Router::Handle(Request& request) const {

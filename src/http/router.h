@@ -35,6 +35,9 @@ struct Route {
   AuthScope scope = AuthScope::kPublic;
   Handler handler;
   size_t max_body_bytes = 0;  // 0: the router's default limit
+  // Uploads: the transport streams the body to a temporary file (request.body_file)
+  // instead of memory; the file is removed after the handler unless it moved it.
+  bool body_to_file = false;
 };
 
 class Router {
@@ -45,6 +48,8 @@ class Router {
   // The route for method + path; NotFound / METHOD_NOT_ALLOWED otherwise.
   absl::StatusOr<const Route*> Resolve(std::string_view method, std::string_view path,
                                        std::map<std::string, std::string>* params) const;
+  // The route for a request line, or nullptr.
+  const Route* Find(std::string_view method, std::string_view path) const;
   // The body limit that applies to a request line (the default when unrouted).
   size_t BodyLimitFor(std::string_view method, std::string_view path) const;
   // Resolves, authenticates and runs the handler; errors become error responses.

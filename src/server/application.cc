@@ -16,6 +16,8 @@
 #include "common/strings.h"
 #include "engines/builtin_engines.h"
 #include "http/http_server.h"
+#include "models/model_service.h"
+#include "models/model_validator.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
 
@@ -46,6 +48,9 @@ struct Application::Components {
   std::unique_ptr<LoginThrottle> throttle;
   std::unique_ptr<AdminAuthService> auth;
   std::unique_ptr<api::AdminAuthenticator> admin_authenticator;
+  std::unique_ptr<ModelValidator> validator;
+  std::unique_ptr<ModelService> models;
+  std::string spool_dir;
   api::StaticAssets assets;
   std::unique_ptr<http::Router> router;
 };
@@ -90,13 +95,27 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
 
+  const ModelsConfig& mc = config.models;
+  const std::string models_dir = mc.storage_path.empty() ? data_dir + "/models" : mc.storage_path;
+  c->spool_dir = data_dir + "/tmp";
+  RETURN_IF_ERROR(EnsureDirectory(models_dir, 0700));
+  std::error_code ec;
+  std::filesystem::remove_all(c->spool_dir, ec);  // spool files left by a crash
+  RETURN_IF_ERROR(EnsureDirectory(c->spool_dir, 0700));
+  c->validator = std::make_unique<ModelValidator>(
+      ModelValidator::Options{options.executable, "", mc.validation_memory_mb, mc.validation_cpu_s,
+                              std::chrono::seconds(mc.validation_timeout_s)});
+  c->models = std::make_unique<ModelService>(ModelService::Options{models_dir}, c->db.get(),
+                                             c->db.get(), c->validator.get(), &c->clock);
+
   api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
                          data_dir,      c->engines->Names(), &c->assets};
-  c->router =
-      std::make_unique<http::Router>(api::BuildRoutes(system),
-                                     std::map<http::AuthScope, http::Authenticator*>{
-                                         {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
-                                     static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  c->router = std::make_unique<http::Router>(
+      api::BuildRoutes(system, c->models.get(),
+                       {c->spool_dir, static_cast<uint64_t>(mc.max_file_size_mb) << 20}),
+      std::map<http::AuthScope, http::Authenticator*>{
+          {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
+      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
   return std::unique_ptr<Application>(new Application(std::move(c)));
 }
 
@@ -112,6 +131,7 @@ absl::Status Application::Serve() {
   o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
   o.access_log = s.access_log;
+  o.upload_dir = c_->spool_dir;
   if (s.tls.enabled) {
     o.tls_cert_file = s.tls.cert_file;
     o.tls_key_file = s.tls.key_file;

@@ -45,7 +45,23 @@ class AuditStore {
   virtual absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) = 0;
 };
 
-class Database : public UserStore, public SessionStore, public AuditStore {
+// Models and their versions.
+class ModelStore {
+ public:
+  virtual ~ModelStore() = default;
+  // Inserts a model and its first version atomically. AlreadyExists when the
+  // name is taken.
+  virtual absl::Status CreateModel(const ModelRecord& model, const ModelVersionRecord& version) = 0;
+  virtual absl::StatusOr<std::optional<ModelRecord>> FindModel(std::string_view id) = 0;
+  // Newest first; `total` receives the count before paging.
+  virtual absl::StatusOr<std::vector<ModelRecord>> ListModels(const ModelFilter& filter,
+                                                              int64_t* total) = 0;
+  virtual absl::StatusOr<std::vector<ModelVersionRecord>> ListVersions(std::string_view model_id) = 0;
+  // Deletes the model and its versions; NotFound when absent.
+  virtual absl::Status DeleteModel(std::string_view id) = 0;
+};
+
+class Database : public UserStore, public SessionStore, public AuditStore, public ModelStore {
  public:
   // Schema version after migrations.
   virtual absl::StatusOr<int> SchemaVersion() = 0;

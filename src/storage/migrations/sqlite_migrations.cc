@@ -101,10 +101,19 @@ CREATE INDEX idx_audit_log_created_at ON audit_log(created_at);
 CREATE INDEX idx_revoked_sessions_expires ON revoked_sessions(expires_at);
 )sql";
 
+// Model versions are numbered per model; names are unique.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE models ADD COLUMN current_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE models ADD COLUMN served_version INTEGER;
+ALTER TABLE model_versions ADD COLUMN io_schema TEXT;
+CREATE UNIQUE INDEX idx_models_name ON models(name);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
-  static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1}};
+  static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1},
+                                                     {2, "model versions and unique names", kV2}};
   return kMigrations;
 }
 

@@ -4,6 +4,7 @@
 // later issues batch their writes).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +39,13 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<bool> IsSessionRevoked(std::string_view jti) override;
   absl::Status PurgeExpiredRevocations(int64_t now_unix) override;
 
+  absl::Status CreateModel(const ModelRecord& model, const ModelVersionRecord& version) override;
+  absl::StatusOr<std::optional<ModelRecord>> FindModel(std::string_view id) override;
+  absl::StatusOr<std::vector<ModelRecord>> ListModels(const ModelFilter& filter,
+                                                      int64_t* total) override;
+  absl::StatusOr<std::vector<ModelVersionRecord>> ListVersions(std::string_view model_id) override;
+  absl::Status DeleteModel(std::string_view id) override;
+
   absl::Status AppendAudit(const AuditEntry& entry) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) override;
 
@@ -47,6 +55,7 @@ class SqliteDatabase final : public Database {
   absl::Status Migrate();
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
                                                      std::string_view value);
+  absl::Status InTransaction(const std::function<absl::Status()>& body);
 
   std::mutex mu_;
   sqlite3* db_;

@@ -8,6 +8,9 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string msg = StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
+      if (db != nullptr && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        return absl::InternalError(msg);
+      }
       return absl::AlreadyExistsError(msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
