@@ -8,7 +8,7 @@ namespace cinfer::http {
 int HttpStatusFor(const absl::Status& status) {
   // Error codes whose HTTP status differs from their StatusCode's default.
   const std::string code = ErrorCodeOf(status);
-  if (code == "VALIDATION_FAILED") return 422;
+  if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED") return 422;
   if (code == "PAYLOAD_TOO_LARGE") return 413;
   if (code == "UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code == "METHOD_NOT_ALLOWED") return 405;
