@@ -101,7 +101,9 @@ absl::Status Run(const Config& config, const Args& a) {
                      {"shape", t.shape},
                      {"file", file}});
   }
-  RETURN_IF_ERROR(WriteFileAtomically(a.output_dir + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), 0644));
+  RETURN_IF_ERROR(WriteFileAtomically(
+      a.output_dir + "/outputs.json",
+      index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace), 0644));
   std::cout << index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return absl::OkStatus();
 }
@@ -201,7 +203,9 @@ std::function<std::optional<int>()> AddModelCommands(CLI::App& app, ConfigLoader
       auto registry = Registry(*config, a->threads);
       auto report = InspectModel(*registry, a->file, {a->engine, *shapes, a->threads});
       if (!report.ok()) return PrintError(report.status());
-      std::cout << ReportToJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+      std::cout << ReportToJson(*report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+                << std::endl;
       return 0;
     }
     if (validate->parsed()) {

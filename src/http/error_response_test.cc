@@ -11,7 +11,8 @@ namespace {
 TEST(ErrorResponseTest, MapsCodesToHttpStatus) {
   EXPECT_EQ(HttpStatusFor(InvalidJsonError("x")), 400);
   EXPECT_EQ(HttpStatusFor(ValidationError("x")), 422);
-  EXPECT_EQ(HttpStatusFor(MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", "x")), 422);
+  EXPECT_EQ(HttpStatusFor(MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", "x")),
+            422);
   EXPECT_EQ(HttpStatusFor(UnauthenticatedError("x")), 401);
   EXPECT_EQ(HttpStatusFor(ForbiddenError("x")), 403);
   EXPECT_EQ(HttpStatusFor(NotFoundError("x")), 404);

@@ -48,7 +48,8 @@ TEST(ModelConfigTest, ErrorsNameTheField) {
       {R"({"input_shapes": {"x": [1, -3]}})", "input_shapes.x"},
       {R"({"input_shapes": []})", "input_shapes"},
       {R"({"engine_options": {"threads": 1, "gpu": true}})", "engine_options.gpu"},
-      {R"({"dynamic_batching": {"max_queue_delay_us": -1}})", "dynamic_batching.max_queue_delay_us"},
+      {R"({"dynamic_batching": {"max_queue_delay_us": -1}})",
+       "dynamic_batching.max_queue_delay_us"},
       {R"({"input": 3})", "input"},
   };
   for (const auto& c : cases) {

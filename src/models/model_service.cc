@@ -85,7 +85,7 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up) {
   const std::string config_json = ModelConfigToJson(config).dump();
   ModelRecord m{id,          up.name,      up.description, report.value("engine", ""),
                 config_json, io.dump(),    "draft",        std::nullopt,
-                1,           std::nullopt, up.actor_id,     now,
+                1,           std::nullopt, up.actor_id,    now,
                 now};
   ModelVersionRecord v{NewUuid(),
                        id,

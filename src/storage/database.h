@@ -56,7 +56,8 @@ class ModelStore {
   // Newest first; `total` receives the count before paging.
   virtual absl::StatusOr<std::vector<ModelRecord>> ListModels(const ModelFilter& filter,
                                                               int64_t* total) = 0;
-  virtual absl::StatusOr<std::vector<ModelVersionRecord>> ListVersions(std::string_view model_id) = 0;
+  virtual absl::StatusOr<std::vector<ModelVersionRecord>> ListVersions(
+      std::string_view model_id) = 0;
   // Deletes the model and its versions; NotFound when absent.
   virtual absl::Status DeleteModel(std::string_view id) = 0;
 };

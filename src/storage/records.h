@@ -24,7 +24,7 @@ struct ModelVersionRecord {
   std::string id;
   std::string model_id;
   int64_t version = 1;
-  std::string file_path;  // server-generated, under the models directory
+  std::string file_path;          // server-generated, under the models directory
   std::string original_filename;  // the client's name: metadata only, never a path
   int64_t size_bytes = 0;
   std::string sha256;

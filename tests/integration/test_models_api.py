@@ -1034,3 +1034,50 @@ def test_audit_entries(admin):
         assert object_id == m["id"], rows
         assert actor in who, f"audit actor {actor!r} not in {who}"
     assert rows.index(created[0]) < rows.index(deleted[0])
+
+
+def _rss_kb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_large_upload_streams_to_disk(server_factory):
+    """A 200 MB upload raises the server's RSS by less than 30 MB: the body is
+    streamed to disk and parsed in chunks, never held in memory.  (A resource
+    bound, not a timing.)  The bytes are not a model, so the upload ends in 422
+    and leaves nothing behind."""
+    s = server_factory(env={"CINFER_MODELS__MAX_FILE_SIZE_MB": "300"})
+    admin = make_admin(s)
+    boundary = "cinfer-test-" + uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbig\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    chunk = os.urandom(1 << 20)
+    size = 200 << 20
+
+    def body():
+        yield head
+        for _ in range(size >> 20):
+            yield chunk
+        yield tail
+
+    before_tree = snapshot(s)
+    rss_before = _rss_kb(s.proc.pid)
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=600)
+    conn.request("POST", MODELS, body=body(), headers={
+        **bearer(admin.token),
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(head) + size + len(tail))})
+    resp = conn.getresponse()
+    status, payload = resp.status, json.loads(resp.read())
+    conn.close()
+    rss_after = _rss_kb(s.proc.pid)
+    assert status == 422, payload
+    assert payload["error"]["code"] == "MODEL_REJECTED", payload
+    growth_mb = (rss_after - rss_before) / 1024
+    assert growth_mb < 30, f"RSS grew by {growth_mb:.1f} MB during a 200 MB upload"
+    assert_no_leftovers(s, before_tree)

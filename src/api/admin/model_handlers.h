@@ -10,7 +10,7 @@
 namespace cinfer::api {
 
 struct ModelRoutesOptions {
-  std::string spool_dir;            // where multipart file parts are spooled (same filesystem as models)
+  std::string spool_dir;  // where multipart file parts are spooled (same filesystem as models)
   uint64_t max_file_bytes = 100u << 20;
 };
 
