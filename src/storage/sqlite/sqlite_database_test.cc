@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/migrations/sqlite_migrations.h"
 #include "testing/temp_dir.h"
 
 namespace cinfer {
@@ -34,10 +35,10 @@ class SqliteDatabaseTest : public ::testing::Test {
 TEST_F(SqliteDatabaseTest, MigrationsApplyOnceAndReopen) {
   {
     auto db = Open();
-    EXPECT_EQ(*db->SchemaVersion(), 1);
+    EXPECT_EQ(*db->SchemaVersion(), SqliteMigrations().back().version);
   }
   auto db = Open();
-  EXPECT_EQ(*db->SchemaVersion(), 1);
+  EXPECT_EQ(*db->SchemaVersion(), SqliteMigrations().back().version);
   // The file really is WAL with foreign keys enforced on this connection.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
