@@ -92,8 +92,7 @@ absl::StatusOr<bool> SqliteDatabase::HasAdmin() {
 
 absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  auto insert = [&]() -> absl::Status {
+  return InTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(Statement q,
                      Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
     ASSIGN_OR_RETURN(bool exists, q.Step());
@@ -108,13 +107,7 @@ absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
         .Bind(3, admin.password_hash)
         .Bind(4, admin.created_at)
         .Run();
-  };
-  absl::Status st = insert();
-  if (!st.ok()) {
-    (void)Exec("ROLLBACK");
-    return st;
-  }
-  return Exec("COMMIT");
+  });
 }
 
 absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUser(std::string_view column,
