@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "models/model_config.h"
+#include "models/model_lifecycle.h"
 #include "spdlog/spdlog.h"
 
 namespace cinfer {
@@ -128,9 +129,8 @@ absl::StatusOr<std::pair<std::vector<ModelRecord>, int64_t>> ModelService::List(
 absl::Status ModelService::Delete(std::string_view id, const std::string& actor,
                                   const std::string& ip) {
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
-  if (m.status == "published") {
-    return MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_PUBLISHED",
-                     "a published model cannot be deleted; unpublish it first (status: published)");
+  if (auto state = ModelStateFromName(m.status); state.has_value()) {
+    RETURN_IF_ERROR(ModelLifecycle::CheckDeletable(*state));
   }
   absl::Status st = models_->DeleteModel(id);
   if (absl::IsNotFound(st)) return ModelNotFound(id);
