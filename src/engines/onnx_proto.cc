@@ -16,7 +16,7 @@ constexpr uint32_t kNodeAttribute = 5;
 constexpr uint32_t kAttrT = 5, kAttrG = 6, kAttrTensors = 10, kAttrGraphs = 11,
                    kAttrSparseTensor = 22, kAttrSparseTensors = 23;
 constexpr uint32_t kSparseValues = 1, kSparseIndices = 2;
-constexpr uint32_t kTensorExternalData = 13, kTensorDataLocation = 14;
+constexpr uint32_t kTensorExternalData = 13;
 constexpr uint32_t kEntryKey = 1, kEntryValue = 2;
 constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2;
 constexpr uint32_t kTypeTensor = 1, kTensorTypeShape = 2, kShapeDim = 1;
@@ -61,10 +61,7 @@ void PutVarintField(std::string& out, uint32_t number, uint64_t v) {
 
 absl::Status CollectTensor(std::string_view tensor, std::vector<std::string>& out) {
   ASSIGN_OR_RETURN(auto fields, ParseMessage(tensor));
-  bool external = false;
-  std::vector<std::string> locations;
   for (const auto& f : fields) {
-    if (f.number == kTensorDataLocation && f.wire_type == 0) external = f.varint == 1;
     if (f.number != kTensorExternalData || f.wire_type != 2) continue;
     ASSIGN_OR_RETURN(auto entry, ParseMessage(f.bytes));
     std::string_view key, value;
@@ -72,12 +69,9 @@ absl::Status CollectTensor(std::string_view tensor, std::vector<std::string>& ou
       if (e.number == kEntryKey && e.wire_type == 2) key = e.bytes;
       if (e.number == kEntryValue && e.wire_type == 2) value = e.bytes;
     }
-    if (key == "location") locations.emplace_back(value);
+    if (key == "location") out.emplace_back(value);
   }
-  // An external_data entry without data_location=EXTERNAL is still refused if
-  // it points somewhere dangerous: report it either way.
-  (void)external;
-  out.insert(out.end(), locations.begin(), locations.end());
+  // Every location is checked, whether or not data_location says EXTERNAL.
   return absl::OkStatus();
 }
 

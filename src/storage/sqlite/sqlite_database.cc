@@ -49,27 +49,23 @@ absl::Status SqliteDatabase::Migrate() {
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
   for (const Migration& m : SqliteMigrations()) {
-    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    ASSIGN_OR_RETURN(Statement check,
-                     Statement::Prepare(db_, "SELECT 1 FROM schema_migrations WHERE version = ?"));
-    check.Bind(1, static_cast<int64_t>(m.version));
-    auto applied = check.Step();
-    absl::Status st = applied.status();
-    if (st.ok() && !*applied) {
-      st = Exec(m.sql);
-      if (st.ok()) {
-        auto ins =
-            Statement::Prepare(db_, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)");
-        st = ins.ok() ? ins->Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name).Run()
-                      : ins.status();
-      }
-    }
+    absl::Status st = InTransaction([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(
+          Statement check,
+          Statement::Prepare(db_, "SELECT 1 FROM schema_migrations WHERE version = ?"));
+      check.Bind(1, static_cast<int64_t>(m.version));
+      ASSIGN_OR_RETURN(bool applied, check.Step());
+      if (applied) return absl::OkStatus();
+      RETURN_IF_ERROR(Exec(m.sql));
+      ASSIGN_OR_RETURN(Statement ins, Statement::Prepare(db_,
+                                                         "INSERT INTO schema_migrations(version, "
+                                                         "name) VALUES (?, ?)"));
+      return ins.Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name).Run();
+    });
     if (!st.ok()) {
-      (void)Exec("ROLLBACK");
       return absl::InternalError(
           StrCat("migration ", m.version, " (", m.name, "): ", st.message()));
     }
-    RETURN_IF_ERROR(Exec("COMMIT"));
   }
   return absl::OkStatus();
 }
