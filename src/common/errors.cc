@@ -9,6 +9,7 @@ namespace {
 
 constexpr absl::string_view kCodeUrl = "cinfer/error_code";
 constexpr absl::string_view kRetryUrl = "cinfer/retry_after";
+constexpr absl::string_view kDetailsUrl = "cinfer/details";
 
 std::string DefaultCode(absl::StatusCode code) {
   switch (code) {
@@ -51,6 +52,18 @@ std::string ErrorCodeOf(const absl::Status& status) {
     return std::string(*payload);
   }
   return DefaultCode(status.code());
+}
+
+absl::Status WithDetails(absl::Status status, std::string_view json_object) {
+  status.SetPayload(kDetailsUrl, absl::Cord(ToAbsl(json_object)));
+  return status;
+}
+
+std::optional<std::string> DetailsOf(const absl::Status& status) {
+  if (auto payload = status.GetPayload(kDetailsUrl); payload.has_value()) {
+    return std::string(*payload);
+  }
+  return std::nullopt;
 }
 
 absl::Status WithRetryAfter(absl::Status status, int seconds) {

@@ -23,6 +23,11 @@ std::string ErrorCodeOf(const absl::Status& status);
 absl::Status WithRetryAfter(absl::Status status, int seconds);
 std::optional<int> RetryAfterOf(const absl::Status& status);
 
+// Attaches / reads structured details (a JSON object as text), returned to
+// clients as `error.details`, e.g. {"state": "published"}.
+absl::Status WithDetails(absl::Status status, std::string_view json_object);
+std::optional<std::string> DetailsOf(const absl::Status& status);
+
 // Shorthands for the codes used across layers.
 absl::Status InvalidJsonError(std::string_view message);
 absl::Status ValidationError(std::string_view message);

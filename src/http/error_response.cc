@@ -8,7 +8,8 @@ namespace cinfer::http {
 int HttpStatusFor(const absl::Status& status) {
   // Error codes whose HTTP status differs from their StatusCode's default.
   const std::string code = ErrorCodeOf(status);
-  if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED") return 422;
+  if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED" || code == "MODEL_LOAD_FAILED")
+    return 422;
   if (code == "PAYLOAD_TOO_LARGE") return 413;
   if (code == "UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code == "METHOD_NOT_ALLOWED") return 405;
@@ -53,6 +54,10 @@ Response ErrorResponse(const absl::Status& status, std::string_view request_id) 
                           {{"code", ErrorCodeOf(status)},
                            {"message", message},
                            {"request_id", std::string(request_id)}}}};
+  if (auto details = DetailsOf(status); details.has_value()) {
+    auto parsed = nlohmann::json::parse(*details, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object()) body["error"]["details"] = std::move(parsed);
+  }
   Response r = Response::Json(http_status,
                               body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (auto retry = RetryAfterOf(status))

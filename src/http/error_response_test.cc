@@ -24,6 +24,23 @@ TEST(ErrorResponseTest, MapsCodesToHttpStatus) {
   EXPECT_EQ(HttpStatusFor(absl::InternalError("x")), 500);
 }
 
+TEST(ErrorResponseTest, DetailsAreAddedToTheErrorObject) {
+  auto st = WithDetails(
+      MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT", "cannot publish"),
+      R"({"state":"published"})");
+  Response r = ErrorResponse(st, "req-1");
+  EXPECT_EQ(r.status, 409);
+  auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["error"]["details"]["state"], "published");
+  EXPECT_EQ(
+      HttpStatusFor(MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_LOAD_FAILED", "x")),
+      422);
+  // No details: no key.
+  EXPECT_FALSE(
+      nlohmann::json::parse(ErrorResponse(ValidationError("x"), "r").body)["error"].contains(
+          "details"));
+}
+
 TEST(ErrorResponseTest, BodyCarriesCodeMessageRequestIdAndRetryAfter) {
   auto st = WithRetryAfter(
       MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_ATTEMPTS", "slow down"), 42);

@@ -60,6 +60,17 @@ class ModelStore {
       std::string_view model_id) = 0;
   // Deletes the model and its versions; NotFound when absent.
   virtual absl::Status DeleteModel(std::string_view id) = 0;
+  // Writes every mutable column of `model` (name, description, engine, config,
+  // io_schema, status, status_reason, current_version, served_version,
+  // updated_at). NotFound when absent; AlreadyExists when the name is taken by
+  // another model.
+  virtual absl::Status UpdateModel(const ModelRecord& model) = 0;
+  // Inserts a further version. NotFound when the model is absent;
+  // AlreadyExists when that version number exists.
+  virtual absl::Status AddVersion(const ModelVersionRecord& version) = 0;
+  // Replaces one version's config (JSON text). NotFound when absent.
+  virtual absl::Status UpdateVersionConfig(std::string_view model_id, int64_t version,
+                                           std::string_view config) = 0;
 };
 
 class Database : public UserStore, public SessionStore, public AuditStore, public ModelStore {

@@ -375,4 +375,83 @@ absl::Status SqliteDatabase::DeleteModel(std::string_view id) {
   });
 }
 
+absl::Status SqliteDatabase::UpdateModel(const ModelRecord& m) {
+  std::lock_guard lock(mu_);
+  return InTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement taken,
+                     Statement::Prepare(db_, "SELECT 1 FROM models WHERE name = ? AND id <> ?"));
+    taken.Bind(1, m.name).Bind(2, m.id);
+    ASSIGN_OR_RETURN(bool exists, taken.Step());
+    if (exists) return absl::AlreadyExistsError(StrCat("a model named '", m.name, "' exists"));
+    ASSIGN_OR_RETURN(
+        Statement up,
+        Statement::Prepare(db_,
+                           "UPDATE models SET name = ?, description = ?, engine_type = ?, "
+                           "config = ?, io_schema = ?, status = ?, status_reason = ?, "
+                           "current_version = ?, served_version = ?, updated_at = ? WHERE id = ?"));
+    up.Bind(1, m.name)
+        .Bind(2, m.description)
+        .Bind(3, m.engine)
+        .Bind(4, m.config)
+        .Bind(5, m.io_schema)
+        .Bind(6, m.status)
+        .Bind(7, m.status_reason)
+        .Bind(8, m.current_version);
+    if (m.served_version.has_value()) {
+      up.Bind(9, *m.served_version);
+    } else {
+      up.BindNull(9);
+    }
+    RETURN_IF_ERROR(up.Bind(10, m.updated_at).Bind(11, m.id).Run());
+    if (sqlite3_changes(db_) == 0) return absl::NotFoundError("no such model");
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteDatabase::AddVersion(const ModelVersionRecord& v) {
+  std::lock_guard lock(mu_);
+  return InTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement model, Statement::Prepare(db_, "SELECT 1 FROM models WHERE id = ?"));
+    model.Bind(1, v.model_id);
+    ASSIGN_OR_RETURN(bool found, model.Step());
+    if (!found) return absl::NotFoundError("no such model");
+    ASSIGN_OR_RETURN(
+        Statement taken,
+        Statement::Prepare(db_, "SELECT 1 FROM model_versions WHERE model_id = ? AND version = ?"));
+    taken.Bind(1, v.model_id).Bind(2, v.version);
+    ASSIGN_OR_RETURN(bool exists, taken.Step());
+    if (exists) return absl::AlreadyExistsError(StrCat("version ", v.version, " exists"));
+    ASSIGN_OR_RETURN(
+        Statement ver,
+        Statement::Prepare(db_,
+                           "INSERT INTO model_versions (id, model_id, version, file_path, "
+                           "original_filename, size_bytes, sha256, config, io_schema, created_by, "
+                           "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    return ver.Bind(1, v.id)
+        .Bind(2, v.model_id)
+        .Bind(3, v.version)
+        .Bind(4, v.file_path)
+        .Bind(5, v.original_filename)
+        .Bind(6, v.size_bytes)
+        .Bind(7, v.sha256)
+        .Bind(8, v.config)
+        .Bind(9, v.io_schema)
+        .Bind(10, v.created_by)
+        .Bind(11, v.created_at)
+        .Run();
+  });
+}
+
+absl::Status SqliteDatabase::UpdateVersionConfig(std::string_view model_id, int64_t version,
+                                                 std::string_view config) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(
+      Statement up,
+      Statement::Prepare(
+          db_, "UPDATE model_versions SET config = ? WHERE model_id = ? AND version = ?"));
+  RETURN_IF_ERROR(up.Bind(1, config).Bind(2, model_id).Bind(3, version).Run());
+  if (sqlite3_changes(db_) == 0) return absl::NotFoundError("no such model version");
+  return absl::OkStatus();
+}
+
 }  // namespace cinfer

@@ -45,6 +45,10 @@ class SqliteDatabase final : public Database {
                                                       int64_t* total) override;
   absl::StatusOr<std::vector<ModelVersionRecord>> ListVersions(std::string_view model_id) override;
   absl::Status DeleteModel(std::string_view id) override;
+  absl::Status UpdateModel(const ModelRecord& model) override;
+  absl::Status AddVersion(const ModelVersionRecord& version) override;
+  absl::Status UpdateVersionConfig(std::string_view model_id, int64_t version,
+                                   std::string_view config) override;
 
   absl::Status AppendAudit(const AuditEntry& entry) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) override;

@@ -112,6 +112,72 @@ TEST_F(SqliteDatabaseTest, AuditEntriesAreAppendedNewestFirst) {
   EXPECT_EQ(entries[1].detail, "{}");
 }
 
+ModelRecord Model(const std::string& id, const std::string& name) {
+  ModelRecord m;
+  m.id = id;
+  m.name = name;
+  m.engine = "onnxruntime";
+  m.config = "{}";
+  m.io_schema = "{}";
+  m.created_by = "u1";
+  m.created_at = m.updated_at = "2026-01-01T00:00:00.000Z";
+  return m;
+}
+
+ModelVersionRecord Version(const std::string& model_id, int64_t version) {
+  ModelVersionRecord v;
+  v.id = model_id + "-v" + std::to_string(version);
+  v.model_id = model_id;
+  v.version = version;
+  v.file_path = "/models/" + v.id;
+  v.sha256 = "00";
+  v.config = "{}";
+  v.io_schema = "{}";
+  v.created_by = "u1";
+  v.created_at = "2026-01-01T00:00:00.000Z";
+  return v;
+}
+
+TEST_F(SqliteDatabaseTest, ModelUpdatesAndVersions) {
+  auto db = Open();
+  ASSERT_TRUE(db->CreateFirstAdmin(Admin("u1", "root")).ok());
+  ASSERT_TRUE(db->CreateModel(Model("a", "alpha"), Version("a", 1)).ok());
+  ASSERT_TRUE(db->CreateModel(Model("b", "beta"), Version("b", 1)).ok());
+
+  ModelRecord a = Model("a", "alpha2");
+  a.status = "published";
+  a.current_version = 2;
+  a.served_version = 2;
+  a.status_reason = std::nullopt;
+  ASSERT_TRUE(db->AddVersion(Version("a", 2)).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(db->AddVersion(Version("a", 2))));
+  EXPECT_TRUE(absl::IsNotFound(db->AddVersion(Version("zz", 1))));
+  ASSERT_TRUE(db->UpdateModel(a).ok());
+  auto found = db->FindModel("a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->name, "alpha2");
+  EXPECT_EQ((*found)->status, "published");
+  EXPECT_EQ((*found)->served_version, 2);
+  EXPECT_EQ((*found)->current_version, 2);
+
+  a.served_version.reset();  // NULL again
+  a.name = "beta";           // taken by b
+  EXPECT_TRUE(absl::IsAlreadyExists(db->UpdateModel(a)));
+  a.name = "alpha3";
+  ASSERT_TRUE(db->UpdateModel(a).ok());
+  EXPECT_FALSE((*db->FindModel("a"))->served_version.has_value());
+  EXPECT_TRUE(absl::IsNotFound(db->UpdateModel(Model("nope", "x"))));
+
+  ASSERT_TRUE(db->UpdateVersionConfig("a", 2, R"({"instances":2})").ok());
+  EXPECT_TRUE(absl::IsNotFound(db->UpdateVersionConfig("a", 9, "{}")));
+  auto versions = db->ListVersions("a");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[1].version, 2);
+  EXPECT_EQ((*versions)[1].config, R"({"instances":2})");
+  EXPECT_EQ((*versions)[0].config, "{}");
+}
+
 TEST_F(SqliteDatabaseTest, UnopenablePathIsAnError) {
   EXPECT_FALSE(SqliteDatabase::Open({.path = dir_.File("missing-dir/x.db")}).ok());
 }
