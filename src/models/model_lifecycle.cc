@@ -40,8 +40,10 @@ constexpr std::pair<ModelEvent, std::string_view> kEventNames[] = {
 };
 
 absl::Status Conflict(ModelState state, std::string_view action) {
-  return MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT",
-                   StrCat("cannot ", action, " a model in state '", ModelStateName(state), "'"));
+  return WithDetails(
+      MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT",
+                StrCat("cannot ", action, " a model in state '", ModelStateName(state), "'")),
+      StrCat("{\"state\":\"", ModelStateName(state), "\"}"));
 }
 
 }  // namespace

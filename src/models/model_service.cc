@@ -1,6 +1,7 @@
 #include "models/model_service.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "common/errors.h"
 #include "common/file_util.h"
@@ -8,6 +9,8 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/time_format.h"
+#include "engines/model_inspection.h"
+#include "engines/tensor_json.h"
 #include "models/model_config.h"
 #include "models/model_lifecycle.h"
 #include "spdlog/spdlog.h"
@@ -34,30 +37,101 @@ absl::Status CheckName(const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status VersionNotFound(std::string_view id, int64_t version) {
+  return MakeError(absl::StatusCode::kNotFound, "VERSION_NOT_FOUND",
+                   StrCat("model '", id, "' has no version ", version));
+}
+
+absl::Status LoadFailed(std::string_view reason) {
+  return MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_LOAD_FAILED", reason);
+}
+
+absl::Status StateConflict(std::string_view state, std::string_view action) {
+  return WithDetails(MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT",
+                               StrCat("cannot ", action, " a model in state '", state, "'")),
+                     nlohmann::json{{"state", state}}.dump());
+}
+
+absl::StatusOr<ModelState> StateOf(const ModelRecord& m) {
+  auto state = ModelStateFromName(m.status);
+  if (!state.has_value())
+    return absl::InternalError(StrCat("model ", m.id, " has unknown status '", m.status, "'"));
+  return *state;
+}
+
+absl::Status CheckEngine(const std::string& engine) {
+  if (!engine.empty() && engine != "onnxruntime" && engine != "libtorch" && engine != "opencv") {
+    return ValidationError(StrCat("unknown engine '", engine, "' (onnxruntime, libtorch, opencv)"));
+  }
+  return absl::OkStatus();
+}
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
-void ModelService::Audit(const std::string& actor, std::string_view action, std::string_view id,
-                         const std::string& ip, std::string detail) {
+std::shared_ptr<std::mutex> ModelService::LockFor(std::string_view id) {
+  std::lock_guard lock(locks_mu_);
+  auto it = locks_.find(id);
+  if (it == locks_.end())
+    it = locks_.emplace(std::string(id), std::make_shared<std::mutex>()).first;
+  return it->second;
+}
+
+void ModelService::Audit(const Actor& actor, std::string_view action, std::string_view id,
+                         nlohmann::json detail) {
   AuditEntry e{FormatIso8601(clock_->Now()),
-               actor,
+               actor.name,
                std::string(action),
                "model",
                std::string(id),
-               ip,
-               std::move(detail)};
+               actor.ip,
+               detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   if (absl::Status st = audit_->AppendAudit(e); !st.ok())
     spdlog::error("audit log write failed: {}", st.message());
 }
 
-absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up) {
+absl::Status ModelService::Save(ModelRecord& m) {
+  m.updated_at = FormatIso8601(clock_->Now());
+  absl::Status st = models_->UpdateModel(m);
+  if (absl::IsNotFound(st)) return ModelNotFound(m.id);
+  if (absl::IsAlreadyExists(st)) return NameTaken(m.name);
+  return st;
+}
+
+absl::StatusOr<nlohmann::json> ModelService::ValidateFile(const ModelUpload& up,
+                                                          const std::string& engine,
+                                                          ModelConfig& config) {
+  ASSIGN_OR_RETURN(nlohmann::json report,
+                   validator_->Validate(up.file_path, engine, config.input_shapes));
+  nlohmann::json io = {{"inputs", report["inputs"]}, {"outputs", report["outputs"]}};
+  RETURN_IF_ERROR(ApplyIoDefaults(io, &config));
+  return report;
+}
+
+absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id, int64_t version,
+                                                    const ModelUpload& up,
+                                                    const nlohmann::json& report) {
+  const std::string ext = report.value("format", "") == "torchscript" ? "pt" : "onnx";
+  const std::string dir = StrCat(options_.models_dir, "/", model_id, "/v", version);
+  const std::string path = StrCat(dir, "/model.", ext);
+  RETURN_IF_ERROR(EnsureDirectory(dir, 0700));
+  std::error_code ec;
+  std::filesystem::rename(up.file_path, path, ec);
+  if (ec) {
+    std::filesystem::remove_all(dir, ec);
+    return absl::InternalError(StrCat("cannot store the model file: ", ec.message()));
+  }
+  return path;
+}
+
+absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up, const Actor& actor) {
   RETURN_IF_ERROR(CheckName(up.name));
   if (up.description.size() > 4096)
     return ValidationError("description must be at most 4096 characters");
-  if (!up.engine.empty() && up.engine != "onnxruntime" && up.engine != "libtorch" &&
-      up.engine != "opencv") {
-    return ValidationError(
-        StrCat("unknown engine '", up.engine, "' (onnxruntime, libtorch, opencv)"));
-  }
+  RETURN_IF_ERROR(CheckEngine(up.engine));
   ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfigText(up.config_text));
   ModelFilter by_name;
   by_name.name = up.name;
@@ -67,26 +141,16 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up) {
   for (const auto& m : same) {
     if (m.name == up.name) return NameTaken(up.name);
   }
-  ASSIGN_OR_RETURN(nlohmann::json report,
-                   validator_->Validate(up.file_path, up.engine, config.input_shapes));
+  ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, up.engine, config));
 
   const std::string id = NewUuid();
   const std::string now = FormatIso8601(clock_->Now());
-  const std::string ext = report.value("format", "") == "torchscript" ? "pt" : "onnx";
-  const std::string dir = StrCat(options_.models_dir, "/", id, "/v1");
-  const std::string path = StrCat(dir, "/model.", ext);
-  RETURN_IF_ERROR(EnsureDirectory(dir, 0700));
-  std::error_code ec;
-  std::filesystem::rename(up.file_path, path, ec);
-  if (ec) {
-    std::filesystem::remove_all(StrCat(options_.models_dir, "/", id), ec);
-    return absl::InternalError(StrCat("cannot store the model file: ", ec.message()));
-  }
+  ASSIGN_OR_RETURN(std::string path, StoreFile(id, 1, up, report));
   nlohmann::json io = {{"inputs", report["inputs"]}, {"outputs", report["outputs"]}};
   const std::string config_json = ModelConfigToJson(config).dump();
   ModelRecord m{id,          up.name,      up.description, report.value("engine", ""),
                 config_json, io.dump(),    "draft",        std::nullopt,
-                1,           std::nullopt, up.actor_id,    now,
+                1,           std::nullopt, actor.id,       now,
                 now};
   ModelVersionRecord v{NewUuid(),
                        id,
@@ -97,15 +161,16 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up) {
                        up.sha256,
                        config_json,
                        io.dump(),
-                       up.actor_id,
+                       actor.id,
                        now};
   absl::Status st = models_->CreateModel(m, v);
   if (!st.ok()) {
+    std::error_code ec;
     std::filesystem::remove_all(StrCat(options_.models_dir, "/", id), ec);
     return absl::IsAlreadyExists(st) ? NameTaken(up.name) : st;
   }
-  Audit(up.actor, "model.create", id, up.client_ip,
-        nlohmann::json{{"name", up.name}, {"engine", m.engine}, {"sha256", up.sha256}}.dump());
+  Audit(actor, "model.create", id,
+        {{"name", up.name}, {"engine", m.engine}, {"sha256", up.sha256}});
   return m;
 }
 
@@ -126,20 +191,342 @@ absl::StatusOr<std::pair<std::vector<ModelRecord>, int64_t>> ModelService::List(
   return std::make_pair(std::move(items), total);
 }
 
-absl::Status ModelService::Delete(std::string_view id, const std::string& actor,
-                                  const std::string& ip) {
-  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
-  if (auto state = ModelStateFromName(m.status); state.has_value()) {
-    RETURN_IF_ERROR(ModelLifecycle::CheckDeletable(*state));
+std::shared_ptr<const ServedModel> ModelService::Serving(std::string_view id) const {
+  return serving_->Find(id);
+}
+
+absl::StatusOr<ModelVersionRecord> ModelService::FindVersion(std::string_view id, int64_t version) {
+  ASSIGN_OR_RETURN(auto versions, models_->ListVersions(id));
+  for (auto& v : versions) {
+    if (v.version == version) return std::move(v);
   }
-  absl::Status st = models_->DeleteModel(id);
-  if (absl::IsNotFound(st)) return ModelNotFound(id);
-  RETURN_IF_ERROR(st);
+  return VersionNotFound(id, version);
+}
+
+absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const ModelRecord& m,
+                                                                       const ModelVersionRecord& v,
+                                                                       bool warm_up) {
+  const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
-  std::filesystem::remove_all(StrCat(options_.models_dir, "/", m.id), ec);
-  if (ec) spdlog::warn("could not remove files of model {}: {}", m.id, ec.message());
-  Audit(actor, "model.delete", m.id, ip, nlohmann::json{{"name", m.name}}.dump());
+  if (!std::filesystem::is_regular_file(v.file_path, ec)) {
+    return LoadFailed(
+        StrCat("the model file of version ", v.version, " is missing (", v.file_path, ")"));
+  }
+  auto config = ParseModelConfigText(v.config);
+  if (!config.ok()) return LoadFailed(StrCat("stored config: ", config.status().message()));
+  auto engine = engines_->Get(m.engine);
+  if (!engine.ok()) return LoadFailed(ToStd(engine.status().message()));
+  auto loaded = (*engine)->Load(
+      v.file_path, LoadOptions{config->input_shapes, static_cast<int>(config->threads)});
+  if (!loaded.ok()) return LoadFailed(StrCat("load: ", loaded.status().message()));
+  if (warm_up) {
+    auto inputs = SyntheticInputs((*loaded)->inputs(), config->input_shapes);
+    if (!inputs.ok()) return LoadFailed(StrCat("warm-up inputs: ", inputs.status().message()));
+    for (int64_t i = 0; i <= config->warmup_iterations; ++i) {  // the last run is the test run
+      auto outputs = (*loaded)->Run(*inputs);
+      if (!outputs.ok()) {
+        return LoadFailed(StrCat(i < config->warmup_iterations ? "warm-up" : "test",
+                                 " inference failed: ", outputs.status().message()));
+      }
+      if (outputs->size() != (*loaded)->outputs().size()) {
+        return LoadFailed(StrCat("test inference returned ", outputs->size(),
+                                 " outputs, the model declares ", (*loaded)->outputs().size()));
+      }
+    }
+  }
+  auto served = std::make_shared<ServedModel>();
+  served->model_id = m.id;
+  served->version = v.version;
+  served->engine = m.engine;
+  served->config = *std::move(config);
+  served->model = *std::move(loaded);
+  served->loaded_at = FormatIso8601(clock_->Now());
+  served->load_ms = MsSince(t0);
+  return served;
+}
+
+absl::StatusOr<ModelRecord> ModelService::Update(std::string_view id, const ModelPatch& patch,
+                                                 const Actor& actor) {
+  auto lock = LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  const ModelRecord before = m;
+  nlohmann::json fields = nlohmann::json::array();
+  if (patch.name.has_value()) {
+    RETURN_IF_ERROR(CheckName(*patch.name));
+    m.name = *patch.name;
+    fields.push_back("name");
+  }
+  if (patch.description.has_value()) {
+    if (patch.description->size() > 4096)
+      return ValidationError("description must be at most 4096 characters");
+    m.description = *patch.description;
+    fields.push_back("description");
+  }
+  if (patch.config.has_value()) {
+    ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(*patch.config));
+    auto io = nlohmann::json::parse(m.io_schema, nullptr, false);
+    RETURN_IF_ERROR(ApplyIoDefaults(io.is_discarded() ? nlohmann::json::object() : io, &config));
+    m.config = ModelConfigToJson(config).dump();
+    fields.push_back("config");
+  }
+  if (m.config != before.config) {
+    RETURN_IF_ERROR(models_->UpdateVersionConfig(id, m.current_version, m.config));
+  }
+  if (absl::Status st = Save(m); !st.ok()) {
+    if (m.config != before.config) {
+      (void)models_->UpdateVersionConfig(id, m.current_version, before.config);
+    }
+    return st;
+  }
+  Audit(actor, "model.update", m.id, {{"fields", fields}, {"name", m.name}});
+  return m;
+}
+
+absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
+                                                            const ModelUpload& up,
+                                                            const Actor& actor) {
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  ASSIGN_OR_RETURN(ModelConfig config,
+                   ParseModelConfigText(up.config_text.empty() ? std::string_view(m.config)
+                                                               : std::string_view(up.config_text)));
+  // Validation runs in a child process and may take seconds: outside the lock.
+  ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, m.engine, config));
+
+  auto lock = LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(m, Get(id));  // it may have gone meanwhile
+  ASSIGN_OR_RETURN(auto versions, models_->ListVersions(id));
+  int64_t next = 1;
+  for (const auto& v : versions) next = std::max(next, v.version + 1);
+  ASSIGN_OR_RETURN(std::string path, StoreFile(m.id, next, up, report));
+  nlohmann::json io = {{"inputs", report["inputs"]}, {"outputs", report["outputs"]}};
+  ModelVersionRecord v{NewUuid(),
+                       m.id,
+                       next,
+                       path,
+                       up.original_filename,
+                       static_cast<int64_t>(up.size_bytes),
+                       up.sha256,
+                       ModelConfigToJson(config).dump(),
+                       io.dump(),
+                       actor.id,
+                       FormatIso8601(clock_->Now())};
+  if (absl::Status st = models_->AddVersion(v); !st.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(StrCat(options_.models_dir, "/", m.id, "/v", next), ec);
+    return absl::IsNotFound(st) ? ModelNotFound(id) : st;
+  }
+  Audit(actor, "model.version.create", m.id, {{"version", next}, {"sha256", up.sha256}});
+  return v;
+}
+
+absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t version,
+                                                   const Actor& actor) {
+  auto lock = LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version));
+  ASSIGN_OR_RETURN(ModelState state, StateOf(m));
+  if (state == ModelState::kLoading || state == ModelState::kDraining)
+    return StateConflict(m.status, "activate a version of");
+  std::shared_ptr<const ServedModel> previous;
+  const ModelRecord before = m;
+  if (state == ModelState::kPublished) {
+    auto loaded = LoadVersion(m, v, /*warm_up=*/true);
+    if (!loaded.ok()) {
+      Audit(actor, "model.version.activate", m.id,
+            {{"version", version},
+             {"result", "failed"},
+             {"reason", std::string(ToStd(loaded.status().message()))}});
+      return loaded.status();
+    }
+    previous = serving_->Put(*std::move(loaded));
+    m.served_version = version;
+  }
+  m.current_version = version;
+  m.config = v.config;
+  m.io_schema = v.io_schema;
+  if (absl::Status st = Save(m); !st.ok()) {
+    if (previous != nullptr) serving_->Put(std::move(previous));  // keep DB and serving in step
+    return st;
+  }
+  Audit(actor, "model.version.activate", m.id,
+        {{"version", version}, {"previous", before.current_version}, {"result", "ok"}});
+  // `previous` is released when its last in-flight request lets go of it.
+  return m;
+}
+
+absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Actor& actor) {
+  auto lock = LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  ASSIGN_OR_RETURN(ModelState state, StateOf(m));
+  ASSIGN_OR_RETURN(ModelState loading, ModelLifecycle::Next(state, ModelEvent::kPublish));
+  m.status = std::string(ModelStateName(loading));
+  m.status_reason.reset();
+  RETURN_IF_ERROR(Save(m));
+  absl::StatusOr<std::shared_ptr<ServedModel>> loaded = [&]() {
+    auto v = FindVersion(id, m.current_version);
+    if (!v.ok())
+      return absl::StatusOr<std::shared_ptr<ServedModel>>(LoadFailed(ToStd(v.status().message())));
+    return LoadVersion(m, *v, /*warm_up=*/true);
+  }();
+  if (!loaded.ok()) {
+    ASSIGN_OR_RETURN(ModelState failed, ModelLifecycle::Next(loading, ModelEvent::kLoadFailed));
+    m.status = std::string(ModelStateName(failed));
+    m.status_reason = std::string(ToStd(loaded.status().message()));
+    m.served_version.reset();
+    RETURN_IF_ERROR(Save(m));
+    Audit(actor, "model.publish", m.id,
+          {{"version", m.current_version}, {"result", "failed"}, {"reason", *m.status_reason}});
+    return loaded.status();
+  }
+  ASSIGN_OR_RETURN(ModelState published, ModelLifecycle::Next(loading, ModelEvent::kLoaded));
+  serving_->Put(*std::move(loaded));
+  m.status = std::string(ModelStateName(published));
+  m.served_version = m.current_version;
+  if (absl::Status st = Save(m); !st.ok()) {
+    serving_->Remove(id);
+    return st;
+  }
+  Audit(actor, "model.publish", m.id, {{"version", m.current_version}, {"result", "ok"}});
+  return m;
+}
+
+absl::StatusOr<ModelRecord> ModelService::Unpublish(std::string_view id, const Actor& actor) {
+  auto lock = LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  ASSIGN_OR_RETURN(ModelState state, StateOf(m));
+  ASSIGN_OR_RETURN(ModelState draining, ModelLifecycle::Next(state, ModelEvent::kUnpublish));
+  m.status = std::string(ModelStateName(draining));
+  RETURN_IF_ERROR(Save(m));
+  std::shared_ptr<const ServedModel> removed = serving_->Remove(id);
+  const int64_t in_flight = removed != nullptr ? removed->in_flight.load() : 0;
+  std::weak_ptr<const ServedModel> watch = removed;
+  removed.reset();
+  const bool drained = WaitForDrain(watch, options_.drain_timeout);
+  if (!drained)
+    spdlog::warn("model {}: in-flight requests still running after the drain timeout", m.id);
+  ASSIGN_OR_RETURN(ModelState unpublished, ModelLifecycle::Next(draining, ModelEvent::kDrained));
+  m.status = std::string(ModelStateName(unpublished));
+  m.served_version.reset();
+  RETURN_IF_ERROR(Save(m));
+  Audit(actor, "model.unpublish", m.id, {{"in_flight_at_start", in_flight}, {"drained", drained}});
+  return m;
+}
+
+absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
+  {
+    auto lock = LockFor(id);
+    std::lock_guard guard(*lock);
+    ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+    ASSIGN_OR_RETURN(ModelState state, StateOf(m));
+    RETURN_IF_ERROR(ModelLifecycle::CheckDeletable(state));
+    absl::Status st = models_->DeleteModel(id);
+    if (absl::IsNotFound(st)) return ModelNotFound(id);
+    RETURN_IF_ERROR(st);
+    std::error_code ec;
+    std::filesystem::remove_all(StrCat(options_.models_dir, "/", m.id), ec);
+    if (ec) spdlog::warn("could not remove files of model {}: {}", m.id, ec.message());
+    Audit(actor, "model.delete", m.id, {{"name", m.name}});
+  }
+  std::lock_guard lock(locks_mu_);
+  if (auto it = locks_.find(id); it != locks_.end()) locks_.erase(it);
   return absl::OkStatus();
+}
+
+absl::StatusOr<TestRun> ModelService::Test(std::string_view id, std::optional<int64_t> version,
+                                           const nlohmann::json& inputs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(ModelRecord m, Get(id));
+  TestRun run;
+  run.model_id = m.id;
+  std::shared_ptr<const ServedModel> handle;
+  if (m.status == "published" && (!version.has_value() || version == m.served_version)) {
+    handle = serving_->Find(id);
+    if (handle == nullptr) {
+      return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "MODEL_NOT_READY",
+                                      "the model is being loaded; try again shortly"),
+                            1);
+    }
+    run.served = true;
+  } else {
+    ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version.value_or(m.current_version)));
+    const auto l0 = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(handle, LoadVersion(m, v, /*warm_up=*/false));
+    run.load_ms = MsSince(l0);
+  }
+  InFlight counted(*handle);
+  run.version = handle->version;
+  std::vector<Tensor> tensors;
+  if (inputs.is_null()) {
+    ASSIGN_OR_RETURN(tensors,
+                     SyntheticInputs(handle->model->inputs(), handle->config.input_shapes));
+  } else {
+    ASSIGN_OR_RETURN(tensors, TensorsFromJson(inputs, handle->model->inputs()));
+  }
+  const auto i0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(run.outputs, handle->model->Run(tensors));
+  run.infer_ms = MsSince(i0);
+  run.total_ms = MsSince(t0);
+  return run;
+}
+
+void ModelService::RestoreServing() {
+  const Actor system{"system", "", ""};
+  std::vector<ModelRecord> all;
+  for (int64_t offset = 0;; offset += 100) {
+    ModelFilter f;
+    f.offset = offset;
+    f.limit = 100;
+    int64_t total = 0;
+    auto page = models_->ListModels(f, &total);
+    if (!page.ok()) {
+      spdlog::error("cannot list models to restore serving: {}", page.status().message());
+      return;
+    }
+    all.insert(all.end(), page->begin(), page->end());
+    if (static_cast<int64_t>(page->size()) < 100) break;
+  }
+  for (ModelRecord& m : all) {
+    auto lock = LockFor(m.id);
+    std::lock_guard guard(*lock);
+    auto fresh = Get(m.id);
+    if (!fresh.ok()) continue;
+    m = *std::move(fresh);
+    auto state = ModelStateFromName(m.status);
+    if (state == ModelState::kDraining) {
+      m.status = std::string(ModelStateName(ModelState::kUnpublished));
+      m.served_version.reset();
+    } else if (state == ModelState::kLoading) {
+      m.status = std::string(ModelStateName(ModelState::kFailed));
+      m.status_reason = "the server stopped while this model was being published; publish it again";
+      m.served_version.reset();
+    } else if (state == ModelState::kPublished) {
+      const int64_t version = m.served_version.value_or(m.current_version);
+      auto v = FindVersion(m.id, version);
+      auto loaded = v.ok() ? LoadVersion(m, *v, /*warm_up=*/true)
+                           : absl::StatusOr<std::shared_ptr<ServedModel>>(
+                                 LoadFailed(ToStd(v.status().message())));
+      if (loaded.ok()) {
+        serving_->Put(*std::move(loaded));
+        spdlog::info("model {} ({}) version {} serving again", m.id, m.name, version);
+        continue;
+      }
+      m.status = std::string(ModelStateName(ModelState::kFailed));
+      m.status_reason = StrCat("could not be loaded at startup: ", loaded.status().message());
+      m.served_version.reset();
+      spdlog::error("model {} ({}): {}", m.id, m.name, *m.status_reason);
+      Audit(system, "model.load_failed", m.id,
+            {{"version", version}, {"reason", *m.status_reason}});
+    } else {
+      continue;
+    }
+    if (absl::Status st = Save(m); !st.ok())
+      spdlog::error("model {}: cannot store its state: {}", m.id, st.message());
+  }
 }
 
 }  // namespace cinfer

@@ -1,66 +1,156 @@
 // ModelService: the admin side of model management — create (validate an
 // uploaded file in the isolated validator, store it under a server-generated
-// path, insert its rows), read, list and delete models. Every change goes to
-// the audit log. Thread-safe: state lives in the ModelStore and the file tree.
+// path, insert its rows), read, list, update, version, publish, unpublish,
+// activate, test and delete models. Every change goes to the audit log.
+//
+// Lifecycle operations on one model (publish, unpublish, activate, update,
+// delete, new versions) are serialised by a per-model lock, so concurrent
+// admin calls on the same model each see the state the previous one left;
+// ModelLifecycle decides which transitions are legal. Loaded versions live in
+// the ServingRegistry; readers never take these locks. Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "engines/engine_registry.h"
+#include "models/model_config.h"
 #include "models/model_validator.h"
+#include "models/serving_registry.h"
+#include "nlohmann/json.hpp"
 #include "storage/database.h"
 
 namespace cinfer {
+
+// Who performs an admin action, for the audit log.
+struct Actor {
+  std::string name;  // username, or "system"
+  std::string id;    // user id; stored as created_by
+  std::string ip;
+};
 
 struct ModelUpload {
   std::string name;
   std::string description;
   std::string engine;       // "" = by content
-  std::string config_text;  // JSON; "" = defaults
+  std::string config_text;  // JSON; "" = defaults (new model) or the current config (new version)
   std::string file_path;    // the spooled file part; moved into the store on success
   std::string original_filename;
   uint64_t size_bytes = 0;
   std::string sha256;
-  std::string actor;     // username, for the audit log
-  std::string actor_id;  // user id, stored as created_by
-  std::string client_ip;
+};
+
+// PATCH: only the fields given change.
+struct ModelPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<nlohmann::json> config;
+};
+
+struct TestRun {
+  std::string model_id;
+  int64_t version = 0;
+  bool served = false;  // ran on the serving instance
+  std::vector<Tensor> outputs;
+  double load_ms = 0, infer_ms = 0, total_ms = 0;
 };
 
 class ModelService {
  public:
   struct Options {
     std::string models_dir;  // <models dir>/<model id>/v<version>/model.<ext>
+    // How long unpublish waits for in-flight requests before it reports the
+    // model unpublished anyway (the version is still released when they end).
+    std::chrono::milliseconds drain_timeout{30'000};
   };
   ModelService(Options options, ModelStore* models, AuditStore* audit,
-               const ModelValidator* validator, const Clock* clock)
+               const ModelValidator* validator, const EngineRegistry* engines,
+               ServingRegistry* serving, const Clock* clock)
       : options_(std::move(options)),
         models_(models),
         audit_(audit),
         validator_(validator),
+        engines_(engines),
+        serving_(serving),
         clock_(clock) {}
 
   // 422 VALIDATION_FAILED (name, engine, config), 409 MODEL_NAME_TAKEN,
   // 422 MODEL_REJECTED (the validator's reason). Leaves no row or file behind.
-  absl::StatusOr<ModelRecord> Create(const ModelUpload& upload);
+  absl::StatusOr<ModelRecord> Create(const ModelUpload& upload, const Actor& actor);
   // 404 MODEL_NOT_FOUND.
   absl::StatusOr<ModelRecord> Get(std::string_view id);
   absl::StatusOr<std::vector<ModelVersionRecord>> Versions(std::string_view id);
   absl::StatusOr<std::pair<std::vector<ModelRecord>, int64_t>> List(const ModelFilter& filter);
+  // The version serving `id`, or null.
+  std::shared_ptr<const ServedModel> Serving(std::string_view id) const;
+
+  // 422 VALIDATION_FAILED naming the field, 409 MODEL_NAME_TAKEN. A config
+  // change is stored on the model and its current version; a served version
+  // picks it up when it is next published or activated.
+  absl::StatusOr<ModelRecord> Update(std::string_view id, const ModelPatch& patch,
+                                     const Actor& actor);
+  // A further version; the file must be readable by the model's engine.
+  // 422 MODEL_REJECTED, leaving nothing behind.
+  absl::StatusOr<ModelVersionRecord> AddVersion(std::string_view id, const ModelUpload& upload,
+                                                const Actor& actor);
+  // Makes `version` current. For a published model it is loaded, warmed up
+  // and test-run before traffic moves to it; on failure the old version keeps
+  // serving (422 MODEL_LOAD_FAILED). 404 VERSION_NOT_FOUND.
+  absl::StatusOr<ModelRecord> Activate(std::string_view id, int64_t version, const Actor& actor);
+  // Loads, warms up and test-runs the current version; published on success,
+  // failed with the reason otherwise (422 MODEL_LOAD_FAILED).
+  absl::StatusOr<ModelRecord> Publish(std::string_view id, const Actor& actor);
+  // Stops new requests, waits for in-flight ones (up to drain_timeout).
+  absl::StatusOr<ModelRecord> Unpublish(std::string_view id, const Actor& actor);
   // 409 when published; removes rows and files.
-  absl::Status Delete(std::string_view id, const std::string& actor, const std::string& client_ip);
+  absl::Status Delete(std::string_view id, const Actor& actor);
+
+  // One inference without publishing. `inputs` is a JSON list of tensors
+  // (tensor_json.h), or null for deterministic synthetic inputs. Runs on the
+  // serving instance when the model is published and `version` is unset or
+  // the served one; otherwise loads the version for this call.
+  absl::StatusOr<TestRun> Test(std::string_view id, std::optional<int64_t> version,
+                               const nlohmann::json& inputs);
+
+  // At startup: loads every published model again; a model left `loading` by
+  // a crash becomes failed, one left `draining` becomes unpublished. A model
+  // that cannot be loaded (file missing, load error) becomes failed with the
+  // reason. Blocks until done; the caller runs it in the background.
+  void RestoreServing();
 
  private:
-  void Audit(const std::string& actor, std::string_view action, std::string_view id,
-             const std::string& ip, std::string detail);
+  std::shared_ptr<std::mutex> LockFor(std::string_view id);
+  void Audit(const Actor& actor, std::string_view action, std::string_view id,
+             nlohmann::json detail);
+  absl::StatusOr<ModelVersionRecord> FindVersion(std::string_view id, int64_t version);
+  // Loads `v` with its config: the file, the engine, warm-up and one test
+  // inference. MODEL_LOAD_FAILED with the reason.
+  absl::StatusOr<std::shared_ptr<ServedModel>> LoadVersion(const ModelRecord& m,
+                                                           const ModelVersionRecord& v,
+                                                           bool warm_up);
+  absl::Status Save(ModelRecord& m);
+  absl::StatusOr<nlohmann::json> ValidateFile(const ModelUpload& upload, const std::string& engine,
+                                              ModelConfig& config);
+  absl::StatusOr<std::string> StoreFile(const std::string& model_id, int64_t version,
+                                        const ModelUpload& upload, const nlohmann::json& report);
 
   Options options_;
   ModelStore* models_;
   AuditStore* audit_;
   const ModelValidator* validator_;
+  const EngineRegistry* engines_;
+  ServingRegistry* serving_;
   const Clock* clock_;
+  std::mutex locks_mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> locks_;
 };
 
 }  // namespace cinfer

@@ -1,6 +1,7 @@
 #include "server/application.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "api/admin_authenticator.h"
 #include "api/routes.h"
@@ -49,6 +50,7 @@ struct Application::Components {
   std::unique_ptr<AdminAuthService> auth;
   std::unique_ptr<api::AdminAuthenticator> admin_authenticator;
   std::unique_ptr<ModelValidator> validator;
+  std::unique_ptr<ServingRegistry> serving;
   std::unique_ptr<ModelService> models;
   std::string spool_dir;
   api::StaticAssets assets;
@@ -105,8 +107,10 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   c->validator = std::make_unique<ModelValidator>(
       ModelValidator::Options{options.executable, "", mc.validation_memory_mb, mc.validation_cpu_s,
                               std::chrono::seconds(mc.validation_timeout_s)});
-  c->models = std::make_unique<ModelService>(ModelService::Options{models_dir}, c->db.get(),
-                                             c->db.get(), c->validator.get(), &c->clock);
+  c->serving = std::make_unique<ServingRegistry>();
+  c->models = std::make_unique<ModelService>(
+      ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s)},
+      c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
 
   api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
                          data_dir,      c->engines->Names(), &c->assets};
@@ -141,10 +145,19 @@ absl::Status Application::Serve() {
     spdlog::warn("no administrator yet: first-run setup code is {} (also in {}/setup-code)", *code,
                  s.data_dir);
   }
+  // Published models load again in the background; /health/ready waits for them.
+  c_->readiness.AddPending();
+  std::thread restore([this] {
+    c_->models->RestoreServing();
+    c_->readiness.Done();
+    spdlog::info("published models restored");
+  });
   c_->readiness.MarkStarted();
   spdlog::info("cinfer listening on {}://{}:{}", s.tls.enabled ? "https" : "http", s.host,
                server->port());
-  RETURN_IF_ERROR(server->Run());
+  absl::Status served = server->Run();
+  restore.join();
+  RETURN_IF_ERROR(served);
   spdlog::info("cinfer stopped");
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engines/tensor_json.h"
 #include "http/multipart.h"
 
 namespace cinfer::api {
@@ -27,16 +28,32 @@ nlohmann::json ParsedOr(const std::string& text, nlohmann::json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
-nlohmann::json ModelJson(const ModelRecord& m, const std::vector<ModelVersionRecord>& versions) {
-  nlohmann::json vs = nlohmann::json::array();
-  for (const auto& v : versions) {
-    vs.push_back({{"version", v.version},
-                  {"size_bytes", v.size_bytes},
-                  {"sha256", v.sha256},
-                  {"original_filename", v.original_filename},
-                  {"created_by", v.created_by},
-                  {"created_at", v.created_at}});
+nlohmann::json VersionJson(const ModelVersionRecord& v, bool full) {
+  nlohmann::json j = {{"version", v.version},       {"size_bytes", v.size_bytes},
+                      {"sha256", v.sha256},         {"original_filename", v.original_filename},
+                      {"created_by", v.created_by}, {"created_at", v.created_at}};
+  if (full) {
+    j["io_schema"] = ParsedOr(v.io_schema, nlohmann::json::object());
+    j["config"] = ParsedOr(v.config, nlohmann::json::object());
   }
+  return j;
+}
+
+nlohmann::json ServingJson(const std::shared_ptr<const ServedModel>& s) {
+  if (s == nullptr) return nullptr;
+  return {{"version", s->version},
+          {"state", "ready"},
+          {"in_flight", s->in_flight.load()},
+          {"loaded_at", s->loaded_at},
+          {"load_ms", s->load_ms},
+          {"devices", s->model->devices()},
+          {"fallback_reason", s->model->fallback_reason()}};
+}
+
+nlohmann::json ModelJson(const ModelRecord& m, const std::vector<ModelVersionRecord>& versions,
+                         const std::shared_ptr<const ServedModel>& serving) {
+  nlohmann::json vs = nlohmann::json::array();
+  for (const auto& v : versions) vs.push_back(VersionJson(v, /*full=*/false));
   return {{"id", m.id},
           {"name", m.name},
           {"description", m.description},
@@ -48,6 +65,7 @@ nlohmann::json ModelJson(const ModelRecord& m, const std::vector<ModelVersionRec
           {"served_version",
            m.served_version ? nlohmann::json(*m.served_version) : nlohmann::json(nullptr)},
           {"versions", vs},
+          {"serving", ServingJson(serving)},
           {"io_schema", ParsedOr(m.io_schema, nlohmann::json::object())},
           {"config", ParsedOr(m.config, nlohmann::json::object())},
           {"created_by", m.created_by},
@@ -78,14 +96,24 @@ absl::StatusOr<int64_t> PositiveParam(const Request& req, const char* name, int6
   return v;
 }
 
-Result Upload(ModelService* models, const ModelRoutesOptions& o, Request& req) {
+Actor ActorOf(const Request& req) {
+  return {AdminOf(req).username, AdminOf(req).user_id, req.client_ip};
+}
+
+Result ModelResponse(ModelService* models, int status, const ModelRecord& m) {
+  ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
+  return JsonResponse(status, ModelJson(m, versions, models->Serving(m.id)));
+}
+
+// Parses the multipart body of a model or version upload. The spooled parts
+// stay owned by `parts` (removed by PartFiles unless moved into the store).
+absl::StatusOr<ModelUpload> ReadUpload(const ModelRoutesOptions& o, Request& req,
+                                       std::vector<http::MultipartPart>& parts) {
   ASSIGN_OR_RETURN(std::string boundary,
                    http::MultipartBoundary(req.Header("content-type").value_or("")));
   http::MultipartLimits limits;
   limits.max_file_bytes = o.max_file_bytes;
-  ASSIGN_OR_RETURN(auto parts,
-                   http::ParseMultipartFile(req.body_file, boundary, o.spool_dir, limits));
-  PartFiles cleanup{&parts};
+  ASSIGN_OR_RETURN(parts, http::ParseMultipartFile(req.body_file, boundary, o.spool_dir, limits));
   const http::MultipartPart* file = nullptr;
   ModelUpload up;
   for (const auto& p : parts) {
@@ -96,17 +124,93 @@ Result Upload(ModelService* models, const ModelRoutesOptions& o, Request& req) {
     if (p.name == "config") up.config_text = p.value;
   }
   if (file == nullptr) return BadRequest("multipart part 'file' (the model file) is missing");
-  if (up.name.empty()) return BadRequest("multipart part 'name' is missing");
   up.file_path = file->file_path;
   up.original_filename = *file->filename;
   up.size_bytes = file->size;
   up.sha256 = file->sha256_hex;
-  up.actor = AdminOf(req).username;
-  up.actor_id = AdminOf(req).user_id;
-  up.client_ip = req.client_ip;
-  ASSIGN_OR_RETURN(ModelRecord m, models->Create(up));
-  ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
-  return JsonResponse(201, ModelJson(m, versions));
+  return up;
+}
+
+Result Upload(ModelService* models, const ModelRoutesOptions& o, Request& req) {
+  std::vector<http::MultipartPart> parts;
+  PartFiles cleanup{&parts};
+  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts));
+  if (up.name.empty()) return BadRequest("multipart part 'name' is missing");
+  ASSIGN_OR_RETURN(ModelRecord m, models->Create(up, ActorOf(req)));
+  return ModelResponse(models, 201, m);
+}
+
+Result UploadVersion(ModelService* models, const ModelRoutesOptions& o, Request& req) {
+  std::vector<http::MultipartPart> parts;
+  PartFiles cleanup{&parts};
+  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts));
+  ASSIGN_OR_RETURN(ModelVersionRecord v,
+                   models->AddVersion(req.path_params["id"], up, ActorOf(req)));
+  return JsonResponse(201, VersionJson(v, /*full=*/true));
+}
+
+Result Patch(ModelService* models, Request& req) {
+  ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
+  ModelPatch patch;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "name" || key == "description") {
+      if (!value.is_string()) return ValidationError(StrCat("field '", key, "' must be a string"));
+      (key == "name" ? patch.name : patch.description) = value.get<std::string>();
+    } else if (key == "config") {
+      patch.config = value;
+    } else {
+      return ValidationError(
+          StrCat("unknown field '", key, "' (name, description and config can change)"));
+    }
+  }
+  ASSIGN_OR_RETURN(ModelRecord m, models->Update(req.path_params["id"], patch, ActorOf(req)));
+  return ModelResponse(models, 200, m);
+}
+
+absl::StatusOr<int64_t> VersionParam(const Request& req) {
+  const std::string& text = req.path_params.at("version");
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 1) {
+    return MakeError(absl::StatusCode::kNotFound, "VERSION_NOT_FOUND",
+                     StrCat("no version '", text, "'"));
+  }
+  return v;
+}
+
+Result Test(ModelService* models, Request& req) {
+  const std::string type = ToLower(req.Header("content-type").value_or(""));
+  if (!type.empty() && type.find("application/json") == std::string::npos) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
+                     "the test endpoint takes JSON tensors ({\"inputs\": [...]}) or an empty "
+                     "body; image input arrives with the vision pipeline");
+  }
+  nlohmann::json inputs;  // null: synthetic inputs
+  std::optional<int64_t> version;
+  if (!Trim(req.body).empty()) {
+    ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
+    for (const auto& [key, value] : body.items()) {
+      if (key == "inputs") {
+        inputs = value;
+      } else if (key == "version") {
+        if (!value.is_number_integer() || value.get<int64_t>() < 1)
+          return ValidationError("field 'version' must be a positive integer");
+        version = value.get<int64_t>();
+      } else {
+        return ValidationError(StrCat("unknown field '", key, "' (inputs, version)"));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(TestRun run, models->Test(req.path_params["id"], version, inputs));
+  nlohmann::json outputs = nlohmann::json::array();
+  for (const Tensor& t : run.outputs) outputs.push_back(TensorToJson(t));
+  return JsonResponse(
+      200,
+      {{"model_id", run.model_id},
+       {"model_version", run.version},
+       {"served", run.served},
+       {"outputs", std::move(outputs)},
+       {"timing_ms", {{"load", run.load_ms}, {"infer", run.infer_ms}, {"total", run.total_ms}}}});
 }
 
 Result List(ModelService* models, Request& req) {
@@ -122,7 +226,7 @@ Result List(ModelService* models, Request& req) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& m : listed.first) {
     ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
-    items.push_back(ModelJson(m, versions));
+    items.push_back(ModelJson(m, versions, models->Serving(m.id)));
   }
   return JsonResponse(
       200, {{"items", items}, {"total", listed.second}, {"page", page}, {"page_size", page_size}});
@@ -133,25 +237,59 @@ Result List(ModelService* models, Request& req) {
 void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
                     std::vector<http::Route>& routes) {
   using http::AuthScope;
-  http::Route upload{"POST", "/api/v1/internal/models", AuthScope::kAdmin,
+  const std::string base = "/api/v1/internal/models";
+  http::Route upload{"POST", base, AuthScope::kAdmin,
                      [models, options](Request& req) { return Upload(models, options, req); }};
   upload.max_body_bytes = options.max_file_bytes + (1u << 20);  // the file plus the form fields
   upload.body_to_file = true;
   routes.push_back(std::move(upload));
-  routes.push_back({"GET", "/api/v1/internal/models", AuthScope::kAdmin,
-                    [models](Request& req) { return List(models, req); }});
   routes.push_back(
-      {"GET", "/api/v1/internal/models/{id}", AuthScope::kAdmin, [models](Request& req) -> Result {
-         ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
-         ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
-         return JsonResponse(200, ModelJson(m, versions));
-       }});
-  routes.push_back({"DELETE", "/api/v1/internal/models/{id}", AuthScope::kAdmin,
-                    [models](Request& req) -> Result {
-                      RETURN_IF_ERROR(models->Delete(req.path_params["id"], AdminOf(req).username,
-                                                     req.client_ip));
+      {"GET", base, AuthScope::kAdmin, [models](Request& req) { return List(models, req); }});
+  routes.push_back({"GET", base + "/{id}", AuthScope::kAdmin, [models](Request& req) -> Result {
+                      ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
+                      return ModelResponse(models, 200, m);
+                    }});
+  routes.push_back({"PATCH", base + "/{id}", AuthScope::kAdmin,
+                    [models](Request& req) { return Patch(models, req); }});
+  routes.push_back({"DELETE", base + "/{id}", AuthScope::kAdmin, [models](Request& req) -> Result {
+                      RETURN_IF_ERROR(models->Delete(req.path_params["id"], ActorOf(req)));
                       return http::Response::NoContent();
                     }});
+  http::Route version{
+      "POST", base + "/{id}/versions", AuthScope::kAdmin,
+      [models, options](Request& req) { return UploadVersion(models, options, req); }};
+  version.max_body_bytes = options.max_file_bytes + (1u << 20);
+  version.body_to_file = true;
+  routes.push_back(std::move(version));
+  routes.push_back(
+      {"GET", base + "/{id}/versions", AuthScope::kAdmin, [models](Request& req) -> Result {
+         ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
+         ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
+         nlohmann::json items = nlohmann::json::array();
+         for (const auto& v : versions) items.push_back(VersionJson(v, /*full=*/true));
+         return JsonResponse(200, {{"items", items}});
+       }});
+  routes.push_back({"POST", base + "/{id}/versions/{version}/activate", AuthScope::kAdmin,
+                    [models](Request& req) -> Result {
+                      ASSIGN_OR_RETURN(int64_t v, VersionParam(req));
+                      ASSIGN_OR_RETURN(ModelRecord m,
+                                       models->Activate(req.path_params["id"], v, ActorOf(req)));
+                      return ModelResponse(models, 200, m);
+                    }});
+  routes.push_back(
+      {"POST", base + "/{id}/publish", AuthScope::kAdmin, [models](Request& req) -> Result {
+         ASSIGN_OR_RETURN(ModelRecord m, models->Publish(req.path_params["id"], ActorOf(req)));
+         return ModelResponse(models, 200, m);
+       }});
+  routes.push_back(
+      {"POST", base + "/{id}/unpublish", AuthScope::kAdmin, [models](Request& req) -> Result {
+         ASSIGN_OR_RETURN(ModelRecord m, models->Unpublish(req.path_params["id"], ActorOf(req)));
+         return ModelResponse(models, 200, m);
+       }});
+  http::Route test{"POST", base + "/{id}/test", AuthScope::kAdmin,
+                   [models](Request& req) { return Test(models, req); }};
+  test.max_body_bytes = options.max_test_body_bytes;
+  routes.push_back(std::move(test));
 }
 
 }  // namespace cinfer::api

@@ -1,4 +1,5 @@
-// Admin model routes: upload (multipart, streamed to disk), list, get, delete.
+// Admin model routes: upload (multipart, streamed to disk), list, get, update,
+// delete, versions, activate, publish, unpublish and test.
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@ namespace cinfer::api {
 struct ModelRoutesOptions {
   std::string spool_dir;  // where multipart file parts are spooled (same filesystem as models)
   uint64_t max_file_bytes = 100u << 20;
+  uint64_t max_test_body_bytes = 64u << 20;  // tensor JSON for the test endpoint
 };
 
 void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,

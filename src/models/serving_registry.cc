@@ -1,0 +1,60 @@
+#include "models/serving_registry.h"
+
+#include <thread>
+
+#include "spdlog/spdlog.h"
+
+namespace cinfer {
+
+ServedModel::~ServedModel() {
+  if (model != nullptr) spdlog::info("released model {} version {}", model_id, version);
+}
+
+ServingRegistry::ServingRegistry() : snapshot_(std::make_shared<const Map>()) {}
+
+std::shared_ptr<const ServedModel> ServingRegistry::Find(std::string_view model_id) const {
+  std::shared_ptr<const Map> snap = snapshot_.load(std::memory_order_acquire);
+  auto it = snap->find(model_id);
+  return it == snap->end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const ServedModel> ServingRegistry::Put(std::shared_ptr<const ServedModel> served) {
+  std::lock_guard lock(writers_);
+  auto next = std::make_shared<Map>(*snapshot_.load(std::memory_order_acquire));
+  std::shared_ptr<const ServedModel> previous;
+  auto& slot = (*next)[served->model_id];
+  previous = std::move(slot);
+  slot = std::move(served);
+  snapshot_.store(std::move(next), std::memory_order_release);
+  return previous;
+}
+
+std::shared_ptr<const ServedModel> ServingRegistry::Remove(std::string_view model_id) {
+  std::lock_guard lock(writers_);
+  auto next = std::make_shared<Map>(*snapshot_.load(std::memory_order_acquire));
+  auto it = next->find(model_id);
+  if (it == next->end()) return nullptr;
+  std::shared_ptr<const ServedModel> previous = std::move(it->second);
+  next->erase(it);
+  snapshot_.store(std::move(next), std::memory_order_release);
+  return previous;
+}
+
+std::vector<std::shared_ptr<const ServedModel>> ServingRegistry::All() const {
+  std::shared_ptr<const Map> snap = snapshot_.load(std::memory_order_acquire);
+  std::vector<std::shared_ptr<const ServedModel>> out;
+  for (const auto& [id, served] : *snap) out.push_back(served);
+  return out;
+}
+
+bool WaitForDrain(const std::weak_ptr<const ServedModel>& released,
+                  std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!released.expired()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace cinfer

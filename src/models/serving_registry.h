@@ -1,0 +1,77 @@
+// ServingRegistry: the loaded model versions that receive traffic, as an
+// immutable snapshot (model id → served version) swapped atomically.
+//
+// Readers (request threads) take a handle with one atomic load and never wait
+// on the lifecycle side; the handle pins that version until the request ends.
+// Writers (publish, activate, unpublish — serialised per model by
+// ModelService) copy the snapshot, change one entry and swap it in. A
+// replaced version is released when its last in-flight request lets go of
+// its handle.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engines/engine.h"
+#include "models/model_config.h"
+
+namespace cinfer {
+
+// One loaded version of a model: the engine instance and what it was loaded
+// with. Immutable once published in the registry, except the in-flight count.
+struct ServedModel {
+  std::string model_id;
+  int64_t version = 0;
+  std::string engine;
+  ModelConfig config;
+  std::unique_ptr<LoadedModel> model;
+  std::string loaded_at;  // ISO 8601
+  double load_ms = 0;     // load + warm-up + test inference
+  mutable std::atomic<int64_t> in_flight{0};
+
+  ~ServedModel();
+};
+
+// Counts a request against a served version while it runs.
+class InFlight {
+ public:
+  explicit InFlight(const ServedModel& m) : m_(m) { ++m_.in_flight; }
+  ~InFlight() { --m_.in_flight; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  const ServedModel& m_;
+};
+
+class ServingRegistry {
+ public:
+  ServingRegistry();
+
+  // The version serving `model_id`, or null. Wait-free for practical purposes:
+  // one atomic load of the current snapshot.
+  std::shared_ptr<const ServedModel> Find(std::string_view model_id) const;
+  // Installs `served` for its model; returns the version it replaced (or null).
+  std::shared_ptr<const ServedModel> Put(std::shared_ptr<const ServedModel> served);
+  // Stops serving `model_id`; returns the version removed (or null).
+  std::shared_ptr<const ServedModel> Remove(std::string_view model_id);
+  std::vector<std::shared_ptr<const ServedModel>> All() const;
+
+ private:
+  using Map = std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>>;
+  std::atomic<std::shared_ptr<const Map>> snapshot_;
+  std::mutex writers_;  // serialises copy-modify-swap among writers only
+};
+
+// Blocks until no request holds the version behind `released` any more (its
+// last handle is gone), or `timeout` passes. True when drained.
+bool WaitForDrain(const std::weak_ptr<const ServedModel>& released,
+                  std::chrono::milliseconds timeout);
+
+}  // namespace cinfer
