@@ -1072,3 +1072,26 @@ def test_restart_with_missing_model_file(admin):
     check_tiny_output(run_ok(admin, b["id"], 1, True, {"inputs": [expected_input()]},
                               "other model after restart"), "other model")
     assert s.get("/health/ready").status_code == 200
+
+
+def test_ready_waits_for_published_models_after_restart(admin):
+    """/health/ready is 503 while published models load at startup, then 200.
+
+    PP-OCR det at 640x640 with 30 warm-up inferences takes seconds to restore
+    on any machine (each inference is ~0.1 s on 2 cores), so the 503 phase is
+    observable right after the server is live."""
+    s = admin.server
+    m = upload_ok(admin, need(DET).read_bytes(), "slow-restore", filename="det.onnx",
+                  config={"input_shapes": {"x": [1, 3, 640, 640]},
+                          "warmup_iterations": 30})
+    publish_ok(admin, m["id"], 1)
+    s.stop()
+    s.start()  # returns once /health/live answers 200
+    r = s.get("/health/ready")
+    assert r.status_code == 503, (
+        f"ready must wait for the published model to load: {r.status_code} {r.text}")
+    wait_ready(s)
+    relogin(admin)
+    got = get_ok(admin, m["id"])
+    check_published(got, 1, "restored det model")
+    run_ok(admin, m["id"], 1, served=True, what="restored det model")
