@@ -1,0 +1,3 @@
+#include "scheduling/model_scheduler.h"
+
+namespace cinfer {}  // namespace cinfer

@@ -1,0 +1,99 @@
+// ModelScheduler: the per-model request queue in front of one loaded model.
+//
+// Submit never blocks: a job goes into a bounded priority queue (higher
+// priority first, FIFO within a priority) or is refused at once with
+// QUEUE_FULL (503, Retry-After). `instances` worker threads take jobs; a job
+// whose deadline passed while it waited is answered TIMEOUT (504) and never
+// run. With dynamic batching (max_batch_size > 1), a worker that takes a job
+// waits up to max_queue_delay for more jobs with the same input shapes (apart
+// from the batch dimension), concatenates their inputs along dimension 0 into
+// one engine call (at most max_batch_size rows) and splits every output back
+// by rows. An idle scheduler uses no CPU (condition variables, no polling).
+// Thread-safe. The destructor fails queued jobs with UNAVAILABLE and joins
+// the workers; it must not run on one of its own workers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engines/engine.h"
+
+namespace cinfer {
+
+struct JobResult {
+  std::vector<Tensor> outputs;  // this job's rows of every output
+  int64_t batch_size = 1;       // rows in the engine call that ran it
+  double queue_ms = 0;          // enqueue → taken by a worker
+  double infer_ms = 0;          // the engine call
+};
+
+struct InferenceJob {
+  // Each input has the batch dimension first; `rows` rows (usually 1).
+  std::vector<Tensor> inputs;
+  int64_t rows = 1;
+  int priority = 1;  // 0 low, 1 normal, 2 high
+  std::chrono::steady_clock::time_point deadline;
+  // Called exactly once, on a worker thread (or in the destructor), for every
+  // job Submit accepted. A refused job gets Submit's error and no call.
+  std::function<void(absl::StatusOr<JobResult>)> done;
+};
+
+class ModelScheduler {
+ public:
+  struct Options {
+    int instances = 1;         // worker threads
+    size_t max_queue = 100;    // queued jobs (not rows)
+    int64_t max_batch_size = 0;  // rows per engine call; 0 or 1 = no batching
+    std::chrono::microseconds max_queue_delay{0};
+  };
+  // `model` must outlive the scheduler.
+  ModelScheduler(Options options, const LoadedModel* model);
+  ~ModelScheduler();
+  ModelScheduler(const ModelScheduler&) = delete;
+  ModelScheduler& operator=(const ModelScheduler&) = delete;
+
+  // OK: queued, `job.done` will be called. QUEUE_FULL (kUnavailable, 503,
+  // Retry-After 1) when the queue is full; UNAVAILABLE when stopping.
+  absl::Status Submit(InferenceJob job);
+
+  size_t queued() const;
+  int64_t running() const;
+
+ private:
+  struct Queued {
+    InferenceJob job;
+    std::chrono::steady_clock::time_point enqueued;
+    uint64_t seq = 0;
+  };
+  void Work();
+
+  Options options_;
+  const LoadedModel* model_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  // priority → FIFO
+  std::map<int, std::deque<Queued>, std::greater<>> queue_;
+  size_t size_ = 0;
+  uint64_t seq_ = 0;
+  bool stopping_ = false;
+  std::atomic<int64_t> running_{0};
+  std::vector<std::thread> workers_;
+};
+
+// Concatenates tensors (same name, dtype and dims after the first) along
+// dimension 0; splits a tensor back into row groups. Exposed for tests.
+absl::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts);
+absl::StatusOr<std::vector<Tensor>> SplitRows(const Tensor& tensor,
+                                              const std::vector<int64_t>& rows);
+
+}  // namespace cinfer

@@ -1,0 +1,3 @@
+#include "vision/image.h"
+
+namespace cinfer::vision {}  // namespace cinfer::vision

@@ -1,0 +1,43 @@
+// Image decoding for the inference API: the header is read first and its
+// dimensions checked against a pixel limit, so a 100000×100000 PNG is refused
+// before any large allocation; only then does OpenCV decode. JPEG EXIF
+// orientation is applied. Thread-safe, stateless.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "opencv2/core.hpp"
+
+namespace cinfer::vision {
+
+enum class ImageFormat { kJpeg, kPng, kWebp, kBmp };
+std::string_view ImageFormatName(ImageFormat format);  // "jpeg", "png", "webp", "bmp"
+
+struct ImageInfo {
+  ImageFormat format = ImageFormat::kJpeg;
+  int64_t width = 0;   // as stored (before EXIF orientation)
+  int64_t height = 0;
+};
+
+struct DecodeLimits {
+  int64_t max_pixels = 40'000'000;  // width * height
+};
+
+// Reads only the header. Errors (all with the standard error codes):
+//   UNSUPPORTED_MEDIA_TYPE (415): not JPEG/PNG/WebP/BMP by its magic bytes;
+//   INVALID_IMAGE (422): truncated or corrupt header, zero dimensions;
+absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes);
+
+// Probe, check limits, decode to 8-bit BGR (3 channels; grey and alpha are
+// converted), apply the JPEG EXIF orientation. Errors: as ProbeImage, plus
+// IMAGE_TOO_LARGE (422) when width*height > max_pixels (message gives both),
+// INVALID_IMAGE (422) when OpenCV cannot decode the data.
+absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& limits);
+
+// JPEG-encodes a BGR image (quality 0..100).
+absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& bgr, int quality = 85);
+
+}  // namespace cinfer::vision

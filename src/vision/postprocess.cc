@@ -1,0 +1,3 @@
+#include "vision/postprocess.h"
+
+namespace cinfer::vision {}  // namespace cinfer::vision

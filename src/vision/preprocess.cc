@@ -1,0 +1,3 @@
+#include "vision/preprocess.h"
+
+namespace cinfer::vision {}  // namespace cinfer::vision
