@@ -73,7 +73,34 @@ class ModelStore {
                                            std::string_view config) = 0;
 };
 
-class Database : public UserStore, public SessionStore, public AuditStore, public ModelStore {
+// The inference log: appended in batches by InferenceLogWriter, read by the
+// admin API. Times are ISO 8601 UTC in FormatIso8601's form.
+class InferenceLogStore {
+ public:
+  virtual ~InferenceLogStore() = default;
+  // Appends `records` in one transaction. Rows whose model no longer exists
+  // are skipped, as are rows whose id exists already; a token_id that no
+  // longer exists is stored as NULL.
+  virtual absl::Status AppendInferenceLogs(const std::vector<InferenceLogRecord>& records) = 0;
+  // Newest first; `total` receives the count before paging.
+  virtual absl::StatusOr<std::vector<InferenceLogRecord>> QueryInferenceLogs(
+      const InferenceLogFilter& filter, int64_t* total) = 0;
+  // Aggregates over one model's rows created in [from, to) (empty = open).
+  virtual absl::StatusOr<ModelStatsRecord> InferenceStats(std::string_view model_id,
+                                                          std::string_view from,
+                                                          std::string_view to) = 0;
+  // Deletes the rows created before `older_than` (empty: none by age), then
+  // the oldest beyond the newest `max_rows` (<= 0: no cap). Returns the
+  // number of rows deleted.
+  virtual absl::StatusOr<int64_t> PurgeInferenceLogs(std::string_view older_than,
+                                                     int64_t max_rows) = 0;
+};
+
+class Database : public UserStore,
+                 public SessionStore,
+                 public AuditStore,
+                 public ModelStore,
+                 public InferenceLogStore {
  public:
   // Schema version after migrations.
   virtual absl::StatusOr<int> SchemaVersion() = 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -66,6 +67,58 @@ struct AuditEntry {
   std::string object_id;
   std::string client_ip;
   std::string detail;  // JSON text, never a credential
+};
+
+// One inference request as logged: who asked for what, how it ended and where
+// the time went. Durations are milliseconds; total_ms is stored as latency_ms.
+struct InferenceLogRecord {
+  std::string id;
+  std::string model_id;
+  std::optional<int64_t> model_version;
+  std::optional<std::string> token_id;  // stored as NULL when the token no longer exists
+  std::string request_id;
+  std::string client_ip;
+  std::string route;   // "infer", "infer/batch", "infer/async", ...
+  std::string status;  // "ok" | "error"
+  int http_status = 200;
+  std::string error_code;  // e.g. "MODEL_NOT_READY"; empty when ok
+  std::string error_message;
+  double queue_ms = 0;
+  double preprocess_ms = 0;
+  double infer_ms = 0;
+  double postprocess_ms = 0;
+  double total_ms = 0;
+  int64_t batch_size = 0;  // the engine batch the request ran in; 0 when unknown
+  std::optional<std::string> request_data;
+  std::optional<std::string> response_data;
+  std::string created_at;  // ISO 8601 UTC, FormatIso8601
+};
+
+// Which inference logs to list. Times are ISO 8601 UTC in FormatIso8601's form
+// (they compare as text): `from` inclusive, `to` exclusive, empty = open.
+struct InferenceLogFilter {
+  std::string model_id;  // exact; empty = any
+  std::string token_id;  // exact; empty = any
+  std::string status;    // "ok" | "error"; empty = any
+  std::string from;
+  std::string to;
+  int64_t offset = 0;
+  int64_t limit = 50;
+};
+
+// Aggregates over one model's logs in a time window. Latency percentiles are
+// nearest-rank over total_ms; mean_batch_size averages the rows that record a
+// batch size.
+struct ModelStatsRecord {
+  int64_t requests = 0;
+  int64_t errors = 0;
+  double p50_ms = 0;
+  double p90_ms = 0;
+  double p99_ms = 0;
+  double mean_ms = 0;
+  double max_ms = 0;
+  double mean_batch_size = 0;
+  std::map<std::string, int64_t> by_error_code;  // error rows per error_code
 };
 
 }  // namespace cinfer

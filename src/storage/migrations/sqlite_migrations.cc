@@ -109,11 +109,31 @@ ALTER TABLE model_versions ADD COLUMN io_schema TEXT;
 CREATE UNIQUE INDEX idx_models_name ON models(name);
 )sql";
 
+// Inference logs record the HTTP outcome, the time per pipeline stage, the
+// batch a request ran in and the route; latency_ms stays the total. Queries
+// filter by model and time, so (model_id, created_at) replaces the model index.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE inference_logs ADD COLUMN http_status INTEGER;
+ALTER TABLE inference_logs ADD COLUMN error_code TEXT;
+ALTER TABLE inference_logs ADD COLUMN queue_ms REAL;
+ALTER TABLE inference_logs ADD COLUMN preprocess_ms REAL;
+ALTER TABLE inference_logs ADD COLUMN infer_ms REAL;
+ALTER TABLE inference_logs ADD COLUMN postprocess_ms REAL;
+ALTER TABLE inference_logs ADD COLUMN batch_size INTEGER;
+ALTER TABLE inference_logs ADD COLUMN route TEXT;
+DROP INDEX IF EXISTS idx_inference_logs_model_id;
+CREATE INDEX IF NOT EXISTS idx_inference_logs_model_created ON inference_logs(model_id, created_at);
+CREATE INDEX IF NOT EXISTS idx_inference_logs_created_at ON inference_logs(created_at);
+CREATE INDEX IF NOT EXISTS idx_inference_logs_token_id ON inference_logs(token_id);
+CREATE INDEX IF NOT EXISTS idx_inference_logs_status ON inference_logs(status);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
   static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1},
-                                                     {2, "model versions and unique names", kV2}};
+                                                     {2, "model versions and unique names", kV2},
+                                                     {3, "inference log stages", kV3}};
   return kMigrations;
 }
 

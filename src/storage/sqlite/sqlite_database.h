@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "storage/database.h"
@@ -53,6 +54,16 @@ class SqliteDatabase final : public Database {
   absl::Status AppendAudit(const AuditEntry& entry) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) override;
 
+  absl::Status AppendInferenceLogs(const std::vector<InferenceLogRecord>& records) override;
+  absl::StatusOr<std::vector<InferenceLogRecord>> QueryInferenceLogs(
+      const InferenceLogFilter& filter, int64_t* total) override;
+  absl::StatusOr<ModelStatsRecord> InferenceStats(std::string_view model_id, std::string_view from,
+                                                  std::string_view to) override;
+  // Deletes in chunks, each its own statement under the lock, so appends and
+  // reads interleave with a large purge.
+  absl::StatusOr<int64_t> PurgeInferenceLogs(std::string_view older_than,
+                                             int64_t max_rows) override;
+
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
   absl::Status Exec(std::string_view sql);
@@ -60,6 +71,9 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
                                                      std::string_view value);
   absl::Status InTransaction(const std::function<absl::Status()>& body);
+  // Runs `sql` (a DELETE binding `args`) under the lock; the rows it deleted.
+  absl::StatusOr<int64_t> DeleteLogChunk(std::string_view sql,
+                                         const std::vector<std::string>& args);
 
   std::mutex mu_;
   sqlite3* db_;

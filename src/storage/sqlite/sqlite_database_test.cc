@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <map>
 #include <thread>
 #include <vector>
 
+#include "fmt/format.h"
 #include "storage/migrations/sqlite_migrations.h"
 #include "testing/temp_dir.h"
 
@@ -176,6 +178,286 @@ TEST_F(SqliteDatabaseTest, ModelUpdatesAndVersions) {
   EXPECT_EQ((*versions)[1].version, 2);
   EXPECT_EQ((*versions)[1].config, R"({"instances":2})");
   EXPECT_EQ((*versions)[0].config, "{}");
+}
+
+// --- inference logs ----------------------------------------------------------
+
+// "2026-03-01T00:00:MM.000Z" style times: minute `m`, so they sort by `m`.
+std::string At(int minute) {
+  return fmt::format("2026-03-01T{:02}:{:02}:00.000Z", minute / 60, minute % 60);
+}
+
+InferenceLogRecord Log(const std::string& id, const std::string& model_id, int minute,
+                       double total_ms = 10) {
+  InferenceLogRecord r;
+  r.id = id;
+  r.model_id = model_id;
+  r.model_version = 1;
+  r.request_id = "req-" + id;
+  r.client_ip = "10.0.0.1";
+  r.route = "infer";
+  r.status = "ok";
+  r.total_ms = total_ms;
+  r.created_at = At(minute);
+  return r;
+}
+
+InferenceLogRecord ErrorLog(const std::string& id, const std::string& model_id, int minute,
+                            const std::string& code) {
+  InferenceLogRecord r = Log(id, model_id, minute);
+  r.status = "error";
+  r.http_status = 503;
+  r.error_code = code;
+  r.error_message = "busy";
+  return r;
+}
+
+std::vector<std::string> Ids(const std::vector<InferenceLogRecord>& rows) {
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.id);
+  return ids;
+}
+
+class SqliteInferenceLogTest : public SqliteDatabaseTest {
+ protected:
+  void SetUp() override {
+    db_ = Open();
+    ASSERT_TRUE(db_->CreateFirstAdmin(Admin("u1", "root")).ok());
+    ASSERT_TRUE(db_->CreateModel(Model("a", "alpha"), Version("a", 1)).ok());
+    ASSERT_TRUE(db_->CreateModel(Model("b", "beta"), Version("b", 1)).ok());
+  }
+  std::vector<InferenceLogRecord> Query(const InferenceLogFilter& f, int64_t* total = nullptr) {
+    int64_t ignored = 0;
+    auto rows = db_->QueryInferenceLogs(f, total ? total : &ignored);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<InferenceLogRecord>{};
+  }
+  // Inserts a token row directly: tokens have no store yet.
+  void AddToken(const std::string& id) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
+    const std::string sql =
+        "INSERT INTO tokens (id, name, token_hash, token_suffix, created_at) "
+        "VALUES ('" +
+        id + "', 'n', 'h-" + id + "', 'abcd', '" + At(0) + "')";
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  std::unique_ptr<SqliteDatabase> db_;
+};
+
+TEST_F(SqliteInferenceLogTest, AppendedRowsRoundTripNewestFirst) {
+  AddToken("t1");
+  InferenceLogRecord full = Log("l2", "a", 2, 12.625);
+  full.token_id = "t1";
+  full.http_status = 200;
+  full.queue_ms = 1.5;
+  full.preprocess_ms = 2.25;
+  full.infer_ms = 7.125;
+  full.postprocess_ms = 0.875;
+  full.batch_size = 4;
+  full.route = "infer/batch";
+  full.request_data = R"({"images":1})";
+  InferenceLogRecord bare = Log("l1", "a", 1);
+  bare.model_version.reset();
+  ASSERT_TRUE(db_->AppendInferenceLogs({bare, full}).ok());
+  ASSERT_TRUE(db_->AppendInferenceLogs({}).ok());
+
+  int64_t total = 0;
+  auto rows = Query({}, &total);
+  EXPECT_EQ(total, 2);
+  ASSERT_EQ(Ids(rows), (std::vector<std::string>{"l2", "l1"}));
+  const InferenceLogRecord& r = rows[0];
+  EXPECT_EQ(r.model_id, "a");
+  EXPECT_EQ(r.model_version, 1);
+  EXPECT_EQ(r.token_id, "t1");
+  EXPECT_EQ(r.request_id, "req-l2");
+  EXPECT_EQ(r.client_ip, "10.0.0.1");
+  EXPECT_EQ(r.route, "infer/batch");
+  EXPECT_EQ(r.status, "ok");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_DOUBLE_EQ(r.queue_ms, 1.5);
+  EXPECT_DOUBLE_EQ(r.preprocess_ms, 2.25);
+  EXPECT_DOUBLE_EQ(r.infer_ms, 7.125);
+  EXPECT_DOUBLE_EQ(r.postprocess_ms, 0.875);
+  EXPECT_DOUBLE_EQ(r.total_ms, 12.625);
+  EXPECT_EQ(r.batch_size, 4);
+  EXPECT_EQ(r.request_data, R"({"images":1})");
+  EXPECT_FALSE(r.response_data.has_value());
+  EXPECT_EQ(r.created_at, At(2));
+  EXPECT_FALSE(rows[1].model_version.has_value());
+  EXPECT_FALSE(rows[1].token_id.has_value());
+}
+
+TEST_F(SqliteInferenceLogTest, FiltersAndPaging) {
+  AddToken("t1");
+  std::vector<InferenceLogRecord> batch;
+  for (int i = 0; i < 10; ++i) {
+    InferenceLogRecord r = i % 3 == 0
+                               ? ErrorLog(fmt::format("l{}", i), i < 5 ? "a" : "b", i, "MODEL_BUSY")
+                               : Log(fmt::format("l{}", i), i < 5 ? "a" : "b", i);
+    if (i % 2 == 0) r.token_id = "t1";
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(db_->AppendInferenceLogs(batch).ok());
+
+  int64_t total = 0;
+  InferenceLogFilter f;
+  f.model_id = "a";
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l4", "l3", "l2", "l1", "l0"}));
+  EXPECT_EQ(total, 5);
+
+  f = {};
+  f.token_id = "t1";
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l8", "l6", "l4", "l2", "l0"}));
+
+  f = {};
+  f.status = "error";
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l9", "l6", "l3", "l0"}));
+  EXPECT_EQ(total, 4);
+
+  f = {};
+  f.from = At(3);  // inclusive
+  f.to = At(6);    // exclusive
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l5", "l4", "l3"}));
+
+  f = {};
+  f.model_id = "b";
+  f.status = "ok";
+  f.from = At(6);
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l8", "l7"}));
+
+  f = {};
+  f.limit = 3;
+  f.offset = 3;
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l6", "l5", "l4"}));
+  EXPECT_EQ(total, 10);  // before paging
+  f.offset = 9;
+  EXPECT_EQ(Ids(Query(f, &total)), (std::vector<std::string>{"l0"}));
+  f.offset = 10;
+  EXPECT_TRUE(Query(f, &total).empty());
+  EXPECT_EQ(total, 10);
+
+  f = {};
+  f.model_id = "nope";
+  EXPECT_TRUE(Query(f, &total).empty());
+  EXPECT_EQ(total, 0);
+}
+
+TEST_F(SqliteInferenceLogTest, SameTimeRowsKeepInsertionOrderNewestFirst) {
+  ASSERT_TRUE(
+      db_->AppendInferenceLogs({Log("x", "a", 5), Log("y", "a", 5), Log("z", "a", 5)}).ok());
+  EXPECT_EQ(Ids(Query({})), (std::vector<std::string>{"z", "y", "x"}));
+}
+
+TEST_F(SqliteInferenceLogTest, RowsOfMissingModelsAreSkippedAndMissingTokensNulled) {
+  AddToken("t1");
+  InferenceLogRecord orphan = Log("l2", "gone", 2);
+  InferenceLogRecord unknown_token = Log("l3", "a", 3);
+  unknown_token.token_id = "deleted-token";
+  InferenceLogRecord dup = Log("l1", "a", 9);  // same id as an earlier row: ignored
+  ASSERT_TRUE(db_->AppendInferenceLogs({Log("l1", "a", 1), orphan, unknown_token}).ok());
+  ASSERT_TRUE(db_->AppendInferenceLogs({dup}).ok());
+  auto rows = Query({});
+  ASSERT_EQ(Ids(rows), (std::vector<std::string>{"l3", "l1"}));
+  EXPECT_FALSE(rows[0].token_id.has_value());
+  EXPECT_EQ(rows[1].created_at, At(1));
+
+  // Deleting a model takes its logs along.
+  ASSERT_TRUE(db_->DeleteModel("a").ok());
+  EXPECT_TRUE(Query({}).empty());
+}
+
+TEST_F(SqliteInferenceLogTest, StatsPercentilesAndErrorCounts) {
+  std::vector<InferenceLogRecord> batch;
+  for (int i = 1; i <= 100; ++i) {
+    InferenceLogRecord r = Log(fmt::format("l{}", i), "a", i, /*total_ms=*/101 - i);
+    r.batch_size = i <= 50 ? 2 : 0;  // half the rows record no batch size
+    batch.push_back(r);
+  }
+  batch.push_back(ErrorLog("e1", "a", 200, "MODEL_BUSY"));
+  batch.push_back(ErrorLog("e2", "a", 201, "MODEL_BUSY"));
+  batch.push_back(ErrorLog("e3", "a", 202, "TIMEOUT"));
+  batch.push_back(ErrorLog("e4", "a", 203, ""));
+  batch.push_back(Log("other", "b", 5, 5000));
+  for (auto& r : batch) {
+    if (r.status == "error") r.total_ms = 0.5;
+  }
+  ASSERT_TRUE(db_->AppendInferenceLogs(batch).ok());
+
+  // The 100 successful rows: latencies 1..100 ms.
+  auto ok = db_->InferenceStats("a", At(1), At(101));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->requests, 100);
+  EXPECT_EQ(ok->errors, 0);
+  EXPECT_DOUBLE_EQ(ok->p50_ms, 50);
+  EXPECT_DOUBLE_EQ(ok->p90_ms, 90);
+  EXPECT_DOUBLE_EQ(ok->p99_ms, 99);
+  EXPECT_DOUBLE_EQ(ok->max_ms, 100);
+  EXPECT_DOUBLE_EQ(ok->mean_ms, 50.5);
+  EXPECT_DOUBLE_EQ(ok->mean_batch_size, 2);
+  EXPECT_TRUE(ok->by_error_code.empty());
+
+  auto all = db_->InferenceStats("a", "", "");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->requests, 104);
+  EXPECT_EQ(all->errors, 4);
+  EXPECT_EQ(all->by_error_code,
+            (std::map<std::string, int64_t>{{"MODEL_BUSY", 2}, {"TIMEOUT", 1}, {"UNKNOWN", 1}}));
+  EXPECT_DOUBLE_EQ(all->p50_ms, 48);  // rank 52 of 0.5 x4, 1..100
+  EXPECT_DOUBLE_EQ(all->max_ms, 100);
+
+  auto single = db_->InferenceStats("a", At(7), At(8));
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(single->requests, 1);
+  EXPECT_DOUBLE_EQ(single->p50_ms, 94);
+  EXPECT_DOUBLE_EQ(single->p99_ms, 94);
+
+  auto none = db_->InferenceStats("a", At(500), At(600));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->requests, 0);
+  EXPECT_DOUBLE_EQ(none->p99_ms, 0);
+  EXPECT_DOUBLE_EQ(none->mean_batch_size, 0);
+}
+
+TEST_F(SqliteInferenceLogTest, PurgeByAgeThenByCount) {
+  std::vector<InferenceLogRecord> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(Log(fmt::format("l{}", i), i % 2 ? "a" : "b", i));
+  batch.push_back(Log("tie", "a", 19));  // same time as l19, inserted later: newer
+  ASSERT_TRUE(db_->AppendInferenceLogs(batch).ok());
+
+  auto by_age = db_->PurgeInferenceLogs(At(5), 0);  // created before minute 5
+  ASSERT_TRUE(by_age.ok()) << by_age.status();
+  EXPECT_EQ(*by_age, 5);
+  int64_t total = 0;
+  Query({}, &total);
+  EXPECT_EQ(total, 16);
+
+  auto by_count = db_->PurgeInferenceLogs("", 3);  // keep the newest 3
+  ASSERT_TRUE(by_count.ok()) << by_count.status();
+  EXPECT_EQ(*by_count, 13);
+  EXPECT_EQ(Ids(Query({})), (std::vector<std::string>{"tie", "l19", "l18"}));
+
+  auto both = db_->PurgeInferenceLogs(At(19), 1);  // l18 by age, then l19 by count
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(*both, 2);
+  EXPECT_EQ(Ids(Query({})), (std::vector<std::string>{"tie"}));
+
+  auto nothing = db_->PurgeInferenceLogs(At(0), 10);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(*nothing, 0);
+}
+
+TEST_F(SqliteInferenceLogTest, PurgeDeletesMoreThanOneChunk) {
+  std::vector<InferenceLogRecord> batch;
+  for (int i = 0; i < 25'000; ++i) batch.push_back(Log(fmt::format("l{}", i), "a", i % 600));
+  ASSERT_TRUE(db_->AppendInferenceLogs(batch).ok());
+  auto deleted = db_->PurgeInferenceLogs("", 1'000);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 24'000);
+  int64_t total = 0;
+  Query({}, &total);
+  EXPECT_EQ(total, 1'000);
 }
 
 TEST_F(SqliteDatabaseTest, UnopenablePathIsAnError) {

@@ -1,0 +1,136 @@
+#include "logs/inference_log_writer.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/random.h"
+#include "common/strings.h"
+#include "common/time_format.h"
+#include "spdlog/spdlog.h"
+
+namespace cinfer {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+InferenceLogWriter::Options Normalized(InferenceLogWriter::Options o) {
+  o.queue_capacity = std::max<size_t>(o.queue_capacity, 1);
+  o.max_batch = std::max<size_t>(o.max_batch, 1);
+  o.flush_interval = std::max(o.flush_interval, std::chrono::milliseconds(0));
+  o.purge_interval = std::max(o.purge_interval, std::chrono::seconds(1));
+  return o;
+}
+
+}  // namespace
+
+InferenceLogWriter::InferenceLogWriter(Options options, InferenceLogStore* store,
+                                       const Clock* clock)
+    : options_(Normalized(options)), store_(store), clock_(clock), thread_([this] { Run(); }) {}
+
+InferenceLogWriter::~InferenceLogWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void InferenceLogWriter::Record(InferenceLogRecord record) {
+  if (record.id.empty()) record.id = NewUuid();
+  if (record.created_at.empty()) record.created_at = FormatIso8601(clock_->Now());
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= options_.queue_capacity) {
+      ++dropped_;
+      return;
+    }
+    if (queue_.empty()) oldest_ = Steady::now();
+    queue_.push_back(std::move(record));
+    // The thread sleeps without a flush deadline while the queue is empty.
+    wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
+  }
+  if (wake) wake_.notify_one();
+}
+
+void InferenceLogWriter::Flush() {
+  std::unique_lock lock(mu_);
+  const uint64_t ticket = ++flush_requested_;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return flush_done_ >= ticket; });
+}
+
+void InferenceLogWriter::Run() {
+  Purge();
+  Steady::time_point next_purge = Steady::now() + options_.purge_interval;
+  std::unique_lock lock(mu_);
+  while (true) {
+    const bool was_empty = queue_.empty();
+    const Steady::time_point deadline =
+        was_empty ? next_purge : std::min(next_purge, oldest_ + options_.flush_interval);
+    wake_.wait_until(lock, deadline, [&] {
+      return stopping_ || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_ ||
+             (was_empty && !queue_.empty());
+    });
+    const bool due = !queue_.empty() && Steady::now() >= oldest_ + options_.flush_interval;
+    if (stopping_ || due || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_) {
+      const uint64_t ticket = flush_requested_;
+      const bool stop = stopping_;
+      WriteQueued(lock, queue_.size());
+      flush_done_ = std::max(flush_done_, ticket);
+      flushed_.notify_all();
+      if (stop) return;  // Record() drops once stopping_ is set: the queue is empty
+    }
+    if (Steady::now() >= next_purge) {
+      lock.unlock();
+      Purge();
+      lock.lock();
+      next_purge = Steady::now() + options_.purge_interval;
+    }
+  }
+}
+
+void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t n) {
+  const Steady::time_point started = Steady::now();
+  while (n > 0) {
+    const size_t take = std::min(n, options_.max_batch);
+    std::vector<InferenceLogRecord> batch;
+    batch.reserve(take);
+    for (size_t i = 0; i < take; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    n -= take;
+    lock.unlock();
+    const absl::Status st = store_->AppendInferenceLogs(batch);
+    if (st.ok()) {
+      written_ += take;
+    } else {
+      dropped_ += take;
+      spdlog::warn("inference log write failed; {} records dropped: {}", take, st.ToString());
+    }
+    lock.lock();
+  }
+  // Whatever arrived meanwhile has waited at most since the write began.
+  if (!queue_.empty()) oldest_ = started;
+}
+
+void InferenceLogWriter::Purge() {
+  std::string cutoff;
+  if (options_.retention_days > 0) {
+    cutoff = FormatIso8601(clock_->Now() - std::chrono::hours(24) * options_.retention_days);
+  }
+  if (cutoff.empty() && options_.max_rows <= 0) return;
+  absl::StatusOr<int64_t> deleted = store_->PurgeInferenceLogs(cutoff, options_.max_rows);
+  if (!deleted.ok()) {
+    spdlog::warn("inference log purge failed: {}", deleted.status().ToString());
+  } else if (*deleted > 0) {
+    spdlog::info("purged {} inference log rows (created before {} or beyond the newest {})",
+                 *deleted, cutoff.empty() ? "-" : cutoff, options_.max_rows);
+  }
+}
+
+}  // namespace cinfer
