@@ -1,0 +1,315 @@
+// Every image here is made in the test: encoded with cv::imencode from a
+// synthetic cv::Mat, or assembled byte by byte (hand-built headers), so no
+// fixture files are needed.
+#include "vision/image.h"
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/errors.h"
+#include "gtest/gtest.h"
+#include "opencv2/imgcodecs.hpp"
+
+namespace cinfer::vision {
+namespace {
+
+// A w×h BGR image whose pixels differ (so decoders cannot cheat on flat data).
+cv::Mat Pattern(int w, int h) {
+  cv::Mat image(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      image.at<cv::Vec3b>(y, x) = cv::Vec3b(x * 5 % 256, y * 7 % 256, (x + y) * 3 % 256);
+    }
+  }
+  return image;
+}
+
+std::string Encode(const cv::Mat& image, const std::string& ext, std::vector<int> params = {}) {
+  std::vector<uint8_t> out;
+  EXPECT_TRUE(cv::imencode(ext, image, out, params)) << ext;
+  return {out.begin(), out.end()};
+}
+
+std::string Be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+std::string Le32(uint32_t v) {
+  return {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+          static_cast<char>(v >> 24)};
+}
+std::string Be16(uint32_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v)}; }
+std::string Le16(uint32_t v) { return {static_cast<char>(v), static_cast<char>(v >> 8)}; }
+
+// PNG signature, IHDR (8-bit RGB) and a tiny IDAT + IEND; CRCs are dummies,
+// as only the header is ever read.
+std::string HandBuiltPng(uint32_t width, uint32_t height) {
+  std::string png("\x89PNG\r\n\x1A\n", 8);
+  png += Be32(13) + "IHDR" + Be32(width) + Be32(height) + std::string("\x08\x02\0\0\0", 5);
+  png += Be32(0);
+  png += Be32(4) + "IDAT" + std::string("\x78\x9C\x03\0", 4) + Be32(0);
+  png += Be32(0) + "IEND" + Be32(0xAE426082);
+  return png;
+}
+
+// SOI, one SOF0 segment (8-bit, 3 components), EOI.
+std::string HandBuiltJpeg(uint32_t width, uint32_t height) {
+  std::string jpeg("\xFF\xD8\xFF\xC0", 4);
+  jpeg += Be16(17) + "\x08" + Be16(height) + Be16(width) + "\x03";
+  jpeg += std::string("\x01\x11\x00\x02\x11\x01\x03\x11\x01", 9);
+  return jpeg + "\xFF\xD9";
+}
+
+// An APP1 Exif segment: "Exif\0\0", a little-endian TIFF header and IFD0
+// with one entry, Orientation (0x0112) SHORT count 1 = `orientation`.
+std::string ExifApp1(int orientation) {
+  std::string tiff = std::string("II\x2A\0", 4) + Le32(8);
+  tiff += Le16(1) + Le16(0x0112) + Le16(3) + Le32(1) + Le16(orientation) + Le16(0) + Le32(0);
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  return std::string("\xFF\xE1", 2) + Be16(payload.size() + 2) + payload;
+}
+
+std::string CodeOf(const absl::StatusOr<ImageInfo>& r) { return ErrorCodeOf(r.status()); }
+std::string CodeOf(const absl::StatusOr<cv::Mat>& r) { return ErrorCodeOf(r.status()); }
+
+std::vector<std::pair<std::string, ImageFormat>> Encodings() {
+  std::vector<std::pair<std::string, ImageFormat>> all = {
+      {".jpg", ImageFormat::kJpeg}, {".png", ImageFormat::kPng}, {".bmp", ImageFormat::kBmp}};
+  if (cv::haveImageWriter(".webp")) all.emplace_back(".webp", ImageFormat::kWebp);
+  return all;
+}
+
+TEST(ImageTest, ProbesEachEncodedFormat) {
+  const cv::Mat image = Pattern(37, 23);
+  EXPECT_TRUE(cv::haveImageWriter(".webp")) << "OpenCV built without WebP: case skipped";
+  for (const auto& [ext, format] : Encodings()) {
+    auto info = ProbeImage(Encode(image, ext));
+    ASSERT_TRUE(info.ok()) << ext << ": " << info.status();
+    EXPECT_EQ(info->format, format) << ext;
+    EXPECT_EQ(info->width, 37) << ext;
+    EXPECT_EQ(info->height, 23) << ext;
+    auto decoded = DecodeImage(Encode(image, ext), {});
+    ASSERT_TRUE(decoded.ok()) << ext << ": " << decoded.status();
+    EXPECT_EQ(decoded->type(), CV_8UC3);
+    EXPECT_EQ(decoded->size(), image.size());
+  }
+  EXPECT_EQ(ImageFormatName(ImageFormat::kWebp), "webp");
+}
+
+TEST(ImageTest, ProbesWebpVariants) {
+  if (!cv::haveImageWriter(".webp")) GTEST_SKIP() << "no WebP in this OpenCV";
+  // Quality above 100 makes OpenCV write lossless (VP8L) WebP.
+  const std::string lossless = Encode(Pattern(300, 17), ".webp", {cv::IMWRITE_WEBP_QUALITY, 101});
+  ASSERT_EQ(lossless.substr(12, 4), "VP8L");
+  auto info = ProbeImage(lossless);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->width, 300);
+  EXPECT_EQ(info->height, 17);
+
+  const std::string lossy = Encode(Pattern(300, 17), ".webp", {cv::IMWRITE_WEBP_QUALITY, 80});
+  ASSERT_EQ(lossy.substr(12, 4), "VP8 ");
+  info = ProbeImage(lossy);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->width, 300);
+
+  // Extended header: 24-bit canvas size minus one.
+  const std::string vp8x = "RIFF" + Le32(22) + "WEBPVP8X" + Le32(10) + std::string(4, '\0') +
+                           Le32(4999).substr(0, 3) + Le32(2999).substr(0, 3);
+  info = ProbeImage(vp8x);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->format, ImageFormat::kWebp);
+  EXPECT_EQ(info->width, 5000);
+  EXPECT_EQ(info->height, 3000);
+}
+
+TEST(ImageTest, ProbesBmpVariants) {
+  const cv::Mat image = Pattern(9, 6);
+  std::string bmp = Encode(image, ".bmp");
+  // A negative height marks top-down rows: same size, rows in the other order.
+  bmp.replace(22, 4, Le32(static_cast<uint32_t>(-6)));
+  auto info = ProbeImage(bmp);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->height, 6);
+  auto decoded = DecodeImage(bmp, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  cv::Mat flipped;
+  cv::flip(image, flipped, 0);
+  EXPECT_EQ(cv::norm(*decoded, flipped, cv::NORM_INF), 0);
+
+  // The old 12-byte BITMAPCOREHEADER has 16-bit sizes.
+  const std::string core =
+      "BM" + Le32(26) + Le32(0) + Le32(26) + Le32(12) + Le16(640) + Le16(480) + Le16(1) + Le16(24);
+  info = ProbeImage(core);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->format, ImageFormat::kBmp);
+  EXPECT_EQ(info->width, 640);
+  EXPECT_EQ(info->height, 480);
+}
+
+TEST(ImageTest, ProbeJpegWalksSegments) {
+  // Fill bytes, a standalone marker, APP0 and DHT (C4, not a frame) before a
+  // progressive SOF2.
+  std::string jpeg("\xFF\xD8\xFF\xFF\xFF\x01", 6);
+  jpeg += std::string("\xFF\xE0", 2) + Be16(6) + "JFIF";
+  jpeg += std::string("\xFF\xC4", 2) + Be16(4) + Be16(0x1234);
+  jpeg += std::string("\xFF\xFF\xC2", 3) + Be16(11) + "\x08" + Be16(480) + Be16(640) + "\x01" +
+          std::string("\x01\x11\x00", 3);
+  auto info = ProbeImage(jpeg);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->width, 640);
+  EXPECT_EQ(info->height, 480);
+
+  // Image data (SOS) before any frame header; a segment length running past the end.
+  EXPECT_EQ(CodeOf(ProbeImage(std::string("\xFF\xD8\xFF\xDA\x00\x02", 6))), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(ProbeImage(std::string("\xFF\xD8\xFF\xE0\xFF\xFF\x00", 7))), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(ProbeImage(HandBuiltJpeg(0, 10))), "INVALID_IMAGE");
+}
+
+TEST(ImageTest, UnknownBytesAreUnsupportedMediaType) {
+  std::mt19937 rng(42);
+  std::string noise(256, '\0');
+  for (char& c : noise) c = static_cast<char>(rng() & 0xFF);
+  noise[0] = '\0';
+  EXPECT_EQ(CodeOf(ProbeImage(noise)), "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(DecodeImage(noise, {})), "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(ProbeImage("GIF89a")), "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(ProbeImage(std::string("RIFF\x10\0\0\0WAVEfmt ", 16))),
+            "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(ProbeImage("{\"inputs\": []}")), "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(ProbeImage("")), "INVALID_IMAGE");
+}
+
+TEST(ImageTest, TruncatedHeadersAreInvalid) {
+  const cv::Mat image = Pattern(37, 23);
+  for (const auto& [ext, format] : Encodings()) {
+    const std::string bytes = Encode(image, ext);
+    for (size_t n : {1, 3, 10, 20}) {
+      auto info = ProbeImage(bytes.substr(0, n));
+      EXPECT_EQ(CodeOf(info), "INVALID_IMAGE") << ext << " cut to " << n << ": " << info.status();
+    }
+  }
+}
+
+TEST(ImageTest, ZeroDimensionsAreInvalid) {
+  EXPECT_EQ(CodeOf(ProbeImage(HandBuiltPng(0, 10))), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(ProbeImage(HandBuiltPng(10, 0))), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(ProbeImage(HandBuiltPng(0x80000000u, 10))), "INVALID_IMAGE");
+  auto ok = ProbeImage(HandBuiltPng(12, 34));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->width, 12);
+  EXPECT_EQ(ok->height, 34);
+}
+
+TEST(ImageTest, HugeImagesAreRefusedBeforeDecoding) {
+  struct Case {
+    std::string bytes;
+    std::string size;
+  };
+  const std::vector<Case> cases = {{HandBuiltPng(100000, 100000), "100000x100000"},
+                                   {HandBuiltJpeg(60000, 60000), "60000x60000"}};
+  for (const auto& c : cases) {
+    const auto start = std::chrono::steady_clock::now();
+    auto decoded = DecodeImage(c.bytes, {});
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(CodeOf(decoded), "IMAGE_TOO_LARGE") << decoded.status();
+    const std::string message(decoded.status().message());
+    EXPECT_NE(message.find(c.size), std::string::npos) << message;
+    EXPECT_NE(message.find("40000000"), std::string::npos) << message;
+    EXPECT_LT(elapsed, std::chrono::milliseconds(100));
+  }
+  // The limit is inclusive.
+  const std::string small = Encode(Pattern(10, 10), ".png");
+  EXPECT_TRUE(DecodeImage(small, {.max_pixels = 100}).ok());
+  EXPECT_EQ(CodeOf(DecodeImage(small, {.max_pixels = 99})), "IMAGE_TOO_LARGE");
+}
+
+TEST(ImageTest, CorruptBodyIsInvalid) {
+  std::string png = Encode(Pattern(32, 32), ".png");
+  const size_t idat = png.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  for (size_t i = idat + 4; i < idat + 24 && i < png.size(); ++i) png[i] = '\x5A';
+  ASSERT_TRUE(ProbeImage(png).ok());
+  auto decoded = DecodeImage(png, {});
+  EXPECT_EQ(CodeOf(decoded), "INVALID_IMAGE") << decoded.status();
+
+  EXPECT_EQ(CodeOf(DecodeImage(HandBuiltPng(8, 8), {})), "INVALID_IMAGE");
+}
+
+TEST(ImageTest, GreyAlphaAndDeepPngsDecodeToBgr) {
+  const cv::Mat grey(5, 7, CV_8UC1, cv::Scalar(77));
+  auto decoded = DecodeImage(Encode(grey, ".png"), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->type(), CV_8UC3);
+  EXPECT_EQ(decoded->at<cv::Vec3b>(2, 3), cv::Vec3b(77, 77, 77));
+
+  const cv::Mat bgra(5, 7, CV_8UC4, cv::Scalar(10, 20, 30, 128));
+  decoded = DecodeImage(Encode(bgra, ".png"), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->type(), CV_8UC3);
+  EXPECT_EQ(decoded->at<cv::Vec3b>(4, 6), cv::Vec3b(10, 20, 30));
+
+  const cv::Mat deep(5, 7, CV_16UC3, cv::Scalar(65535, 0, 32896));
+  decoded = DecodeImage(Encode(deep, ".png"), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->type(), CV_8UC3);
+  EXPECT_EQ(decoded->at<cv::Vec3b>(0, 0), cv::Vec3b(255, 0, 128));
+}
+
+// A 40×20 JPEG, dark on the left half and bright on the right, with an
+// Exif APP1 segment inserted right after SOI.
+std::string JpegWithOrientation(int orientation) {
+  cv::Mat image(20, 40, CV_8UC3, cv::Scalar::all(0));
+  image(cv::Rect(20, 0, 20, 20)).setTo(cv::Scalar::all(255));
+  const std::string jpeg = Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95});
+  return jpeg.substr(0, 2) + ExifApp1(orientation) + jpeg.substr(2);
+}
+
+double MeanOf(const cv::Mat& image, cv::Rect rect) { return cv::mean(image(rect))[0]; }
+
+TEST(ImageTest, AppliesExifOrientation) {
+  auto plain = DecodeImage(JpegWithOrientation(1), {});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->cols, 40);
+  EXPECT_EQ(plain->rows, 20);
+  EXPECT_LT(MeanOf(*plain, {0, 0, 15, 20}), 30);
+  EXPECT_GT(MeanOf(*plain, {25, 0, 15, 20}), 225);
+
+  // 6: rotate 90° clockwise to display, so the left half ends up on top.
+  const std::string rotated = JpegWithOrientation(6);
+  auto info = ProbeImage(rotated);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->width, 40);  // as stored
+  auto cw = DecodeImage(rotated, {});
+  ASSERT_TRUE(cw.ok()) << cw.status();
+  EXPECT_EQ(cw->cols, 20);
+  EXPECT_EQ(cw->rows, 40);
+  EXPECT_LT(MeanOf(*cw, {0, 0, 20, 15}), 30);
+  EXPECT_GT(MeanOf(*cw, {0, 25, 20, 15}), 225);
+
+  // 8: rotate 90° counter-clockwise, so the left half ends up at the bottom.
+  auto ccw = DecodeImage(JpegWithOrientation(8), {});
+  ASSERT_TRUE(ccw.ok()) << ccw.status();
+  EXPECT_EQ(ccw->rows, 40);
+  EXPECT_GT(MeanOf(*ccw, {0, 0, 20, 15}), 225);
+  EXPECT_LT(MeanOf(*ccw, {0, 25, 20, 15}), 30);
+}
+
+TEST(ImageTest, EncodeJpegRoundTrips) {
+  cv::Mat image(24, 32, CV_8UC3, cv::Scalar(40, 120, 200));
+  auto jpeg = EncodeJpeg(image, 90);
+  ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+  auto info = ProbeImage(*jpeg);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->format, ImageFormat::kJpeg);
+  auto decoded = DecodeImage(*jpeg, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_LE(cv::norm(*decoded, image, cv::NORM_INF), 4);
+
+  EXPECT_EQ(ErrorCodeOf(EncodeJpeg(cv::Mat(), 90).status()), "INVALID_IMAGE");
+  EXPECT_FALSE(EncodeJpeg(image, 101).ok());
+}
+
+}  // namespace
+}  // namespace cinfer::vision
