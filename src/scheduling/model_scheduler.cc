@@ -1,3 +1,316 @@
 #include "scheduling/model_scheduler.h"
 
-namespace cinfer {}  // namespace cinfer
+#include <algorithm>
+#include <utility>
+
+#include "common/errors.h"
+#include "common/strings.h"
+
+namespace cinfer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Bytes per row of `t`; an error unless it has rank >= 1 and data matching its shape.
+absl::StatusOr<size_t> RowBytes(const Tensor& t) {
+  if (t.shape.empty()) {
+    return absl::InvalidArgumentError(StrCat("tensor '", t.name, "' has no batch dimension"));
+  }
+  auto total = ElementCount(t.shape);  // also bounds the sizes below
+  if (!total.ok()) return total.status();
+  auto row = ElementCount(Shape(t.shape.begin() + 1, t.shape.end()));
+  if (!row.ok()) return row.status();
+  const size_t bytes = *total * ElementSize(t.dtype);
+  if (t.data.size() != bytes) {
+    return absl::InvalidArgumentError(StrCat("tensor '", t.name, "' has ", t.data.size(),
+                                             " bytes, its shape ", ShapeToString(t.shape),
+                                             " needs ", bytes));
+  }
+  return *row * ElementSize(t.dtype);
+}
+
+// A job can share an engine call when each input holds exactly `rows` rows.
+bool Batchable(const InferenceJob& job) {
+  if (job.rows < 1 || job.inputs.empty()) return false;
+  for (const Tensor& t : job.inputs) {
+    if (t.shape.empty() || t.shape[0] != job.rows || !RowBytes(t).ok()) return false;
+  }
+  return true;
+}
+
+// Same names, dtypes and dims after the first as the batch's first job.
+bool SameLayout(const std::vector<TensorSpec>& layout, const std::vector<Tensor>& inputs) {
+  if (layout.size() != inputs.size()) return false;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const TensorSpec& a = layout[i];
+    const Tensor& b = inputs[i];
+    if (a.name != b.name || a.dtype != b.dtype || a.shape.size() != b.shape.size() ||
+        !std::equal(a.shape.begin() + 1, a.shape.end(), b.shape.begin() + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<TensorSpec> LayoutOf(const std::vector<Tensor>& inputs) {
+  std::vector<TensorSpec> layout;
+  layout.reserve(inputs.size());
+  for (const Tensor& t : inputs) layout.push_back({t.name, t.dtype, t.shape});
+  return layout;
+}
+
+}  // namespace
+
+ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
+    : options_(options), model_(model) {
+  const int n = std::max(1, options_.instances);
+  workers_.reserve(n);
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+ModelScheduler::~ModelScheduler() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+  std::vector<Queued> left;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [priority, fifo] : queue_) {
+      for (Queued& q : fifo) left.push_back(std::move(q));
+    }
+    queue_.clear();
+    size_ = 0;
+  }
+  const absl::Status unloaded =
+      MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE", "the model was unloaded");
+  for (Queued& q : left) q.job.done(unloaded);
+}
+
+absl::Status ModelScheduler::Submit(InferenceJob job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      return MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE",
+                       "the model is being unloaded");
+    }
+    if (size_ >= options_.max_queue) {
+      return WithRetryAfter(
+          MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+                    StrCat("the queue of this model is full (", options_.max_queue, " requests)")),
+          1);
+    }
+    const int priority = std::clamp(job.priority, 0, 2);
+    queue_[priority].push_back(Queued{std::move(job), Clock::now(), seq_++, {}});
+    ++size_;
+  }
+  // A worker gathering a batch also waits on cv_ and may not take this job
+  // (other shapes, no room): wake the idle workers too.
+  if (options_.max_batch_size > 1) {
+    cv_.notify_all();
+  } else {
+    cv_.notify_one();
+  }
+  return absl::OkStatus();
+}
+
+size_t ModelScheduler::queued() const {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+int64_t ModelScheduler::running() const { return running_.load(); }
+
+void ModelScheduler::Work() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || size_ > 0; });
+    if (stopping_) return;
+    std::vector<Queued> expired;
+    std::vector<Queued> batch = TakeBatch(lock, &expired);
+    lock.unlock();
+    for (Queued& q : expired) {
+      q.job.done(MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
+                           StrCat("waited ", static_cast<int64_t>(Millis(q.taken - q.enqueued)),
+                                  " ms in the queue, past its timeout")));
+    }
+    expired.clear();  // the jobs' captured state is released without the lock
+    if (!batch.empty()) RunBatch(std::move(batch));
+    lock.lock();
+  }
+}
+
+std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::unique_lock<std::mutex>& lock,
+                                                              std::vector<Queued>* expired) {
+  std::vector<Queued> batch;
+  const auto now = Clock::now();
+  for (auto& [priority, fifo] : queue_) {
+    while (batch.empty() && !fifo.empty()) {
+      Queued q = std::move(fifo.front());
+      fifo.pop_front();
+      --size_;
+      q.taken = now;
+      (q.job.deadline < now ? expired : &batch)->push_back(std::move(q));
+    }
+  }
+  const int64_t max_rows = options_.max_batch_size;
+  if (batch.empty() || max_rows <= 1 || !Batchable(batch[0].job)) return batch;
+  const std::vector<TensorSpec> layout = LayoutOf(batch[0].job.inputs);
+  int64_t rows = Gather(layout, batch[0].job.rows, &batch, expired);
+  const auto wait_end = now + options_.max_queue_delay;
+  while (rows < max_rows && !stopping_) {
+    // Never wait past the deadline of a job already in the batch.
+    auto until = wait_end;
+    for (const Queued& q : batch) until = std::min(until, q.job.deadline);
+    if (Clock::now() >= until) break;
+    cv_.wait_until(lock, until);
+    rows = Gather(layout, rows, &batch, expired);
+  }
+  return batch;
+}
+
+int64_t ModelScheduler::Gather(const std::vector<TensorSpec>& layout, int64_t rows,
+                               std::vector<Queued>* batch, std::vector<Queued>* expired) {
+  const int64_t max_rows = options_.max_batch_size;
+  const auto now = Clock::now();
+  for (auto& [priority, fifo] : queue_) {
+    for (auto it = fifo.begin(); it != fifo.end() && rows < max_rows;) {
+      InferenceJob& job = it->job;
+      if (job.deadline < now) {
+        it->taken = now;
+        expired->push_back(std::move(*it));
+      } else if (job.rows <= max_rows - rows && Batchable(job) && SameLayout(layout, job.inputs)) {
+        rows += job.rows;
+        it->taken = now;
+        batch->push_back(std::move(*it));
+      } else {
+        ++it;
+        continue;
+      }
+      it = fifo.erase(it);
+      --size_;
+    }
+  }
+  return rows;
+}
+
+void ModelScheduler::RunBatch(std::vector<Queued> batch) {
+  std::vector<int64_t> rows;
+  int64_t total = 0;
+  for (const Queued& q : batch) {
+    rows.push_back(q.job.rows);
+    total += q.job.rows;
+  }
+  auto fail_all = [&batch](const absl::Status& status) {
+    for (Queued& q : batch) q.job.done(status);
+  };
+
+  std::vector<Tensor> concatenated;
+  if (batch.size() > 1) {
+    for (size_t i = 0; i < batch[0].job.inputs.size(); ++i) {
+      std::vector<const Tensor*> parts;
+      for (const Queued& q : batch) parts.push_back(&q.job.inputs[i]);
+      auto joined = ConcatRows(parts);
+      if (!joined.ok()) return fail_all(joined.status());
+      concatenated.push_back(std::move(*joined));
+    }
+  }
+  ++running_;
+  const auto start = Clock::now();
+  auto outputs = model_->Run(batch.size() > 1 ? concatenated : batch[0].job.inputs);
+  const double infer_ms = Millis(Clock::now() - start);
+  --running_;
+  if (!outputs.ok()) return fail_all(outputs.status());
+
+  std::vector<JobResult> results(batch.size());
+  for (size_t j = 0; j < batch.size(); ++j) {
+    results[j].batch_size = total;
+    results[j].queue_ms = Millis(batch[j].taken - batch[j].enqueued);
+    results[j].infer_ms = infer_ms;
+  }
+  if (batch.size() == 1) {
+    results[0].outputs = std::move(*outputs);
+  } else {
+    for (const Tensor& output : *outputs) {
+      if (output.shape.empty() || output.shape[0] != total) {
+        return fail_all(
+            MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                      StrCat("output ", output.name, " has shape ", ShapeToString(output.shape),
+                             ", cannot split a batch of ", total)));
+      }
+      auto parts = SplitRows(output, rows);
+      if (!parts.ok()) {
+        return fail_all(MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                                  StrCat("output ", output.name, ": ", parts.status().message())));
+      }
+      for (size_t j = 0; j < batch.size(); ++j) {
+        results[j].outputs.push_back(std::move((*parts)[j]));
+      }
+    }
+  }
+  for (size_t j = 0; j < batch.size(); ++j) batch[j].job.done(std::move(results[j]));
+}
+
+absl::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts) {
+  if (parts.empty() || parts[0] == nullptr) {
+    return absl::InvalidArgumentError("nothing to concatenate");
+  }
+  const Tensor& first = *parts[0];
+  int64_t rows = 0;
+  size_t bytes = 0;
+  for (const Tensor* part : parts) {
+    if (part == nullptr) return absl::InvalidArgumentError("nothing to concatenate");
+    auto row_bytes = RowBytes(*part);
+    if (!row_bytes.ok()) return row_bytes.status();
+    if (part->name != first.name || part->dtype != first.dtype ||
+        part->shape.size() != first.shape.size() ||
+        !std::equal(part->shape.begin() + 1, part->shape.end(), first.shape.begin() + 1)) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot concatenate tensor '", part->name, "' ", DataTypeName(part->dtype),
+                 ShapeToString(part->shape), " with '", first.name, "' ", DataTypeName(first.dtype),
+                 ShapeToString(first.shape)));
+    }
+    rows += part->shape[0];
+    bytes += part->data.size();
+  }
+  Tensor out{first.name, first.dtype, first.shape, {}};  // rank >= 1, checked above
+  out.shape[0] = rows;
+  out.data.reserve(bytes);
+  for (const Tensor* part : parts) {
+    out.data.insert(out.data.end(), part->data.begin(), part->data.end());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Tensor>> SplitRows(const Tensor& tensor,
+                                              const std::vector<int64_t>& rows) {
+  auto row_bytes = RowBytes(tensor);
+  if (!row_bytes.ok()) return row_bytes.status();
+  int64_t sum = 0;
+  for (int64_t r : rows) {
+    if (r < 0) return absl::InvalidArgumentError(StrCat("cannot split off ", r, " rows"));
+    sum += r;
+  }
+  if (sum != tensor.shape[0]) {
+    return absl::InvalidArgumentError(StrCat("rows sum to ", sum, ", tensor '", tensor.name,
+                                             "' has shape ", ShapeToString(tensor.shape)));
+  }
+  std::vector<Tensor> out;
+  out.reserve(rows.size());
+  size_t offset = 0;
+  for (int64_t r : rows) {
+    Tensor part{tensor.name, tensor.dtype, tensor.shape, {}};
+    part.shape[0] = r;
+    const size_t n = *row_bytes * static_cast<size_t>(r);
+    part.data.assign(tensor.data.begin() + offset, tensor.data.begin() + offset + n);
+    offset += n;
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+}  // namespace cinfer

@@ -41,8 +41,10 @@ struct InferenceJob {
   // Each input has the batch dimension first; `rows` rows (usually 1).
   std::vector<Tensor> inputs;
   int64_t rows = 1;
-  int priority = 1;  // 0 low, 1 normal, 2 high
-  std::chrono::steady_clock::time_point deadline;
+  int priority = 1;  // 0 low, 1 normal, 2 high (others are clamped)
+  // Answered TIMEOUT instead of run when still queued at this time. The
+  // default, time_point::max(), means no deadline.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // Called exactly once, on a worker thread (or in the destructor), for every
   // job Submit accepted. A refused job gets Submit's error and no call.
   std::function<void(absl::StatusOr<JobResult>)> done;
@@ -51,8 +53,8 @@ struct InferenceJob {
 class ModelScheduler {
  public:
   struct Options {
-    int instances = 1;         // worker threads
-    size_t max_queue = 100;    // queued jobs (not rows)
+    int instances = 1;           // worker threads
+    size_t max_queue = 100;      // queued jobs (not rows)
     int64_t max_batch_size = 0;  // rows per engine call; 0 or 1 = no batching
     std::chrono::microseconds max_queue_delay{0};
   };
@@ -70,12 +72,24 @@ class ModelScheduler {
   int64_t running() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Queued {
     InferenceJob job;
-    std::chrono::steady_clock::time_point enqueued;
+    Clock::time_point enqueued;
     uint64_t seq = 0;
+    Clock::time_point taken;  // set when a worker removes it from the queue
   };
   void Work();
+  // Under `lock`: takes the next job that has not expired plus, with
+  // batching, compatible jobs (waiting up to max_queue_delay). Expired jobs
+  // met on the way go to `expired`. Empty when the queue ran dry.
+  std::vector<Queued> TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Queued>* expired);
+  // Under the lock: moves unexpired jobs whose inputs match `layout` (apart
+  // from dim 0) into `batch` while the rows fit; returns the rows in `batch`.
+  int64_t Gather(const std::vector<TensorSpec>& layout, int64_t rows, std::vector<Queued>* batch,
+                 std::vector<Queued>* expired);
+  // Without the lock: runs the batch and answers every job in it.
+  void RunBatch(std::vector<Queued> batch);
 
   Options options_;
   const LoadedModel* model_;
