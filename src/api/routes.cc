@@ -5,11 +5,13 @@
 namespace cinfer::api {
 
 std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* models,
-                                     const ModelRoutesOptions& model_options) {
+                                     const ModelRoutesOptions& model_options, const AppDeps& app) {
   std::vector<http::Route> routes;
   AddSystemRoutes(system, routes);
   AddAuthRoutes(system.auth, routes);
   AddModelRoutes(models, model_options, routes);
+  AddLogRoutes(app.logs, app.model_store, app.clock, routes);
+  AddInferenceRoutes(app.inference, app.async, app.options, routes);
   return routes;
 }
 

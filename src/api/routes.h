@@ -3,13 +3,24 @@
 
 #include <vector>
 
+#include "api/admin/log_handlers.h"
 #include "api/admin/model_handlers.h"
+#include "api/app/inference_handlers.h"
 #include "api/system/system_handlers.h"
 #include "http/router.h"
 
 namespace cinfer::api {
 
+struct AppDeps {
+  InferenceService* inference = nullptr;
+  AsyncRequests* async = nullptr;
+  InferenceRoutesOptions options;
+  InferenceLogStore* logs = nullptr;
+  ModelStore* model_store = nullptr;
+  const Clock* clock = nullptr;
+};
+
 std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* models,
-                                     const ModelRoutesOptions& model_options);
+                                     const ModelRoutesOptions& model_options, const AppDeps& app);
 
 }  // namespace cinfer::api

@@ -63,4 +63,14 @@ bool WebSafeBase64Decode(std::string_view in, std::string* out) {
   return absl::WebSafeBase64Unescape(ToAbsl(in), out);
 }
 
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  absl::Base64Escape(ToAbsl(in), &out);
+  return out;
+}
+
+bool Base64Decode(std::string_view in, std::string* out) {
+  return absl::Base64Unescape(ToAbsl(in), out);
+}
+
 }  // namespace cinfer

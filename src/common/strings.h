@@ -40,6 +40,9 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Base64url (RFC 4648 §5) without padding; decoding accepts padding too.
 bool WebSafeBase64Decode(std::string_view in, std::string* out);
+// Standard base64 (RFC 4648 §4) with padding; decoding also accepts missing padding.
+std::string Base64Encode(std::string_view in);
+bool Base64Decode(std::string_view in, std::string* out);
 
 template <class Container>
 std::string Join(const Container& parts, std::string_view sep) {

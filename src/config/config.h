@@ -72,9 +72,16 @@ struct ModelsConfig {
 };
 
 struct RequestConfig {
-  int queue_size = 100;
-  int workers_per_model = 2;
-  int timeout_ms = 5000;
+  int queue_size = 100;               // per served model; 503 QUEUE_FULL beyond it
+  int timeout_ms = 5000;              // default deadline of an inference request (504 past it)
+  int max_body_mb = 32;               // body limit of inference requests
+  int max_image_pixels = 40'000'000;  // width * height of a decoded image
+  int max_batch_images = 64;          // images per /infer/batch request
+  int async_threads = 2;              // threads running /infer/async requests
+  int async_max_pending = 1000;       // queued + running async requests (503 beyond)
+  int async_max_results = 1000;       // finished async results kept
+  int async_max_result_mb = 256;      // memory bound of kept async results
+  int async_result_ttl_s = 600;       // how long a finished async result is kept
 };
 
 struct RateLimitConfig {
@@ -96,12 +103,21 @@ struct AuthConfig {
   IpFilterConfig ip_filter;
 };
 
+struct LogsConfig {
+  bool capture_payload = false;  // keep request/response summaries in inference logs
+  int retention_days = 30;       // inference-log rows older than this are deleted
+  int max_rows = 1'000'000;      // and the oldest beyond this count
+  int flush_interval_ms = 200;   // the background writer's batching interval
+  int queue_size = 100'000;      // rows waiting to be written (dropped and counted beyond)
+};
+
 struct Config {
   ServerConfig server;
   EnginesConfig engines;
   ModelsConfig models;
   RequestConfig request;
   AuthConfig auth;
+  LogsConfig logs;
 };
 
 }  // namespace cinfer

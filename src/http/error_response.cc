@@ -8,7 +8,8 @@ namespace cinfer::http {
 int HttpStatusFor(const absl::Status& status) {
   // Error codes whose HTTP status differs from their StatusCode's default.
   const std::string code = ErrorCodeOf(status);
-  if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED" || code == "MODEL_LOAD_FAILED")
+  if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED" || code == "MODEL_LOAD_FAILED" ||
+      code == "INVALID_IMAGE" || code == "IMAGE_TOO_LARGE")
     return 422;
   if (code == "PAYLOAD_TOO_LARGE") return 413;
   if (code == "UNSUPPORTED_MEDIA_TYPE") return 415;

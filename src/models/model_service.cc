@@ -240,6 +240,14 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   served->engine = m.engine;
   served->config = *std::move(config);
   served->model = *std::move(loaded);
+  if (warm_up) {  // for serving: the request queue and its workers
+    ModelScheduler::Options so;
+    so.instances = static_cast<int>(served->config.instances);
+    so.max_queue = options_.queue_size;
+    so.max_batch_size = served->config.max_batch_size;
+    so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);
+    served->scheduler = std::make_unique<ModelScheduler>(so, served->model.get());
+  }
   served->loaded_at = FormatIso8601(clock_->Now());
   served->load_ms = MsSince(t0);
   return served;

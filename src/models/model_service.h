@@ -70,6 +70,7 @@ class ModelService {
     // How long unpublish waits for in-flight requests before it reports the
     // model unpublished anyway (the version is still released when they end).
     std::chrono::milliseconds drain_timeout{30'000};
+    size_t queue_size = 100;  // per served model (request.queue_size)
   };
   ModelService(Options options, ModelStore* models, AuditStore* audit,
                const ModelValidator* validator, const EngineRegistry* engines,

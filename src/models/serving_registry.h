@@ -20,6 +20,7 @@
 
 #include "engines/engine.h"
 #include "models/model_config.h"
+#include "scheduling/model_scheduler.h"
 
 namespace cinfer {
 
@@ -31,6 +32,8 @@ struct ServedModel {
   std::string engine;
   ModelConfig config;
   std::unique_ptr<LoadedModel> model;
+  // The request queue and workers in front of `model` (destroyed first).
+  std::unique_ptr<ModelScheduler> scheduler;
   std::string loaded_at;  // ISO 8601
   double load_ms = 0;     // load + warm-up + test inference
   mutable std::atomic<int64_t> in_flight{0};

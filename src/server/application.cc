@@ -17,6 +17,9 @@
 #include "common/strings.h"
 #include "engines/builtin_engines.h"
 #include "http/http_server.h"
+#include "inference/async_requests.h"
+#include "inference/inference_service.h"
+#include "logs/inference_log_writer.h"
 #include "models/model_service.h"
 #include "models/model_validator.h"
 #include "spdlog/spdlog.h"
@@ -50,8 +53,12 @@ struct Application::Components {
   std::unique_ptr<AdminAuthService> auth;
   std::unique_ptr<api::AdminAuthenticator> admin_authenticator;
   std::unique_ptr<ModelValidator> validator;
+  std::unique_ptr<InferenceLogWriter> log_writer;
   std::unique_ptr<ServingRegistry> serving;
   std::unique_ptr<ModelService> models;
+  std::unique_ptr<InferenceService> inference;
+  std::unique_ptr<AsyncRequests> async;
+  std::unique_ptr<api::OpenAppAuthenticator> app_authenticator;
   std::string spool_dir;
   api::StaticAssets assets;
   std::unique_ptr<http::Router> router;
@@ -107,18 +114,51 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   c->validator = std::make_unique<ModelValidator>(
       ModelValidator::Options{options.executable, "", mc.validation_memory_mb, mc.validation_cpu_s,
                               std::chrono::seconds(mc.validation_timeout_s)});
+  const LogsConfig& lc = config.logs;
+  InferenceLogWriter::Options lo;
+  lo.queue_capacity = static_cast<size_t>(lc.queue_size);
+  lo.flush_interval = std::chrono::milliseconds(lc.flush_interval_ms);
+  lo.retention_days = lc.retention_days;
+  lo.max_rows = lc.max_rows;
+  c->log_writer = std::make_unique<InferenceLogWriter>(lo, c->db.get(), &c->clock);
   c->serving = std::make_unique<ServingRegistry>();
+  const RequestConfig& rc = config.request;
   c->models = std::make_unique<ModelService>(
-      ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s)},
+      ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s),
+                            static_cast<size_t>(rc.queue_size)},
       c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
+
+  InferenceService::Options io;
+  io.decode_limits.max_pixels = rc.max_image_pixels;
+  io.default_timeout = std::chrono::milliseconds(rc.timeout_ms);
+  io.max_batch_images = static_cast<size_t>(rc.max_batch_images);
+  io.capture_payload = lc.capture_payload;
+  c->inference = std::make_unique<InferenceService>(io, c->serving.get(), c->db.get(),
+                                                    c->log_writer.get(), &c->clock);
+  AsyncRequests::Options ao;
+  ao.threads = rc.async_threads;
+  ao.max_pending = static_cast<size_t>(rc.async_max_pending);
+  ao.max_results = static_cast<size_t>(rc.async_max_results);
+  ao.max_result_bytes = static_cast<size_t>(rc.async_max_result_mb) << 20;
+  ao.ttl = std::chrono::seconds(rc.async_result_ttl_s);
+  c->async = std::make_unique<AsyncRequests>(ao, &c->clock);
+  c->app_authenticator = std::make_unique<api::OpenAppAuthenticator>();
+  api::AppDeps app;
+  app.inference = c->inference.get();
+  app.async = c->async.get();
+  app.options = {c->spool_dir, static_cast<size_t>(rc.max_body_mb) << 20};
+  app.logs = c->db.get();
+  app.model_store = c->db.get();
+  app.clock = &c->clock;
 
   api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
                          data_dir,      c->engines->Names(), &c->assets};
   c->router = std::make_unique<http::Router>(
       api::BuildRoutes(system, c->models.get(),
-                       {c->spool_dir, static_cast<uint64_t>(mc.max_file_size_mb) << 20}),
+                       {c->spool_dir, static_cast<uint64_t>(mc.max_file_size_mb) << 20}, app),
       std::map<http::AuthScope, http::Authenticator*>{
-          {http::AuthScope::kAdmin, c->admin_authenticator.get()}},
+          {http::AuthScope::kAdmin, c->admin_authenticator.get()},
+          {http::AuthScope::kApiToken, c->app_authenticator.get()}},
       static_cast<size_t>(config.server.max_json_body_kb) * 1024);
   return std::unique_ptr<Application>(new Application(std::move(c)));
 }

@@ -1,0 +1,395 @@
+#include "api/app/inference_handlers.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "api/json_util.h"
+#include "common/errors.h"
+#include "common/file_util.h"
+#include "common/random.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "http/error_response.h"
+#include "http/multipart.h"
+
+namespace cinfer::api {
+namespace {
+
+using http::Request;
+using http::Response;
+using Result = absl::StatusOr<Response>;
+
+absl::Status Unsupported(std::string_view type) {
+  return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
+                   StrCat("unsupported content type '", type,
+                          "': send multipart/form-data with an 'image' part, an image body "
+                          "(image/jpeg, image/png, image/webp, image/bmp) or JSON"));
+}
+
+std::string MediaType(const Request& req) {
+  std::string type = ToLower(req.Header("content-type").value_or(""));
+  if (auto semi = type.find(';'); semi != std::string::npos) type.resize(semi);
+  return std::string(Trim(type));
+}
+
+bool IsImageType(std::string_view type) {
+  return type == "image/jpeg" || type == "image/jpg" || type == "image/png" ||
+         type == "image/webp" || type == "image/bmp" || type == "image/x-ms-bmp";
+}
+
+absl::StatusOr<double> ParseNumber(std::string_view name, std::string_view text, double lo,
+                                   double hi) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v) || v < lo ||
+      v > hi) {
+    return ValidationError(StrCat("parameter '", name, "' must be a number from ", lo, " to ", hi));
+  }
+  return v;
+}
+
+// Applies one parameter given as text (query) or JSON.
+absl::Status SetParam(std::string_view name, const nlohmann::json& value, InferenceParams& p) {
+  auto text = [&]() -> std::string {
+    return value.is_string() ? value.get<std::string>() : value.dump();
+  };
+  if (name == "score_threshold" || name == "iou_threshold") {
+    ASSIGN_OR_RETURN(double v, ParseNumber(name, text(), 0, 1));
+    (name == "score_threshold" ? p.post.score_threshold : p.post.iou_threshold) = v;
+  } else if (name == "top_k") {
+    ASSIGN_OR_RETURN(double v, ParseNumber(name, text(), 1, 1000));
+    if (v != std::floor(v)) return ValidationError("parameter 'top_k' must be an integer");
+    p.post.top_k = static_cast<int64_t>(v);
+  } else if (name == "timeout_ms") {
+    ASSIGN_OR_RETURN(double v, ParseNumber(name, text(), 1, 3'600'000));
+    p.timeout_ms = static_cast<int64_t>(v);
+  } else if (name == "priority") {
+    const std::string t = ToLower(text());
+    if (t == "low" || t == "0") {
+      p.priority = 0;
+    } else if (t == "normal" || t == "1") {
+      p.priority = 1;
+    } else if (t == "high" || t == "2") {
+      p.priority = 2;
+    } else {
+      return ValidationError("parameter 'priority' must be low, normal or high");
+    }
+  } else if (name == "annotate") {
+    const std::string t = ToLower(text());
+    if (t == "true" || t == "1") {
+      p.annotate = true;
+    } else if (t == "false" || t == "0") {
+      p.annotate = false;
+    } else {
+      return ValidationError("parameter 'annotate' must be true or false");
+    }
+  } else {
+    return ValidationError(StrCat("unknown parameter '", name,
+                                  "' (score_threshold, iou_threshold, top_k, priority, "
+                                  "timeout_ms, annotate)"));
+  }
+  return absl::OkStatus();
+}
+
+constexpr std::string_view kParamNames[] = {"score_threshold", "iou_threshold", "top_k",
+                                            "priority",        "timeout_ms",    "annotate"};
+
+absl::StatusOr<InferenceParams> QueryParams(const Request& req) {
+  InferenceParams p;
+  for (std::string_view name : kParamNames) {
+    if (auto v = req.QueryParam(name)) RETURN_IF_ERROR(SetParam(name, std::string(*v), p));
+  }
+  return p;
+}
+
+absl::Status JsonParams(const nlohmann::json& body, InferenceParams& p) {
+  auto it = body.find("parameters");
+  if (it == body.end()) return absl::OkStatus();
+  if (!it->is_object()) return ValidationError("'parameters' must be an object");
+  for (const auto& [key, value] : it->items()) RETURN_IF_ERROR(SetParam(key, value, p));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DecodeBase64Image(const nlohmann::json& value, std::string_view what) {
+  if (!value.is_string()) return ValidationError(StrCat("'", what, "' must be a base64 string"));
+  std::string_view text = value.get_ref<const std::string&>();
+  if (text.starts_with("data:")) {
+    const size_t comma = text.find(',');
+    if (comma == std::string_view::npos ||
+        text.substr(0, comma).find(";base64") == std::string_view::npos)
+      return ValidationError(StrCat("'", what, "' is a data URI without ';base64,'"));
+    text = text.substr(comma + 1);
+  }
+  std::string bytes;
+  if (!Base64Decode(text, &bytes) || bytes.empty())
+    return ValidationError(StrCat("'", what, "' is not valid base64"));
+  return bytes;
+}
+
+// Multipart bodies go through the hardened streaming parser, from a spool file.
+absl::StatusOr<std::vector<http::MultipartPart>> MultipartParts(const Request& req,
+                                                                const InferenceRoutesOptions& o,
+                                                                std::vector<std::string>& files) {
+  ASSIGN_OR_RETURN(std::string boundary,
+                   http::MultipartBoundary(req.Header("content-type").value_or("")));
+  const std::string body_path = StrCat(o.spool_dir, "/infer-", RandomHex(8));
+  RETURN_IF_ERROR(WriteFileAtomically(body_path, req.body, 0600));
+  files.push_back(body_path);
+  http::MultipartLimits limits;
+  limits.max_parts = 1024;
+  limits.max_file_bytes = o.max_body_bytes;
+  ASSIGN_OR_RETURN(auto parts, http::ParseMultipartFile(body_path, boundary, o.spool_dir, limits));
+  for (const auto& p : parts) {
+    if (!p.file_path.empty()) files.push_back(p.file_path);
+  }
+  return parts;
+}
+
+struct SpoolFiles {
+  std::vector<std::string> paths;
+  ~SpoolFiles() {
+    for (const auto& p : paths) ::unlink(p.c_str());
+  }
+};
+
+absl::StatusOr<std::string> PartBytes(const http::MultipartPart& p) {
+  if (!p.file_path.empty()) return ReadFileToString(p.file_path);
+  return p.value;
+}
+
+// The inputs of a request: `batch` accepts several images.
+absl::StatusOr<std::vector<InferenceInput>> ReadInputs(const Request& req,
+                                                       const InferenceRoutesOptions& o, bool batch,
+                                                       InferenceParams& params) {
+  const std::string type = MediaType(req);
+  std::vector<InferenceInput> inputs;
+  if (type == "multipart/form-data") {
+    SpoolFiles spool;
+    ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o, spool.paths));
+    for (const auto& p : parts) {
+      const bool image_part =
+          batch ? (p.name == "images[]" || p.name == "images" || p.name == "image")
+                : p.name == "image";
+      if (image_part) {
+        InferenceInput in;
+        ASSIGN_OR_RETURN(in.image, PartBytes(p));
+        inputs.push_back(std::move(in));
+      } else if (std::find(std::begin(kParamNames), std::end(kParamNames), p.name) !=
+                 std::end(kParamNames)) {
+        RETURN_IF_ERROR(SetParam(p.name, p.value, params));
+      } else {
+        return ValidationError(StrCat("unexpected multipart part '", p.name, "'"));
+      }
+    }
+    if (inputs.empty()) {
+      return MakeError(
+          absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+          batch ? "multipart parts 'images[]' are missing" : "multipart part 'image' is missing");
+    }
+    if (!batch && inputs.size() > 1)
+      return ValidationError("send one 'image' part (use /infer/batch for several)");
+    return inputs;
+  }
+  if (IsImageType(type)) {
+    if (batch) return ValidationError("a batch needs multipart 'images[]' parts or JSON 'images'");
+    if (req.body.empty()) return ValidationError("the image body is empty");
+    inputs.push_back({req.body, nullptr});
+    return inputs;
+  }
+  if (type == "application/json") {
+    ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
+    for (const auto& [key, value] : body.items()) {
+      if (key != "image" && key != "images" && key != "inputs" && key != "parameters")
+        return ValidationError(
+            StrCat("unknown field '", key, "' (image, images, inputs, parameters)"));
+    }
+    RETURN_IF_ERROR(JsonParams(body, params));
+    const int given = body.contains("image") + body.contains("images") + body.contains("inputs");
+    if (given != 1) return ValidationError("give exactly one of 'image', 'images' or 'inputs'");
+    if (body.contains("inputs")) {
+      if (batch) return ValidationError("a batch takes 'images'; send tensors to /infer");
+      inputs.push_back({"", body["inputs"]});
+      if (inputs.back().tensors.is_null()) return ValidationError("'inputs' must be a list");
+    } else if (body.contains("image")) {
+      if (batch) return ValidationError("a batch takes 'images', a list");
+      InferenceInput in;
+      ASSIGN_OR_RETURN(in.image, DecodeBase64Image(body["image"], "image"));
+      inputs.push_back(std::move(in));
+    } else {
+      if (!batch) return ValidationError("'images' is for /infer/batch; send 'image'");
+      const auto& list = body["images"];
+      if (!list.is_array() || list.empty())
+        return ValidationError("'images' must be a non-empty list");
+      for (size_t i = 0; i < list.size(); ++i) {
+        InferenceInput in;
+        ASSIGN_OR_RETURN(in.image, DecodeBase64Image(list[i], StrCat("images[", i, "]")));
+        inputs.push_back(std::move(in));
+      }
+    }
+    return inputs;
+  }
+  return Unsupported(type);
+}
+
+nlohmann::json ErrorJson(const absl::Status& st) {
+  return {{"code", ErrorCodeOf(st)},
+          {"status", http::HttpStatusFor(st)},
+          {"message", std::string(ToStd(st.message()))}};
+}
+
+nlohmann::json OutcomeJson(const InferenceOutcome& o, bool header) {
+  nlohmann::json j = vision::TaskResultToJson(o.result);
+  if (header) {
+    j["model_id"] = o.model_id;
+    j["model_version"] = o.model_version;
+    j["task"] = std::string(vision::TaskName(o.result.task));
+  }
+  j["timing_ms"] = {{"queue", o.timing.queue},
+                    {"preprocess", o.timing.preprocess},
+                    {"infer", o.timing.infer},
+                    {"postprocess", o.timing.postprocess},
+                    {"total", o.timing.total}};
+  j["batch_size"] = o.batch_size;
+  if (o.annotated_jpeg.has_value()) j["annotated_image"] = Base64Encode(*o.annotated_jpeg);
+  return j;
+}
+
+RequestContext ContextOf(const Request& req, std::string route) {
+  RequestContext ctx;
+  ctx.request_id = req.request_id;
+  ctx.client_ip = req.client_ip;
+  ctx.route = std::move(route);
+  return ctx;
+}
+
+nlohmann::json PublishedJson(const PublishedModel& p) {
+  auto io = nlohmann::json::parse(p.record.io_schema, nullptr, false);
+  return {{"id", p.record.id},
+          {"name", p.record.name},
+          {"description", p.record.description},
+          {"engine", p.record.engine},
+          {"task", std::string(vision::TaskName(p.served->config.output.task))},
+          {"version", p.served->version},
+          {"io_schema", io.is_discarded() ? nlohmann::json::object() : io},
+          {"updated_at", p.record.updated_at}};
+}
+
+absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::string& id,
+                                        const InferenceInput& input, const InferenceParams& params,
+                                        const RequestContext& ctx) {
+  ASSIGN_OR_RETURN(InferenceOutcome o, inference->Infer(id, input, params, ctx));
+  return OutcomeJson(o, /*header=*/true);
+}
+
+Result Infer(InferenceService* inference, const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
+  ASSIGN_OR_RETURN(nlohmann::json body, InferOne(inference, req.path_params["id"], inputs[0],
+                                                 params, ContextOf(req, "infer")));
+  return JsonResponse(200, body);
+}
+
+Result InferBatch(InferenceService* inference, const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
+  const std::string& id = req.path_params["id"];
+  ASSIGN_OR_RETURN(auto outcomes,
+                   inference->InferBatch(id, inputs, params, ContextOf(req, "infer/batch")));
+  nlohmann::json results = nlohmann::json::array();
+  nlohmann::json head = {{"model_id", id}};
+  for (const auto& r : outcomes) {
+    if (r.ok()) {
+      head["model_version"] = r->model_version;
+      head["task"] = std::string(vision::TaskName(r->result.task));
+      results.push_back(OutcomeJson(*r, /*header=*/false));
+    } else {
+      results.push_back({{"error", ErrorJson(r.status())}});
+    }
+  }
+  if (!head.contains("model_version")) {
+    ASSIGN_OR_RETURN(PublishedModel p, inference->GetPublished(id));
+    head["model_version"] = p.served->version;
+    head["task"] = std::string(vision::TaskName(p.served->config.output.task));
+  }
+  head["results"] = std::move(results);
+  return JsonResponse(200, head);
+}
+
+Result InferAsync(InferenceService* inference, AsyncRequests* async,
+                  const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
+  const std::string id = req.path_params["id"];
+  RETURN_IF_ERROR(inference->GetPublished(id).status());  // 404 now, not later
+  RequestContext ctx = ContextOf(req, "infer/async");
+  ASSIGN_OR_RETURN(std::string request_id,
+                   async->Submit([inference, id, input = std::move(inputs[0]), params, ctx]() {
+                     return InferOne(inference, id, input, params, ctx);
+                   }));
+  return JsonResponse(202, {{"request_id", request_id},
+                            {"status", "queued"},
+                            {"status_url", StrCat("/api/v1/requests/", request_id)}});
+}
+
+Result AsyncResult(AsyncRequests* async, Request& req) {
+  const std::string& id = req.path_params["request_id"];
+  auto snap = async->Get(id);
+  if (!snap.has_value()) {
+    return MakeError(absl::StatusCode::kNotFound, "REQUEST_NOT_FOUND",
+                     StrCat("no request '", id, "' (unknown, or its result expired)"));
+  }
+  nlohmann::json body = {{"request_id", id},
+                         {"status", std::string(AsyncRequests::StateName(snap->state))},
+                         {"created_at", snap->created_at}};
+  switch (snap->state) {
+    case AsyncRequests::State::kQueued:
+    case AsyncRequests::State::kRunning:
+      return JsonResponse(202, body);
+    case AsyncRequests::State::kDone:
+      body["finished_at"] = snap->finished_at;
+      body["result"] = snap->result;
+      return JsonResponse(200, body);
+    case AsyncRequests::State::kFailed:
+      body["finished_at"] = snap->finished_at;
+      body["error"] = ErrorJson(snap->error);
+      return JsonResponse(200, body);
+  }
+  return absl::InternalError("unknown async state");
+}
+
+}  // namespace
+
+void AddInferenceRoutes(InferenceService* inference, AsyncRequests* async,
+                        const InferenceRoutesOptions& options, std::vector<http::Route>& routes) {
+  using http::AuthScope;
+  routes.push_back({"GET", "/api/v1/models", AuthScope::kApiToken, [inference](Request&) -> Result {
+                      ASSIGN_OR_RETURN(auto models, inference->ListPublished());
+                      nlohmann::json items = nlohmann::json::array();
+                      for (const auto& m : models) items.push_back(PublishedJson(m));
+                      const size_t total = items.size();
+                      return JsonResponse(200, {{"items", std::move(items)}, {"total", total}});
+                    }});
+  routes.push_back(
+      {"GET", "/api/v1/models/{id}", AuthScope::kApiToken, [inference](Request& req) -> Result {
+         ASSIGN_OR_RETURN(PublishedModel m, inference->GetPublished(req.path_params["id"]));
+         return JsonResponse(200, PublishedJson(m));
+       }});
+  auto add = [&](const std::string& path, http::Handler handler) {
+    http::Route r{"POST", path, AuthScope::kApiToken, std::move(handler)};
+    r.max_body_bytes = options.max_body_bytes;
+    routes.push_back(std::move(r));
+  };
+  add("/api/v1/models/{id}/infer",
+      [inference, options](Request& req) { return Infer(inference, options, req); });
+  add("/api/v1/models/{id}/infer/batch",
+      [inference, options](Request& req) { return InferBatch(inference, options, req); });
+  add("/api/v1/models/{id}/infer/async", [inference, async, options](Request& req) {
+    return InferAsync(inference, async, options, req);
+  });
+  routes.push_back({"GET", "/api/v1/requests/{request_id}", AuthScope::kApiToken,
+                    [async](Request& req) { return AsyncResult(async, req); }});
+}
+
+}  // namespace cinfer::api

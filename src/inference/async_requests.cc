@@ -1,0 +1,120 @@
+#include "inference/async_requests.h"
+
+#include "common/errors.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "common/time_format.h"
+
+namespace cinfer {
+
+AsyncRequests::AsyncRequests(Options options, const Clock* clock)
+    : options_(options), clock_(clock) {
+  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
+}
+
+AsyncRequests::~AsyncRequests() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+std::string_view AsyncRequests::StateName(State state) {
+  switch (state) {
+    case State::kQueued:
+      return "queued";
+    case State::kRunning:
+      return "running";
+    case State::kDone:
+      return "done";
+    case State::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::string> AsyncRequests::Submit(Work work) {
+  std::string id = NewUuid();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return absl::UnavailableError("the server is stopping");
+    if (pending_ >= options_.max_pending) {
+      return WithRetryAfter(
+          MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+                    StrCat("too many asynchronous requests pending (", pending_, ")")),
+          1);
+    }
+    Entry e;
+    e.work = std::move(work);
+    e.snap.created_at = FormatIso8601(clock_->Now());
+    entries_.emplace(id, std::move(e));
+    queue_.push_back(id);
+    ++pending_;
+  }
+  cv_.notify_one();
+  return id;
+}
+
+std::optional<AsyncRequests::Snapshot> AsyncRequests::Get(const std::string& id) {
+  std::lock_guard lock(mu_);
+  EvictLocked(clock_->Now());
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.snap;
+}
+
+void AsyncRequests::EvictLocked(Clock::TimePoint now) {
+  while (!finished_.empty()) {
+    auto it = entries_.find(finished_.front());
+    if (it == entries_.end()) {
+      finished_.pop_front();
+      continue;
+    }
+    const bool too_many = finished_.size() > options_.max_results;
+    const bool too_big = result_bytes_ > options_.max_result_bytes;
+    if (!too_many && !too_big && it->second.expires > now) break;
+    result_bytes_ -= it->second.bytes;
+    entries_.erase(it);
+    finished_.pop_front();
+  }
+}
+
+void AsyncRequests::Run() {
+  while (true) {
+    std::string id;
+    Work work;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = std::move(queue_.front());
+      queue_.pop_front();
+      Entry& e = entries_.at(id);
+      e.snap.state = State::kRunning;
+      work = std::move(e.work);
+    }
+    absl::StatusOr<nlohmann::json> result = work();
+    std::lock_guard lock(mu_);
+    Entry& e = entries_.at(id);
+    if (result.ok()) {
+      e.snap.state = State::kDone;
+      e.bytes = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+      e.snap.result = *std::move(result);
+    } else {
+      e.snap.state = State::kFailed;
+      e.snap.error = result.status();
+      e.bytes = result.status().message().size() + 64;
+    }
+    const auto now = clock_->Now();
+    e.snap.finished_at = FormatIso8601(now);
+    e.expires = now + options_.ttl;
+    result_bytes_ += e.bytes;
+    finished_.push_back(id);
+    --pending_;
+    EvictLocked(now);
+  }
+}
+
+}  // namespace cinfer

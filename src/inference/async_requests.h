@@ -1,0 +1,82 @@
+// AsyncRequests: inference requests answered later. Submit queues a piece of
+// work (bounded: QUEUE_FULL 503 when too many are pending) for a small pool
+// of threads and returns a request id at once; Get reports queued, running,
+// or the finished result. Finished results are kept for `ttl`, at most
+// `max_results` of them and `max_result_bytes` in total (the oldest finished
+// go first); after that the id is unknown. Thread-safe; an idle pool uses no
+// CPU.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "nlohmann/json.hpp"
+
+namespace cinfer {
+
+class AsyncRequests {
+ public:
+  struct Options {
+    int threads = 2;
+    size_t max_pending = 1000;  // queued + running
+    size_t max_results = 1000;  // finished, kept
+    size_t max_result_bytes = 256u << 20;
+    std::chrono::seconds ttl{600};
+  };
+  // The work returns the response body (JSON) or an error.
+  using Work = std::function<absl::StatusOr<nlohmann::json>()>;
+
+  enum class State { kQueued, kRunning, kDone, kFailed };
+  struct Snapshot {
+    State state = State::kQueued;
+    nlohmann::json result;  // kDone
+    absl::Status error;     // kFailed
+    std::string created_at, finished_at;
+  };
+
+  AsyncRequests(Options options, const Clock* clock);
+  ~AsyncRequests();  // finishes running work, drops queued work, joins
+  AsyncRequests(const AsyncRequests&) = delete;
+  AsyncRequests& operator=(const AsyncRequests&) = delete;
+
+  // The new request id, or QUEUE_FULL (503, Retry-After 1).
+  absl::StatusOr<std::string> Submit(Work work);
+  // nullopt: unknown or expired.
+  std::optional<Snapshot> Get(const std::string& id);
+  static std::string_view StateName(State state);
+
+ private:
+  struct Entry {
+    Snapshot snap;
+    Work work;
+    Clock::TimePoint expires{};
+    size_t bytes = 0;
+  };
+  void Run();
+  void EvictLocked(Clock::TimePoint now);
+
+  Options options_;
+  const Clock* clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Entry> entries_;
+  std::deque<std::string> queue_;     // ids waiting to run
+  std::deque<std::string> finished_;  // ids in finishing order
+  size_t pending_ = 0;
+  size_t result_bytes_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cinfer

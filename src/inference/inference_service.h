@@ -1,0 +1,116 @@
+// InferenceService: the application side of inference. Resolves a published
+// model through the serving registry, decodes and preprocesses images (on the
+// calling handler thread, never on a network thread), submits the tensors to
+// the model's scheduler, waits for its result, postprocesses it, and records
+// one inference-log row per request. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "logs/inference_log_writer.h"
+#include "models/serving_registry.h"
+#include "nlohmann/json.hpp"
+#include "storage/database.h"
+#include "vision/image.h"
+#include "vision/postprocess.h"
+
+namespace cinfer {
+
+// Per-request options (query parameters or the JSON `parameters` object).
+struct InferenceParams {
+  vision::PostprocessParams post;
+  int priority = 1;  // 0 low, 1 normal, 2 high
+  std::optional<int64_t> timeout_ms;
+  bool annotate = false;
+};
+
+// One input: an encoded image, or KServe-style JSON tensors.
+struct InferenceInput {
+  std::string image;       // encoded bytes (JPEG/PNG/WebP/BMP)
+  nlohmann::json tensors;  // non-null: {"inputs": [...]}'s list; `image` unused
+};
+
+// Who asked, for the inference log.
+struct RequestContext {
+  std::string request_id;
+  std::string client_ip;
+  std::optional<std::string> token_id;
+  std::string route;  // "infer", "infer/batch", "infer/async"
+};
+
+struct InferenceTiming {
+  double queue = 0, preprocess = 0, infer = 0, postprocess = 0, total = 0;
+};
+
+struct InferenceOutcome {
+  std::string model_id;
+  int64_t model_version = 0;
+  vision::TaskResult result;
+  std::optional<std::string> annotated_jpeg;
+  InferenceTiming timing;
+  int64_t batch_size = 0;
+};
+
+// A published model as the application API shows it.
+struct PublishedModel {
+  ModelRecord record;
+  std::shared_ptr<const ServedModel> served;
+};
+
+class InferenceService {
+ public:
+  struct Options {
+    vision::DecodeLimits decode_limits;
+    std::chrono::milliseconds default_timeout{5000};
+    size_t max_batch_images = 64;
+    bool capture_payload = false;  // inference logs keep request/response summaries
+  };
+  InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
+                   InferenceLogWriter* logs, const Clock* clock)
+      : options_(options), serving_(serving), models_(models), logs_(logs), clock_(clock) {}
+
+  // Published models that are being served, newest first.
+  absl::StatusOr<std::vector<PublishedModel>> ListPublished();
+  // 404 MODEL_NOT_FOUND unless published and served.
+  absl::StatusOr<PublishedModel> GetPublished(std::string_view id);
+
+  // One inference. Errors: 404 MODEL_NOT_FOUND (not published), 415/422 for
+  // images (vision/image.h), 422 VALIDATION_FAILED for tensors, 503
+  // QUEUE_FULL, 504 TIMEOUT.
+  absl::StatusOr<InferenceOutcome> Infer(std::string_view model_id, const InferenceInput& input,
+                                         const InferenceParams& params, const RequestContext& ctx);
+  // Several inputs; each item succeeds or fails on its own; results in input
+  // order. The items are queued together so dynamic batching can merge them.
+  // Fails as a whole only when the model is not served or there are too many.
+  absl::StatusOr<std::vector<absl::StatusOr<InferenceOutcome>>> InferBatch(
+      std::string_view model_id, const std::vector<InferenceInput>& inputs,
+      const InferenceParams& params, const RequestContext& ctx);
+
+  size_t max_batch_images() const { return options_.max_batch_images; }
+
+ private:
+  struct Pending;
+  absl::StatusOr<std::shared_ptr<Pending>> Start(const std::shared_ptr<const ServedModel>& served,
+                                                 const InferenceInput& input,
+                                                 const InferenceParams& params,
+                                                 std::chrono::steady_clock::time_point t0);
+  absl::StatusOr<InferenceOutcome> Finish(const std::shared_ptr<const ServedModel>& served,
+                                          Pending& pending, const InferenceParams& params,
+                                          std::chrono::steady_clock::time_point t0);
+  void Log(std::string_view model_id, const ServedModel* served, const RequestContext& ctx,
+           const absl::StatusOr<InferenceOutcome>& outcome, double total_ms);
+
+  Options options_;
+  ServingRegistry* serving_;
+  ModelStore* models_;
+  InferenceLogWriter* logs_;
+  const Clock* clock_;
+};
+
+}  // namespace cinfer
