@@ -6,6 +6,7 @@
 #  - the Redoc bundle for /docs from the npm package redoc@2.5.1 (sha256 checked)
 #  - a Python venv for the test tools under .venv
 #  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
+#  - sample photographs from the scikit-image wheel (scripts/fetch-sample-images.sh)
 # Idempotent: a second run takes a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
-  clang-format python3 python3-venv python3-pip nodejs npm openssl
+  clang-format python3 python3-venv python3-pip nodejs npm openssl unzip
   libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev sqlite3
@@ -105,4 +106,5 @@ install_onnxruntime
 install_redoc
 install_venv
 "$ROOT/scripts/fetch-sample-models.sh"
+"$ROOT/scripts/fetch-sample-images.sh"
 log "done"

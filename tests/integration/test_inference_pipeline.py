@@ -1,0 +1,177 @@
+"""The OCR pipeline on a real scanned page, overload, and inference that does not
+wait on the database.
+
+  * PP-OCR det on scikit-image's scanned page (page.png) finds regions that cover
+    every text line of the page (lines found from the image itself: rows of ink
+    against a locally estimated background);
+  * PP-OCR cls says "0" for each detected line crop and "180" for the same crop
+    rotated by 180 degrees;
+  * 1000 concurrent requests against a model with a small queue get only 200 or
+    503 QUEUE_FULL, and the server keeps serving afterwards;
+  * while another process holds SQLite's write lock, inference still answers
+    (the inference log is written in the background), and the rows appear once
+    the lock is released.
+"""
+
+import concurrent.futures
+import socket
+import sqlite3
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import API, Server, bearer, make_admin
+from test_inference_api import (CLS, CLS_CONFIG, DET, DET_CONFIG, INFER_TIMEOUT_S, infer_png,
+                                infer_url, load, post_app, publish_new, wait_logs)
+
+PIL = pytest.importorskip("PIL", reason="Pillow is required (tests/requirements.txt)")
+
+
+def ink_lines(gray):
+    """Text lines of a scanned page: runs of rows with ink, where ink is a pixel
+    25 grey levels darker than the mean of its 31x31 neighbourhood."""
+    a = gray.astype(np.float64)
+    k = 15
+    n = 2 * k + 1
+    c = np.pad(np.pad(a, k, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    bg = (c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]) / (n * n)
+    ink = a < bg[: a.shape[0], : a.shape[1]] - 25
+    rows = ink.sum(axis=1)
+    lines, start = [], None
+    for y, v in enumerate(list(rows) + [0]):
+        if v > 3 and start is None:
+            start = y
+        elif v <= 3 and start is not None:
+            if y - start >= 5:
+                lines.append((start, y))
+            start = None
+    return lines, ink
+
+
+@pytest.fixture(scope="module")
+def ocr(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("ocr"),
+               env={"CINFER_SERVER__WORKERS": "8", "CINFER_REQUEST__TIMEOUT_MS": "60000"})
+    s.start()
+    try:
+        admin = make_admin(s)
+        yield admin, publish_new(admin, DET, "ocr-det", DET_CONFIG), publish_new(
+            admin, CLS, "ocr-cls", CLS_CONFIG)
+    finally:
+        s.stop()
+
+
+def test_det_covers_every_text_line_and_cls_reads_orientation(ocr):
+    admin, det, cls = ocr
+    s = admin.server
+    page = load("page.png", "L")
+    gray = np.asarray(page)
+    h, w = gray.shape
+    lines, ink = ink_lines(gray)
+    assert len(lines) >= 5, f"the page should show several text lines, found {lines}"
+
+    r = infer_png(s, det, page.convert("RGB"))
+    assert r.status_code == 200, r.text[:500]
+    regions = r.json()["regions"]
+    assert len(regions) >= len(lines), (len(regions), lines)
+    boxes = []
+    for g in regions:
+        xs = [p[0] for p in g["polygon"]]
+        ys = [p[1] for p in g["polygon"]]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+        assert 0 <= min(xs) and max(xs) <= w and 0 <= min(ys) and max(ys) <= h, g
+
+    # Every line is covered: some region spans at least 70% of the line's rows.
+    for (y0, y1) in lines:
+        best = max(max(0.0, min(y1, b[3]) - max(y0, b[1])) / (y1 - y0) for b in boxes)
+        assert best >= 0.7, f"text line rows {y0}-{y1} not covered by any region: {boxes}"
+    # And the regions hold nearly all of the ink of those lines.
+    covered = np.zeros_like(ink)
+    for x0, y0, x1, y1 in boxes:
+        covered[int(y0):int(np.ceil(y1)) + 1, int(x0):int(np.ceil(x1)) + 1] = True
+    line_ink = np.zeros_like(ink)
+    for (y0, y1) in lines:
+        line_ink[y0:y1] = ink[y0:y1]
+    share = (line_ink & covered).sum() / max(1, line_ink.sum())
+    assert share >= 0.9, f"only {share:.2%} of the text lines' ink lies inside regions"
+
+    # The angle classifier on each detected line, upright and rotated.
+    for x0, y0, x1, y1 in boxes:
+        crop = page.crop((int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1)))).convert("RGB")
+        up = infer_png(s, cls, crop)
+        down = infer_png(s, cls, crop.rotate(180))
+        assert up.status_code == 200 and down.status_code == 200, (up.text, down.text)
+        assert up.json()["classes"][0]["label"] == "0", (
+            f"upright line {(x0, y0, x1, y1)} classified {up.json()['classes']}")
+        assert down.json()["classes"][0]["label"] == "180", (
+            f"rotated line {(x0, y0, x1, y1)} classified {down.json()['classes']}")
+
+
+def test_thousand_concurrent_requests_on_a_small_queue(tmp_path):
+    """1000 requests at once, raw sockets (a thread each would be too heavy):
+    every answer is 200 or 503 QUEUE_FULL, and the server serves afterwards."""
+    s = Server(tmp_path / "flood", env={"CINFER_REQUEST__QUEUE_SIZE": "4",
+                                        "CINFER_SERVER__WORKERS": "16",
+                                        "CINFER_REQUEST__TIMEOUT_MS": "60000"})
+    s.start()
+    try:
+        admin = make_admin(s)
+        cls = publish_new(admin, CLS, "flood-cls", CLS_CONFIG)
+        import io
+        buf = io.BytesIO()
+        load("text.png").crop((0, 20, 448, 120)).save(buf, "PNG")
+        body = buf.getvalue()
+        path = infer_url(cls)
+        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+        statuses = []
+        lock = threading.Lock()
+
+        def one(_):
+            try:
+                with socket.create_connection(("127.0.0.1", s.port), timeout=120) as c:
+                    c.sendall(request)
+                    data = b""
+                    while True:
+                        chunk = c.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                code = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else -1
+            except OSError as e:
+                code = f"{type(e).__name__}"
+            with lock:
+                statuses.append(code)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+            list(pool.map(one, range(1000)))
+        counts = {c: statuses.count(c) for c in set(statuses)}
+        assert set(counts) <= {200, 503}, f"unexpected answers: {counts}"
+        assert counts.get(200, 0) >= 1 and counts.get(503, 0) >= 1, counts
+        # Still serving, and still alive.
+        r = infer_png(s, cls, load("text.png").crop((0, 20, 448, 120)))
+        assert r.status_code == 200, r.text[:300]
+        assert s.proc.poll() is None
+    finally:
+        s.stop()
+
+
+def test_inference_does_not_wait_on_the_database(ocr):
+    """Another connection holds SQLite's write lock while requests run: they are
+    answered anyway (causal, not timed: the lock is released only after every
+    answer arrived), and their log rows are written after the release."""
+    admin, _det, cls = ocr
+    s = admin.server
+    before = wait_logs(admin, cls, 0)["total"]
+    crop = load("text.png").crop((0, 20, 448, 120))
+    conn = sqlite3.connect(str(s.data_dir / "cinfer.db"), timeout=1, isolation_level=None)
+    try:
+        conn.execute("BEGIN EXCLUSIVE")
+        answers = [infer_png(s, cls, crop, timeout=20).status_code for _ in range(5)]
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    assert answers == [200] * 5, answers
+    after = wait_logs(admin, cls, before + 5, timeout=15)
+    assert after["total"] >= before + 5
