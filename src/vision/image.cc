@@ -205,6 +205,20 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes) {
   return InvalidImage("unknown image format");
 }
 
+namespace {
+
+// A complete JPEG ends its last scan with an EOI marker (FF D9). Inside
+// entropy-coded data an FF byte is always followed by 00 or a restart marker,
+// so FF D9 after the last start-of-scan (FF DA) can only be the real end.
+// libjpeg itself accepts a truncated file with a warning and grey fill.
+bool JpegIsComplete(std::string_view bytes) {
+  const size_t sos = bytes.rfind("\xFF\xDA");
+  if (sos == std::string_view::npos) return false;
+  return bytes.find("\xFF\xD9", sos + 2) != std::string_view::npos;
+}
+
+}  // namespace
+
 absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
   ASSIGN_OR_RETURN(const ImageInfo info, ProbeImage(bytes));
   if (info.width * info.height > limits.max_pixels) {
@@ -214,6 +228,9 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& 
                             limits.max_pixels, " pixels"));
   }
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return InvalidImage("the image is too big");
+  if (info.format == ImageFormat::kJpeg && !JpegIsComplete(bytes)) {
+    return InvalidImage("the JPEG image is truncated (no end-of-image marker after its last scan)");
+  }
   cv::Mat image;
   try {
     // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied (JPEG).

@@ -237,6 +237,19 @@ TEST(ImageTest, CorruptBodyIsInvalid) {
   EXPECT_EQ(CodeOf(DecodeImage(HandBuiltPng(8, 8), {})), "INVALID_IMAGE");
 }
 
+TEST(ImageTest, TruncatedFilesAreInvalid) {
+  // libjpeg would decode a truncated JPEG with a warning and grey fill: refused.
+  const std::string jpeg = Encode(Pattern(64, 48), ".jpg");
+  ASSERT_TRUE(DecodeImage(jpeg, {}).ok());
+  for (size_t keep : {jpeg.size() - 2, jpeg.size() / 2, jpeg.size() * 3 / 4}) {
+    auto decoded = DecodeImage(std::string_view(jpeg).substr(0, keep), {});
+    EXPECT_EQ(CodeOf(decoded), "INVALID_IMAGE") << keep << " of " << jpeg.size();
+  }
+  const std::string png = Encode(Pattern(64, 48), ".png");
+  EXPECT_EQ(CodeOf(DecodeImage(std::string_view(png).substr(0, png.size() / 2), {})),
+            "INVALID_IMAGE");
+}
+
 TEST(ImageTest, GreyAlphaAndDeepPngsDecodeToBgr) {
   const cv::Mat grey(5, 7, CV_8UC1, cv::Scalar(77));
   auto decoded = DecodeImage(Encode(grey, ".png"), {});

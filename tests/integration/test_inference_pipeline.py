@@ -21,9 +21,9 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import API, Server, bearer, make_admin
-from test_inference_api import (CLS, CLS_CONFIG, DET, DET_CONFIG, INFER_TIMEOUT_S, infer_png,
-                                infer_url, load, post_app, publish_new, wait_logs)
+from conftest import Server, assert_error, make_admin
+from test_inference_api import (CLS, CLS_CONFIG, DET, DET_CONFIG, infer_png, infer_raw,
+                                infer_url, load, publish_new, sample, wait_logs)
 
 PIL = pytest.importorskip("PIL", reason="Pillow is required (tests/requirements.txt)")
 
@@ -175,3 +175,16 @@ def test_inference_does_not_wait_on_the_database(ocr):
     assert answers == [200] * 5, answers
     after = wait_logs(admin, cls, before + 5, timeout=15)
     assert after["total"] >= before + 5
+
+
+def test_truncated_jpeg_and_empty_body_are_refused(ocr):
+    """A JPEG cut short (libjpeg alone would fill the rest with grey) and an empty
+    image body each get their JSON error; the server keeps serving."""
+    admin, _det, cls = ocr
+    s = admin.server
+    rocket = sample("rocket.jpg").read_bytes()
+    for keep in (len(rocket) // 2, len(rocket) - 2):
+        assert_error(infer_raw(s, cls, rocket[:keep], "image/jpeg"), 422, "INVALID_IMAGE")
+    assert_error(infer_raw(s, cls, b"", "image/png"), 422, "VALIDATION_FAILED")
+    r = infer_raw(s, cls, rocket, "image/jpeg")
+    assert r.status_code == 200, r.text[:300]
