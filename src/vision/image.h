@@ -18,7 +18,7 @@ std::string_view ImageFormatName(ImageFormat format);  // "jpeg", "png", "webp",
 
 struct ImageInfo {
   ImageFormat format = ImageFormat::kJpeg;
-  int64_t width = 0;   // as stored (before EXIF orientation)
+  int64_t width = 0;  // as stored (before EXIF orientation)
   int64_t height = 0;
 };
 

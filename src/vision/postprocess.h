@@ -49,10 +49,10 @@ struct TextRegion {
 
 struct TaskResult {
   Task task = Task::kRaw;
-  std::vector<ClassScore> classes;     // kClassification, best first
-  std::vector<Detection> detections;   // kDetection, best first
-  std::vector<TextRegion> regions;     // kTextDetection, top to bottom
-  std::vector<Tensor> outputs;         // kRaw: this row of every output
+  std::vector<ClassScore> classes;    // kClassification, best first
+  std::vector<Detection> detections;  // kDetection, best first
+  std::vector<TextRegion> regions;    // kTextDetection, top to bottom
+  std::vector<Tensor> outputs;        // kRaw: this row of every output
 };
 
 // `outputs`: every output of one engine run over a batch (outputs[i].shape[0]
