@@ -1,5 +1,7 @@
 #include "api/json_util.h"
 
+#include <charconv>
+
 #include "common/errors.h"
 #include "common/strings.h"
 
@@ -18,6 +20,19 @@ absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const c
     return ValidationError(StrCat("field '", key, "' is required and must be a string"));
   }
   return it->get<std::string>();
+}
+
+absl::StatusOr<int64_t> PositiveParam(const http::Request& request, const char* name,
+                                      int64_t fallback, int64_t max) {
+  auto value = request.QueryParam(name);
+  if (!value.has_value()) return fallback;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
+  if (ec != std::errc() || p != value->data() + value->size() || v < 1 || v > max) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+                     StrCat("query parameter '", name, "' must be an integer from 1 to ", max));
+  }
+  return v;
 }
 
 http::Response JsonResponse(int status, const nlohmann::json& body) {

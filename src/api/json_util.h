@@ -15,6 +15,10 @@ namespace cinfer::api {
 absl::StatusOr<nlohmann::json> ParseJsonObject(const http::Request& request);
 // A string field; VALIDATION_FAILED (422) naming `key` when absent or not a string.
 absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const char* key);
+// A paging-style query parameter: `fallback` when absent, else an integer in
+// [1, max]; BAD_REQUEST (400) naming the parameter otherwise.
+absl::StatusOr<int64_t> PositiveParam(const http::Request& request, const char* name,
+                                      int64_t fallback, int64_t max);
 http::Response JsonResponse(int status, const nlohmann::json& body);
 
 }  // namespace cinfer::api

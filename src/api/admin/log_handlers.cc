@@ -24,18 +24,6 @@ absl::Status BadRequest(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST", message);
 }
 
-absl::StatusOr<int64_t> PositiveParam(const Request& req, const char* name, int64_t fallback,
-                                      int64_t max) {
-  auto value = req.QueryParam(name);
-  if (!value.has_value()) return fallback;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
-  if (ec != std::errc() || p != value->data() + value->size() || v < 1 || v > max) {
-    return BadRequest(StrCat("query parameter '", name, "' must be an integer from 1 to ", max));
-  }
-  return v;
-}
-
 // Digits at text[pos, pos + len) as a number; nullopt when any is not a digit.
 std::optional<int> Digits(std::string_view text, size_t pos, size_t len) {
   int v = 0;

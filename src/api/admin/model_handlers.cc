@@ -84,18 +84,6 @@ struct PartFiles {
   }
 };
 
-absl::StatusOr<int64_t> PositiveParam(const Request& req, const char* name, int64_t fallback,
-                                      int64_t max) {
-  auto value = req.QueryParam(name);
-  if (!value.has_value()) return fallback;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
-  if (ec != std::errc() || p != value->data() + value->size() || v < 1 || v > max) {
-    return BadRequest(StrCat("query parameter '", name, "' must be an integer from 1 to ", max));
-  }
-  return v;
-}
-
 Actor ActorOf(const Request& req) {
   return {AdminOf(req).username, AdminOf(req).user_id, req.client_ip};
 }

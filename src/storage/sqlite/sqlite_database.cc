@@ -244,6 +244,28 @@ ModelRecord ReadModel(const sqlite::Statement& q) {
   return m;
 }
 
+// One model_versions row (the caller holds the lock and the transaction).
+absl::Status InsertVersion(sqlite3* db, const ModelVersionRecord& v) {
+  ASSIGN_OR_RETURN(
+      Statement ver,
+      Statement::Prepare(db,
+                         "INSERT INTO model_versions (id, model_id, version, file_path, "
+                         "original_filename, size_bytes, sha256, config, io_schema, created_by, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  return ver.Bind(1, v.id)
+      .Bind(2, v.model_id)
+      .Bind(3, v.version)
+      .Bind(4, v.file_path)
+      .Bind(5, v.original_filename)
+      .Bind(6, v.size_bytes)
+      .Bind(7, v.sha256)
+      .Bind(8, v.config)
+      .Bind(9, v.io_schema)
+      .Bind(10, v.created_by)
+      .Bind(11, v.created_at)
+      .Run();
+}
+
 }  // namespace
 
 absl::Status SqliteDatabase::InTransaction(const std::function<absl::Status()>& body) {
@@ -284,24 +306,7 @@ absl::Status SqliteDatabase::CreateModel(const ModelRecord& m, const ModelVersio
                         .Bind(11, m.created_at)
                         .Bind(12, m.updated_at)
                         .Run());
-    ASSIGN_OR_RETURN(
-        Statement ver,
-        Statement::Prepare(db_,
-                           "INSERT INTO model_versions (id, model_id, version, file_path, "
-                           "original_filename, size_bytes, sha256, config, io_schema, created_by, "
-                           "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    return ver.Bind(1, v.id)
-        .Bind(2, v.model_id)
-        .Bind(3, v.version)
-        .Bind(4, v.file_path)
-        .Bind(5, v.original_filename)
-        .Bind(6, v.size_bytes)
-        .Bind(7, v.sha256)
-        .Bind(8, v.config)
-        .Bind(9, v.io_schema)
-        .Bind(10, v.created_by)
-        .Bind(11, v.created_at)
-        .Run();
+    return InsertVersion(db_, v);
   });
 }
 
@@ -424,24 +429,7 @@ absl::Status SqliteDatabase::AddVersion(const ModelVersionRecord& v) {
     taken.Bind(1, v.model_id).Bind(2, v.version);
     ASSIGN_OR_RETURN(bool exists, taken.Step());
     if (exists) return absl::AlreadyExistsError(StrCat("version ", v.version, " exists"));
-    ASSIGN_OR_RETURN(
-        Statement ver,
-        Statement::Prepare(db_,
-                           "INSERT INTO model_versions (id, model_id, version, file_path, "
-                           "original_filename, size_bytes, sha256, config, io_schema, created_by, "
-                           "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    return ver.Bind(1, v.id)
-        .Bind(2, v.model_id)
-        .Bind(3, v.version)
-        .Bind(4, v.file_path)
-        .Bind(5, v.original_filename)
-        .Bind(6, v.size_bytes)
-        .Bind(7, v.sha256)
-        .Bind(8, v.config)
-        .Bind(9, v.io_schema)
-        .Bind(10, v.created_by)
-        .Bind(11, v.created_at)
-        .Run();
+    return InsertVersion(db_, v);
   });
 }
 
