@@ -96,11 +96,43 @@ class InferenceLogStore {
                                                      int64_t max_rows) = 0;
 };
 
+// API tokens and their usage counters.
+class TokenStore {
+ public:
+  virtual ~TokenStore() = default;
+  // AlreadyExists when the name (or the hash) is taken.
+  virtual absl::Status CreateToken(const TokenRecord& token) = 0;
+  // Every token, oldest first (the token cache loads them at startup).
+  virtual absl::StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
+  virtual absl::StatusOr<std::optional<TokenRecord>> FindToken(std::string_view id) = 0;
+  // Writes name, remark, expires_at, is_active, allowed_models, ip_whitelist,
+  // rate_limit, monthly_limit and updated_at. NotFound when absent;
+  // AlreadyExists when the name is taken by another token.
+  virtual absl::Status UpdateToken(const TokenRecord& token) = 0;
+  // Deletes the token and its usage counters. NotFound when absent.
+  virtual absl::Status DeleteToken(std::string_view id) = 0;
+  // used_count = 0, usage_month = `month`, updated_at = `at`. NotFound when absent.
+  virtual absl::Status ResetTokenUsage(std::string_view id, std::string_view month,
+                                       std::string_view at) = 0;
+  // Applies every increment in one transaction: used_count grows by count when
+  // usage_month equals the increment's month and restarts at count otherwise
+  // (usage_month becomes that month); last_used_at = at; the (token, day,
+  // model) counter grows by count. Increments of tokens that no longer exist
+  // are skipped. On error nothing is applied.
+  virtual absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) = 0;
+  // The per-day counters of one token for days in [from_day, to_day]
+  // (inclusive, "YYYY-MM-DD"), ordered by day then model id.
+  virtual absl::StatusOr<std::vector<TokenUsageRow>> TokenUsage(std::string_view token_id,
+                                                                std::string_view from_day,
+                                                                std::string_view to_day) = 0;
+};
+
 class Database : public UserStore,
                  public SessionStore,
                  public AuditStore,
                  public ModelStore,
-                 public InferenceLogStore {
+                 public InferenceLogStore,
+                 public TokenStore {
  public:
   // Schema version after migrations.
   virtual absl::StatusOr<int> SchemaVersion() = 0;

@@ -121,4 +121,43 @@ struct ModelStatsRecord {
   std::map<std::string, int64_t> by_error_code;  // error rows per error_code
 };
 
+// An API token. The value itself is never stored: only its SHA-256 (hex) and
+// the last characters, so an administrator can tell tokens apart.
+struct TokenRecord {
+  std::string id;
+  std::string name;
+  std::string remark;
+  std::string token_hash;    // lowercase hex SHA-256 of the whole value
+  std::string token_suffix;  // the value's last 4 characters
+  std::string created_at;
+  std::string updated_at;
+  std::optional<std::string> expires_at;  // nullopt: never expires
+  bool is_active = true;                  // false: paused by an administrator
+  std::string allowed_models = "[\"*\"]";  // JSON list text: ["*"] or model ids
+  std::string ip_whitelist = "[]";         // JSON list text of addresses/CIDRs; [] = any
+  std::optional<int64_t> rate_limit;       // requests per minute; nullopt: unlimited
+  std::optional<int64_t> monthly_limit;    // units per UTC calendar month; nullopt: unlimited
+  int64_t used_count = 0;                  // units used in usage_month
+  std::string usage_month;                 // "YYYY-MM" that used_count counts; "" = never used
+  std::optional<std::string> last_used_at;
+  std::optional<std::string> created_by;  // user id
+};
+
+// Usage to add to one token, for one model on one UTC day.
+struct TokenUsageIncrement {
+  std::string token_id;
+  std::string model_id;
+  std::string day;    // "YYYY-MM-DD" (UTC)
+  std::string month;  // "YYYY-MM" (UTC), the month of `day`
+  int64_t count = 0;
+  std::string at;  // ISO 8601 UTC: becomes last_used_at
+};
+
+// One row of the per-day usage counters.
+struct TokenUsageRow {
+  std::string day;  // "YYYY-MM-DD"
+  std::string model_id;
+  int64_t count = 0;
+};
+
 }  // namespace cinfer

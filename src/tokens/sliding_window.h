@@ -1,0 +1,43 @@
+// SlidingWindow: an exact sliding-window-log rate limiter for one key. At
+// most `limit` events are admitted in any interval of length `window`
+// (half-open: an event admitted at t stops counting at t + window). It keeps
+// the admission times of the last `limit` events. Refused events are not
+// recorded. Not thread-safe: the owner locks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+
+#include "common/clock.h"
+
+namespace cinfer {
+
+class SlidingWindow {
+ public:
+  struct Decision {
+    bool allowed = false;
+    int64_t limit = 0;
+    int64_t remaining = 0;  // admissions left in the window now (after this one)
+    // Until the oldest counted event leaves the window (remaining grows); zero
+    // when nothing is counted.
+    std::chrono::nanoseconds reset{0};
+    // When refused: until an admission would succeed; zero when allowed.
+    std::chrono::nanoseconds retry_after{0};
+  };
+
+  // Admits the event at `now` if fewer than `limit` events were admitted in
+  // (now - window, now]. `limit` may differ between calls (a changed limit
+  // applies at once). limit <= 0 refuses everything with retry_after = window.
+  // `now` earlier than a recorded time (clock step back) is treated as that
+  // time.
+  Decision Acquire(Clock::TimePoint now, int64_t limit, std::chrono::nanoseconds window);
+  // The same decision without recording anything.
+  Decision Peek(Clock::TimePoint now, int64_t limit, std::chrono::nanoseconds window);
+
+ private:
+  void Expire(Clock::TimePoint now, std::chrono::nanoseconds window);
+  std::deque<Clock::TimePoint> times_;  // admitted events, oldest first
+};
+
+}  // namespace cinfer
