@@ -1,8 +1,11 @@
 // SlidingWindow: an exact sliding-window-log rate limiter for one key. At
 // most `limit` events are admitted in any interval of length `window`
 // (half-open: an event admitted at t stops counting at t + window). It keeps
-// the admission times of the last `limit` events. Refused events are not
-// recorded. Not thread-safe: the owner locks.
+// the admission times of the admitted events still in the window: at most
+// `limit` of them while the limit is unchanged. When the limit is lowered,
+// events admitted under the higher limit keep counting until they leave the
+// window (they are not dropped, so raising the limit again cannot over-admit).
+// Refused events are not recorded. Not thread-safe: the owner locks.
 #pragma once
 
 #include <chrono>
