@@ -128,12 +128,35 @@ CREATE INDEX IF NOT EXISTS idx_inference_logs_token_id ON inference_logs(token_i
 CREATE INDEX IF NOT EXISTS idx_inference_logs_status ON inference_logs(status);
 )sql";
 
+// API tokens: unique names, an updated_at, the month used_count counts
+// (usage_month, "" = never used), the last use, and per-day per-model usage
+// counters that go with their token (no reference to models: the history
+// outlives a deleted model). Tokens had no store before, but a duplicate name
+// would fail the unique index, so later duplicates get their id appended.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE tokens ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN usage_month TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+UPDATE tokens SET updated_at = created_at;
+UPDATE tokens SET name = name || ' (' || id || ')'
+  WHERE rowid NOT IN (SELECT MIN(rowid) FROM tokens GROUP BY name);
+CREATE UNIQUE INDEX idx_tokens_name ON tokens(name);
+CREATE TABLE token_usage_daily (
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  day TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  count INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (token_id, day, model_id)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
   static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1},
                                                      {2, "model versions and unique names", kV2},
-                                                     {3, "inference log stages", kV3}};
+                                                     {3, "inference log stages", kV3},
+                                                     {4, "token usage", kV4}};
   return kMigrations;
 }
 

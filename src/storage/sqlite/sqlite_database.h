@@ -64,6 +64,19 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<int64_t> PurgeInferenceLogs(std::string_view older_than,
                                              int64_t max_rows) override;
 
+  absl::Status CreateToken(const TokenRecord& token) override;
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens() override;
+  absl::StatusOr<std::optional<TokenRecord>> FindToken(std::string_view id) override;
+  absl::Status UpdateToken(const TokenRecord& token) override;
+  absl::Status DeleteToken(std::string_view id) override;
+  absl::Status ResetTokenUsage(std::string_view id, std::string_view month,
+                               std::string_view at) override;
+  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) override;
+  // An empty from_day or to_day leaves that end of the range open.
+  absl::StatusOr<std::vector<TokenUsageRow>> TokenUsage(std::string_view token_id,
+                                                        std::string_view from_day,
+                                                        std::string_view to_day) override;
+
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
   absl::Status Exec(std::string_view sql);

@@ -232,7 +232,7 @@ class SqliteInferenceLogTest : public SqliteDatabaseTest {
     EXPECT_TRUE(rows.ok()) << rows.status();
     return rows.ok() ? *rows : std::vector<InferenceLogRecord>{};
   }
-  // Inserts a token row directly: tokens have no store yet.
+  // Inserts a token row directly.
   void AddToken(const std::string& id) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
@@ -458,6 +458,360 @@ TEST_F(SqliteInferenceLogTest, PurgeDeletesMoreThanOneChunk) {
   int64_t total = 0;
   Query({}, &total);
   EXPECT_EQ(total, 1'000);
+}
+
+// --- tokens ------------------------------------------------------------------
+
+TokenRecord Token(const std::string& id, const std::string& name, int minute = 0) {
+  TokenRecord t;
+  t.id = id;
+  t.name = name;
+  t.token_hash = "hash-" + id;
+  t.token_suffix = "Ab9z";
+  t.created_at = t.updated_at = At(minute);
+  t.created_by = "u1";
+  return t;
+}
+
+TokenUsageIncrement Use(const std::string& token_id, const std::string& model_id,
+                        const std::string& day, int64_t count) {
+  TokenUsageIncrement inc;
+  inc.token_id = token_id;
+  inc.model_id = model_id;
+  inc.day = day;
+  inc.month = day.substr(0, 7);
+  inc.count = count;
+  inc.at = day + "T12:00:00.000Z";
+  return inc;
+}
+
+std::vector<std::string> TokenIds(const std::vector<TokenRecord>& tokens) {
+  std::vector<std::string> ids;
+  for (const auto& t : tokens) ids.push_back(t.id);
+  return ids;
+}
+
+// "day/model=count" per row, for compact comparisons.
+std::vector<std::string> UsageRows(const std::vector<TokenUsageRow>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(fmt::format("{}/{}={}", r.day, r.model_id, r.count));
+  return out;
+}
+
+class SqliteTokenTest : public SqliteDatabaseTest {
+ protected:
+  void SetUp() override {
+    db_ = Open();
+    ASSERT_TRUE(db_->CreateFirstAdmin(Admin("u1", "root")).ok());
+  }
+  TokenRecord Find(const std::string& id) {
+    auto t = db_->FindToken(id);
+    EXPECT_TRUE(t.ok() && t->has_value()) << id;
+    return t.ok() && t->has_value() ? **t : TokenRecord{};
+  }
+  std::vector<std::string> Usage(const std::string& id, const std::string& from,
+                                 const std::string& to) {
+    auto rows = db_->TokenUsage(id, from, to);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? UsageRows(*rows) : std::vector<std::string>{};
+  }
+  // Runs `sql` on a second connection to the same file.
+  void ExecRaw(const std::string& sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  std::unique_ptr<SqliteDatabase> db_;
+};
+
+TEST_F(SqliteTokenTest, CreateFindAndListOldestFirst) {
+  TokenRecord full = Token("t2", "full", 5);
+  full.remark = "mobile app";
+  full.expires_at = At(100);
+  full.is_active = false;
+  full.allowed_models = R"(["a","b"])";
+  full.ip_whitelist = R"(["10.0.0.0/8"])";
+  full.rate_limit = 60;
+  full.monthly_limit = 10'000;
+  full.used_count = 3;
+  full.usage_month = "2026-03";
+  full.last_used_at = At(6);
+  ASSERT_TRUE(db_->CreateToken(full).ok());
+  TokenRecord bare = Token("t1", "bare", 1);
+  bare.created_by.reset();
+  ASSERT_TRUE(db_->CreateToken(bare).ok());
+  ASSERT_TRUE(db_->CreateToken(Token("t3", "later", 9)).ok());
+
+  const TokenRecord t = Find("t2");
+  EXPECT_EQ(t.name, "full");
+  EXPECT_EQ(t.remark, "mobile app");
+  EXPECT_EQ(t.token_hash, "hash-t2");
+  EXPECT_EQ(t.token_suffix, "Ab9z");
+  EXPECT_EQ(t.created_at, At(5));
+  EXPECT_EQ(t.updated_at, At(5));
+  EXPECT_EQ(t.expires_at, At(100));
+  EXPECT_FALSE(t.is_active);
+  EXPECT_EQ(t.allowed_models, R"(["a","b"])");
+  EXPECT_EQ(t.ip_whitelist, R"(["10.0.0.0/8"])");
+  EXPECT_EQ(t.rate_limit, 60);
+  EXPECT_EQ(t.monthly_limit, 10'000);
+  EXPECT_EQ(t.used_count, 3);
+  EXPECT_EQ(t.usage_month, "2026-03");
+  EXPECT_EQ(t.last_used_at, At(6));
+  EXPECT_EQ(t.created_by, "u1");
+
+  const TokenRecord b = Find("t1");
+  EXPECT_FALSE(b.expires_at.has_value());
+  EXPECT_TRUE(b.is_active);
+  EXPECT_EQ(b.allowed_models, R"(["*"])");
+  EXPECT_EQ(b.ip_whitelist, "[]");
+  EXPECT_FALSE(b.rate_limit.has_value());
+  EXPECT_FALSE(b.monthly_limit.has_value());
+  EXPECT_EQ(b.used_count, 0);
+  EXPECT_EQ(b.usage_month, "");
+  EXPECT_FALSE(b.last_used_at.has_value());
+  EXPECT_FALSE(b.created_by.has_value());
+
+  EXPECT_FALSE(db_->FindToken("nope")->has_value());
+  auto all = db_->ListTokens();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(TokenIds(*all), (std::vector<std::string>{"t1", "t2", "t3"}));
+}
+
+TEST_F(SqliteTokenTest, TakenNameOrHashIsAlreadyExists) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(db_->CreateToken(Token("t2", "app"))));
+  TokenRecord same_hash = Token("t3", "other");
+  same_hash.token_hash = "hash-t1";
+  EXPECT_TRUE(absl::IsAlreadyExists(db_->CreateToken(same_hash)));
+  EXPECT_TRUE(absl::IsAlreadyExists(db_->CreateToken(Token("t1", "third"))));  // same id
+  EXPECT_EQ(TokenIds(*db_->ListTokens()), (std::vector<std::string>{"t1"}));
+}
+
+TEST_F(SqliteTokenTest, UpdateWritesMutableFieldsOnly) {
+  TokenRecord t = Token("t1", "app");
+  t.used_count = 7;
+  t.usage_month = "2026-03";
+  ASSERT_TRUE(db_->CreateToken(t).ok());
+  ASSERT_TRUE(db_->CreateToken(Token("t2", "taken")).ok());
+
+  TokenRecord u = t;
+  u.name = "renamed";
+  u.remark = "new remark";
+  u.expires_at = At(500);
+  u.is_active = false;
+  u.allowed_models = R"(["m1"])";
+  u.ip_whitelist = R"(["::1"])";
+  u.rate_limit = 5;
+  u.monthly_limit = 50;
+  u.updated_at = At(30);
+  // Not mutable through UpdateToken:
+  u.token_hash = "changed";
+  u.token_suffix = "zzzz";
+  u.created_at = At(40);
+  u.used_count = 99;
+  u.usage_month = "2030-01";
+  u.last_used_at = At(41);
+  ASSERT_TRUE(db_->UpdateToken(u).ok());
+
+  TokenRecord got = Find("t1");
+  EXPECT_EQ(got.name, "renamed");
+  EXPECT_EQ(got.remark, "new remark");
+  EXPECT_EQ(got.expires_at, At(500));
+  EXPECT_FALSE(got.is_active);
+  EXPECT_EQ(got.allowed_models, R"(["m1"])");
+  EXPECT_EQ(got.ip_whitelist, R"(["::1"])");
+  EXPECT_EQ(got.rate_limit, 5);
+  EXPECT_EQ(got.monthly_limit, 50);
+  EXPECT_EQ(got.updated_at, At(30));
+  EXPECT_EQ(got.token_hash, "hash-t1");
+  EXPECT_EQ(got.token_suffix, "Ab9z");
+  EXPECT_EQ(got.created_at, At(0));
+  EXPECT_EQ(got.used_count, 7);
+  EXPECT_EQ(got.usage_month, "2026-03");
+  EXPECT_FALSE(got.last_used_at.has_value());
+
+  // Back to NULLs, and the unchanged name is not a collision with itself.
+  u.expires_at.reset();
+  u.rate_limit.reset();
+  u.monthly_limit.reset();
+  ASSERT_TRUE(db_->UpdateToken(u).ok());
+  got = Find("t1");
+  EXPECT_FALSE(got.expires_at.has_value());
+  EXPECT_FALSE(got.rate_limit.has_value());
+  EXPECT_FALSE(got.monthly_limit.has_value());
+
+  u.name = "taken";
+  EXPECT_TRUE(absl::IsAlreadyExists(db_->UpdateToken(u)));
+  EXPECT_EQ(Find("t1").name, "renamed");
+  EXPECT_TRUE(absl::IsNotFound(db_->UpdateToken(Token("nope", "free"))));
+}
+
+TEST_F(SqliteTokenTest, DeleteRemovesTokenAndUsage) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db_->CreateToken(Token("t2", "other")).ok());
+  ASSERT_TRUE(db_->CreateModel(Model("a", "alpha"), Version("a", 1)).ok());
+  InferenceLogRecord log = Log("l1", "a", 1);
+  log.token_id = "t1";
+  ASSERT_TRUE(db_->AppendInferenceLogs({log}).ok());
+  ASSERT_TRUE(
+      db_->RecordTokenUsage({Use("t1", "a", "2026-03-01", 2), Use("t2", "a", "2026-03-01", 1)})
+          .ok());
+
+  ASSERT_TRUE(db_->DeleteToken("t1").ok());
+  EXPECT_FALSE(db_->FindToken("t1")->has_value());
+  EXPECT_TRUE(absl::IsNotFound(db_->DeleteToken("t1")));
+  EXPECT_TRUE(Usage("t1", "", "").empty());
+  EXPECT_EQ(Usage("t2", "", ""), (std::vector<std::string>{"2026-03-01/a=1"}));
+  // Its inference logs stay, without the token.
+  int64_t total = 0;
+  auto logs = db_->QueryInferenceLogs({}, &total);
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_FALSE((*logs)[0].token_id.has_value());
+  // The name is free again.
+  EXPECT_TRUE(db_->CreateToken(Token("t3", "app")).ok());
+}
+
+TEST_F(SqliteTokenTest, ResetUsage) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db_->RecordTokenUsage({Use("t1", "a", "2026-03-04", 5)}).ok());
+  ASSERT_TRUE(db_->ResetTokenUsage("t1", "2026-03", At(50)).ok());
+  TokenRecord t = Find("t1");
+  EXPECT_EQ(t.used_count, 0);
+  EXPECT_EQ(t.usage_month, "2026-03");
+  EXPECT_EQ(t.updated_at, At(50));
+  EXPECT_EQ(t.last_used_at, "2026-03-04T12:00:00.000Z");
+  // The history stays; later use counts from zero.
+  EXPECT_EQ(Usage("t1", "", ""), (std::vector<std::string>{"2026-03-04/a=5"}));
+  ASSERT_TRUE(db_->RecordTokenUsage({Use("t1", "a", "2026-03-05", 2)}).ok());
+  EXPECT_EQ(Find("t1").used_count, 2);
+  EXPECT_TRUE(absl::IsNotFound(db_->ResetTokenUsage("nope", "2026-03", At(50))));
+}
+
+TEST_F(SqliteTokenTest, RecordedUsageAccumulatesPerMonthDayAndModel) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db_->CreateToken(Token("t2", "other")).ok());
+  ASSERT_TRUE(db_->RecordTokenUsage({}).ok());
+  ASSERT_TRUE(
+      db_->RecordTokenUsage({Use("t1", "a", "2026-03-30", 2), Use("t1", "b", "2026-03-30", 1),
+                             Use("t1", "a", "2026-03-30", 3), Use("t2", "a", "2026-03-30", 4)})
+          .ok());
+  ASSERT_TRUE(db_->RecordTokenUsage({Use("t1", "a", "2026-03-31", 1)}).ok());
+  TokenRecord t = Find("t1");
+  EXPECT_EQ(t.used_count, 7);
+  EXPECT_EQ(t.usage_month, "2026-03");
+  EXPECT_EQ(t.last_used_at, "2026-03-31T12:00:00.000Z");
+  EXPECT_EQ(Find("t2").used_count, 4);
+  EXPECT_EQ(Usage("t1", "", ""),
+            (std::vector<std::string>{"2026-03-30/a=5", "2026-03-30/b=1", "2026-03-31/a=1"}));
+
+  // A new month restarts used_count; the per-day history goes on.
+  ASSERT_TRUE(
+      db_->RecordTokenUsage({Use("t1", "b", "2026-04-01", 2), Use("t1", "a", "2026-04-01", 1)})
+          .ok());
+  t = Find("t1");
+  EXPECT_EQ(t.used_count, 3);
+  EXPECT_EQ(t.usage_month, "2026-04");
+  EXPECT_EQ(t.last_used_at, "2026-04-01T12:00:00.000Z");
+  EXPECT_EQ(Usage("t1", "", ""),
+            (std::vector<std::string>{"2026-03-30/a=5", "2026-03-30/b=1", "2026-03-31/a=1",
+                                      "2026-04-01/a=1", "2026-04-01/b=2"}));
+}
+
+TEST_F(SqliteTokenTest, UsageOfDeletedTokensIsSkipped) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(
+      db_->RecordTokenUsage({Use("gone", "a", "2026-03-01", 4), Use("t1", "a", "2026-03-01", 1)})
+          .ok());
+  EXPECT_TRUE(Usage("gone", "", "").empty());
+  EXPECT_EQ(Find("t1").used_count, 1);
+  EXPECT_EQ(Usage("t1", "", ""), (std::vector<std::string>{"2026-03-01/a=1"}));
+}
+
+TEST_F(SqliteTokenTest, FailedBatchAppliesNothing) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db_->RecordTokenUsage({Use("t1", "a", "2026-03-01", 1)}).ok());
+  // Provoke a failure in the middle of a batch.
+  ExecRaw(
+      "CREATE TRIGGER fail_usage BEFORE INSERT ON token_usage_daily WHEN NEW.model_id = 'boom' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  EXPECT_FALSE(
+      db_->RecordTokenUsage({Use("t1", "a", "2026-03-01", 2), Use("t1", "b", "2026-03-02", 3),
+                             Use("t1", "boom", "2026-03-02", 1)})
+          .ok());
+  TokenRecord t = Find("t1");
+  EXPECT_EQ(t.used_count, 1);
+  EXPECT_EQ(t.last_used_at, "2026-03-01T12:00:00.000Z");
+  EXPECT_EQ(Usage("t1", "", ""), (std::vector<std::string>{"2026-03-01/a=1"}));
+  // The connection is usable afterwards (the transaction was rolled back).
+  ExecRaw("DROP TRIGGER fail_usage");
+  ASSERT_TRUE(db_->RecordTokenUsage({Use("t1", "b", "2026-03-02", 3)}).ok());
+  EXPECT_EQ(Find("t1").used_count, 4);
+}
+
+TEST_F(SqliteTokenTest, UsageRangeIsInclusiveAndOrdered) {
+  ASSERT_TRUE(db_->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db_->CreateToken(Token("t2", "other")).ok());
+  ASSERT_TRUE(
+      db_->RecordTokenUsage({Use("t1", "z", "2026-03-03", 1), Use("t1", "a", "2026-03-05", 1),
+                             Use("t1", "m", "2026-03-03", 1), Use("t1", "a", "2026-03-01", 1),
+                             Use("t1", "a", "2026-03-06", 1), Use("t2", "a", "2026-03-03", 9)})
+          .ok());
+  EXPECT_EQ(Usage("t1", "2026-03-03", "2026-03-05"),
+            (std::vector<std::string>{"2026-03-03/m=1", "2026-03-03/z=1", "2026-03-05/a=1"}));
+  EXPECT_EQ(Usage("t1", "2026-03-06", "2026-03-06"), (std::vector<std::string>{"2026-03-06/a=1"}));
+  EXPECT_TRUE(Usage("t1", "2026-03-07", "2026-03-31").empty());
+  EXPECT_TRUE(Usage("t1", "2026-03-04", "2026-03-04").empty());
+  EXPECT_EQ(Usage("t1", "", "2026-03-01"), (std::vector<std::string>{"2026-03-01/a=1"}));
+  EXPECT_EQ(Usage("t1", "2026-03-06", ""), (std::vector<std::string>{"2026-03-06/a=1"}));
+  EXPECT_TRUE(Usage("nope", "", "").empty());
+}
+
+TEST_F(SqliteDatabaseTest, SchemaVersion3MigratesToTokenUsage) {
+  EXPECT_EQ(SqliteMigrations().back().version, 4);
+  // A database as version 3 left it, with a token.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+          << sqlite3_errmsg(raw);
+    };
+    exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))");
+    for (const Migration& m : SqliteMigrations()) {
+      if (m.version > 3) continue;
+      exec(std::string(m.sql));
+      exec(fmt::format("INSERT INTO schema_migrations (version, name) VALUES ({}, '{}')", m.version,
+                       m.name));
+    }
+    exec(
+        "INSERT INTO tokens (id, name, token_hash, token_suffix, created_at, used_count) "
+        "VALUES ('t1', 'old', 'h1', 'abcd', '" +
+        At(3) + "', 5)");
+    sqlite3_close(raw);
+  }
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*db->SchemaVersion(), 4);
+  auto t = db->FindToken("t1");
+  ASSERT_TRUE(t.ok() && t->has_value()) << t.status();
+  EXPECT_EQ((*t)->name, "old");
+  EXPECT_EQ((*t)->updated_at, At(3));  // taken from created_at
+  EXPECT_EQ((*t)->usage_month, "");
+  EXPECT_EQ((*t)->used_count, 5);
+  EXPECT_FALSE((*t)->last_used_at.has_value());
+  // The new columns, index and table work.
+  ASSERT_TRUE(db->RecordTokenUsage({Use("t1", "a", "2026-03-01", 2)}).ok());
+  EXPECT_EQ((*db->FindToken("t1"))->used_count, 2);  // a new month for it
+  EXPECT_TRUE(absl::IsAlreadyExists(db->CreateToken(Token("t2", "old"))));
+  auto rows = db->TokenUsage("t1", "", "");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(UsageRows(*rows), (std::vector<std::string>{"2026-03-01/a=2"}));
 }
 
 TEST_F(SqliteDatabaseTest, UnopenablePathIsAnError) {
