@@ -30,4 +30,9 @@ const Principal& AdminOf(const http::Request& request) {
   return *std::any_cast<Principal>(&request.identity);
 }
 
+Actor ActorOf(const http::Request& request) {
+  const Principal& who = AdminOf(request);
+  return {who.username, who.user_id, request.client_ip};
+}
+
 }  // namespace cinfer::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "auth/admin_auth_service.h"
+#include "common/actor.h"
 #include "http/router.h"
 
 namespace cinfer::api {
@@ -21,5 +22,7 @@ class AdminAuthenticator final : public http::Authenticator {
 std::optional<std::string_view> BearerToken(const http::Request& request);
 // The admin Principal set by AdminAuthenticator.
 const Principal& AdminOf(const http::Request& request);
+// The admin who made the request, for the audit log.
+Actor ActorOf(const http::Request& request);
 
 }  // namespace cinfer::api

@@ -11,7 +11,8 @@ std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* mod
   AddAuthRoutes(system.auth, routes);
   AddModelRoutes(models, model_options, routes);
   AddLogRoutes(app.logs, app.model_store, app.clock, routes);
-  AddInferenceRoutes(app.inference, app.async, app.options, routes);
+  AddTokenRoutes(app.tokens, routes);
+  AddInferenceRoutes({app.inference, app.async, app.tokens}, app.options, routes);
   return routes;
 }
 

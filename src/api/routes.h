@@ -5,6 +5,7 @@
 
 #include "api/admin/log_handlers.h"
 #include "api/admin/model_handlers.h"
+#include "api/admin/token_handlers.h"
 #include "api/app/inference_handlers.h"
 #include "api/system/system_handlers.h"
 #include "http/router.h"
@@ -14,6 +15,7 @@ namespace cinfer::api {
 struct AppDeps {
   InferenceService* inference = nullptr;
   AsyncRequests* async = nullptr;
+  TokenService* tokens = nullptr;
   InferenceRoutesOptions options;
   InferenceLogStore* logs = nullptr;
   ModelStore* model_store = nullptr;

@@ -1,5 +1,6 @@
 #include "common/random.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -14,6 +15,13 @@ std::string RandomBytes(size_t n) {
     std::abort();  // No entropy: continuing would issue predictable secrets.
   }
   return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) abort();
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 std::string HexEncode(std::string_view bytes) {

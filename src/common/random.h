@@ -13,6 +13,8 @@ std::string RandomHex(size_t n);
 std::string NewUuid();
 
 std::string HexEncode(std::string_view bytes);
+// Lowercase hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
 // Empty optional-like: returns false when `hex` is not valid hex.
 bool HexDecode(std::string_view hex, std::string* out);
 

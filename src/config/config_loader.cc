@@ -7,6 +7,7 @@
 
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "net/ip_address.h"
 #include "yaml-cpp/yaml.h"
 
 namespace cinfer {
@@ -91,7 +92,7 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"auth.login_max_failures", &c.auth.login_max_failures, 1, 1'000'000},
       {"auth.login_window_s", &c.auth.login_window_s, 1, 86400},
       {"auth.password_hash_concurrency", &c.auth.password_hash_concurrency, 1, 64},
-      {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0, INT_MAX},
+      {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0, 1000000},
       {"auth.rate_limit.requests_per_month", &c.auth.rate_limit.requests_per_month, 0, INT_MAX},
       {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
   };
@@ -247,6 +248,10 @@ absl::Status ValidateCrossField(const Config& c) {
   }
   if (c.server.host.empty()) {
     return absl::InvalidArgumentError("config key 'server.host' must not be empty");
+  }
+  if (auto proxies = net::IpSet::Parse(c.server.trusted_proxies); !proxies.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("config key 'server.trusted_proxies': ", ToStd(proxies.status().message())));
   }
   return absl::OkStatus();
 }

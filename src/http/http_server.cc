@@ -71,7 +71,8 @@ class SpoolFile {
 };
 
 template <class Body>
-Request ToRequest(bhttp::request<Body>&& msg, std::string client_ip, std::string request_id) {
+Request ToRequest(bhttp::request<Body>&& msg, const std::string& peer, std::string request_id,
+                  const net::IpSet& trusted_proxies) {
   Request req;
   req.method = std::string(msg.method_string());
   std::string_view target = msg.target();
@@ -82,7 +83,10 @@ Request ToRequest(bhttp::request<Body>&& msg, std::string client_ip, std::string
     req.headers[ToLower(std::string_view(field.name_string()))] = std::string(field.value());
   }
   if constexpr (std::is_same_v<Body, bhttp::string_body>) req.body = std::move(msg.body());
-  req.client_ip = std::move(client_ip);
+  req.client_ip = trusted_proxies.empty()
+                      ? peer
+                      : net::ResolveClientIp(peer, req.Header("x-forwarded-for"),
+                                             req.Header("x-real-ip"), trusted_proxies);
   req.request_id = std::move(request_id);
   return req;
 }
@@ -223,7 +227,8 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
           co_return false;  // timed out or broken mid-body; the spool file is removed
         } else {
           file_parser.get().body().close();
-          file_request = ToRequest(file_parser.release(), client_ip, request_id);
+          file_request =
+              ToRequest(file_parser.release(), client_ip, request_id, opts.trusted_proxies);
           file_request->body_file = spool_path;
         }
       }
@@ -240,11 +245,14 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   }
   Response response;
   const bool keep_alive = !refused && client_keep_alive;
+  std::string logged_ip = client_ip;
   if (refused) {
     response = ErrorResponse(*refused, request_id);
   } else {
-    Request req = file_request ? std::move(*file_request)
-                               : ToRequest(parser.release(), client_ip, request_id);
+    Request req = file_request
+                      ? std::move(*file_request)
+                      : ToRequest(parser.release(), client_ip, request_id, opts.trusted_proxies);
+    if (req.client_ip != client_ip) logged_ip = StrCat(req.client_ip, " via ", client_ip);
     response = co_await asio::co_spawn(
         handlers, [this, &req]() -> asio::awaitable<Response> { co_return router->Handle(req); },
         asio::use_awaitable);
@@ -258,7 +266,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   if (opts.access_log) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", client_ip, method, path, status, bytes, ms,
+    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", logged_ip, method, path, status, bytes, ms,
                  request_id);
   }
   if (!ec && refused) co_await Drain(stream);

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "http/router.h"
+#include "net/ip_address.h"
 
 namespace cinfer::http {
 
@@ -33,6 +34,8 @@ class HttpServer {
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;
     std::string upload_dir;  // where body_to_file routes spool bodies (must exist)
+    // Peers whose X-Forwarded-For / X-Real-IP name the client (Request::client_ip).
+    net::IpSet trusted_proxies;
   };
 
   // Binds the listening socket (so port() is known before Run).

@@ -19,7 +19,7 @@ struct Request {
   std::map<std::string, std::string> headers;              // lowercase names
   std::string body;
   std::string body_file;  // routes with body_to_file: the body, spooled to this file
-  std::string client_ip;  // the socket peer
+  std::string client_ip;  // the socket peer, or the client a trusted proxy names
   std::string request_id;
   std::map<std::string, std::string> path_params;  // filled by the router
   // Set by the route's authentication stage (e.g. an admin Principal).

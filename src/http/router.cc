@@ -77,6 +77,7 @@ size_t Router::BodyLimitFor(std::string_view method, std::string_view path) cons
 Response Router::Handle(Request& request) const {
   auto route = Resolve(request.method, request.path, &request.path_params);
   absl::StatusOr<Response> result = absl::InternalError("unreachable");
+  Authenticator* authenticator = nullptr;
   if (!route.ok()) {
     result = route.status();
   } else {
@@ -84,9 +85,9 @@ Response Router::Handle(Request& request) const {
     absl::Status auth = absl::OkStatus();
     if (r.scope != AuthScope::kPublic) {
       auto it = authenticators_.find(r.scope);
-      auth = it == authenticators_.end() || it->second == nullptr
-                 ? absl::InternalError("no authenticator for route scope")
-                 : it->second->Authenticate(request);
+      if (it != authenticators_.end()) authenticator = it->second;
+      auth = authenticator == nullptr ? absl::InternalError("no authenticator for route scope")
+                                      : authenticator->Authenticate(request);
     }
     if (!auth.ok()) {
       result = auth;
@@ -98,12 +99,18 @@ Response Router::Handle(Request& request) const {
       }
     }
   }
-  if (result.ok()) return *std::move(result);
-  if (HttpStatusFor(result.status()) >= 500) {
-    spdlog::error("request {} {} {} failed: {}", request.request_id, request.method, request.path,
-                  result.status().ToString());
+  Response response;
+  if (result.ok()) {
+    response = *std::move(result);
+  } else {
+    if (HttpStatusFor(result.status()) >= 500) {
+      spdlog::error("request {} {} {} failed: {}", request.request_id, request.method, request.path,
+                    result.status().ToString());
+    }
+    response = ErrorResponse(result.status(), request.request_id);
   }
-  return ErrorResponse(result.status(), request.request_id);
+  if (authenticator != nullptr) authenticator->Decorate(request, response);
+  return response;
 }
 
 }  // namespace cinfer::http

@@ -25,6 +25,9 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual absl::Status Authenticate(Request& request) = 0;
+  // Called with every response of the scope's routes, after the handler or
+  // after a refused authentication: adds headers (e.g. rate-limit state).
+  virtual void Decorate(const Request& /*request*/, Response& /*response*/) {}
 };
 
 using Handler = std::function<absl::StatusOr<Response>(Request&)>;

@@ -35,7 +35,7 @@ std::string_view AsyncRequests::StateName(State state) {
   return "unknown";
 }
 
-absl::StatusOr<std::string> AsyncRequests::Submit(Work work) {
+absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner) {
   std::string id = NewUuid();
   {
     std::lock_guard lock(mu_);
@@ -49,6 +49,7 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work) {
     Entry e;
     e.work = std::move(work);
     e.snap.created_at = FormatIso8601(clock_->Now());
+    e.snap.owner = std::move(owner);
     entries_.emplace(id, std::move(e));
     queue_.push_back(id);
     ++pending_;

@@ -43,6 +43,7 @@ class AsyncRequests {
     nlohmann::json result;  // kDone
     absl::Status error;     // kFailed
     std::string created_at, finished_at;
+    std::string owner;  // who submitted it (the API token id)
   };
 
   AsyncRequests(Options options, const Clock* clock);
@@ -50,8 +51,9 @@ class AsyncRequests {
   AsyncRequests(const AsyncRequests&) = delete;
   AsyncRequests& operator=(const AsyncRequests&) = delete;
 
-  // The new request id, or QUEUE_FULL (503, Retry-After 1).
-  absl::StatusOr<std::string> Submit(Work work);
+  // The new request id, or QUEUE_FULL (503, Retry-After 1). `owner` is kept
+  // in the snapshot so only its submitter reads the result.
+  absl::StatusOr<std::string> Submit(Work work, std::string owner = "");
   // nullopt: unknown or expired.
   std::optional<Snapshot> Get(const std::string& id);
   static std::string_view StateName(State state);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/actor.h"
 #include "common/clock.h"
 #include "engines/engine_registry.h"
 #include "models/model_config.h"
@@ -29,13 +30,6 @@
 #include "storage/database.h"
 
 namespace cinfer {
-
-// Who performs an admin action, for the audit log.
-struct Actor {
-  std::string name;  // username, or "system"
-  std::string id;    // user id; stored as created_by
-  std::string ip;
-};
 
 struct ModelUpload {
   std::string name;

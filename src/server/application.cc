@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "api/admin_authenticator.h"
+#include "api/app/token_authenticator.h"
 #include "api/routes.h"
 #include "auth/admin_auth_service.h"
 #include "auth/jwt_codec.h"
@@ -24,6 +25,8 @@
 #include "models/model_validator.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "tokens/token_service.h"
+#include "tokens/usage_recorder.h"
 
 namespace cinfer {
 namespace {
@@ -58,7 +61,9 @@ struct Application::Components {
   std::unique_ptr<ModelService> models;
   std::unique_ptr<InferenceService> inference;
   std::unique_ptr<AsyncRequests> async;
-  std::unique_ptr<api::OpenAppAuthenticator> app_authenticator;
+  std::unique_ptr<UsageRecorder> usage;
+  std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<api::TokenAuthenticator> app_authenticator;
   std::string spool_dir;
   api::StaticAssets assets;
   std::unique_ptr<http::Router> router;
@@ -142,10 +147,24 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   ao.max_result_bytes = static_cast<size_t>(rc.async_max_result_mb) << 20;
   ao.ttl = std::chrono::seconds(rc.async_result_ttl_s);
   c->async = std::make_unique<AsyncRequests>(ao, &c->clock);
-  c->app_authenticator = std::make_unique<api::OpenAppAuthenticator>();
+  c->usage = std::make_unique<UsageRecorder>(UsageRecorder::Options{}, c->db.get());
+  const AuthConfig& ac = config.auth;
+  TokenService::Options to;
+  to.default_expiry_days = ac.token_expiry_days;
+  to.default_rate_limit = ac.rate_limit.requests_per_minute > 0
+                              ? std::optional<int64_t>(ac.rate_limit.requests_per_minute)
+                              : std::nullopt;
+  to.default_monthly_limit = ac.rate_limit.requests_per_month > 0
+                                 ? std::optional<int64_t>(ac.rate_limit.requests_per_month)
+                                 : std::nullopt;
+  to.ip_filter = ac.ip_filter.enabled;
+  ASSIGN_OR_RETURN(c->tokens, TokenService::Create(to, {c->db.get(), c->db.get(), c->db.get(),
+                                                        c->db.get(), c->usage.get(), &c->clock}));
+  c->app_authenticator = std::make_unique<api::TokenAuthenticator>(c->tokens.get());
   api::AppDeps app;
   app.inference = c->inference.get();
   app.async = c->async.get();
+  app.tokens = c->tokens.get();
   app.options = {c->spool_dir, static_cast<size_t>(rc.max_body_mb) << 20};
   app.logs = c->db.get();
   app.model_store = c->db.get();
@@ -176,6 +195,7 @@ absl::Status Application::Serve() {
   o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
   o.access_log = s.access_log;
   o.upload_dir = c_->spool_dir;
+  ASSIGN_OR_RETURN(o.trusted_proxies, net::IpSet::Parse(s.trusted_proxies));
   if (s.tls.enabled) {
     o.tls_cert_file = s.tls.cert_file;
     o.tls_key_file = s.tls.key_file;

@@ -115,8 +115,10 @@ class TokenStore {
   virtual absl::Status ResetTokenUsage(std::string_view id, std::string_view month,
                                        std::string_view at) = 0;
   // Applies every increment in one transaction: used_count grows by count when
-  // usage_month equals the increment's month and restarts at count otherwise
-  // (usage_month becomes that month); last_used_at = at; the (token, day,
+  // usage_month equals the increment's month and restarts at count when the
+  // increment's month is later (usage_month becomes that month); an increment
+  // of an earlier month (committed across a month boundary) leaves used_count
+  // alone. last_used_at becomes the later of itself and `at`; the (token, day,
   // model) counter grows by count. Increments of tokens that no longer exist
   // are skipped. On error nothing is applied.
   virtual absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) = 0;

@@ -84,10 +84,6 @@ struct PartFiles {
   }
 };
 
-Actor ActorOf(const Request& req) {
-  return {AdminOf(req).username, AdminOf(req).user_id, req.client_ip};
-}
-
 Result ModelResponse(ModelService* models, int status, const ModelRecord& m) {
   ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
   return JsonResponse(status, ModelJson(m, versions, models->Serving(m.id)));

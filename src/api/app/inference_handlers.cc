@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "api/app/token_authenticator.h"
 #include "api/json_util.h"
 #include "common/errors.h"
 #include "common/file_util.h"
@@ -260,8 +261,15 @@ RequestContext ContextOf(const Request& req, std::string route) {
   RequestContext ctx;
   ctx.request_id = req.request_id;
   ctx.client_ip = req.client_ip;
+  if (const ApiCaller* caller = CallerOf(req)) ctx.token_id = caller->token_id;
   ctx.route = std::move(route);
   return ctx;
+}
+
+absl::StatusOr<const ApiCaller*> Caller(const Request& req) {
+  const ApiCaller* caller = CallerOf(req);
+  if (caller == nullptr) return absl::InternalError("application route without an API caller");
+  return caller;
 }
 
 nlohmann::json PublishedJson(const PublishedModel& p) {
@@ -283,24 +291,37 @@ absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::
   return OutcomeJson(o, /*header=*/true);
 }
 
-Result Infer(InferenceService* inference, const InferenceRoutesOptions& o, Request& req) {
+// Single inference: one quota unit, committed before the 200.
+Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
-  ASSIGN_OR_RETURN(nlohmann::json body, InferOne(inference, req.path_params["id"], inputs[0],
-                                                 params, ContextOf(req, "infer")));
+  const std::string& id = req.path_params["id"];
+  ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
+  ASSIGN_OR_RETURN(nlohmann::json body,
+                   InferOne(app.inference, id, inputs[0], params, ContextOf(req, "infer")));
+  RETURN_IF_ERROR(quota.Commit(1));
   return JsonResponse(200, body);
 }
 
-Result InferBatch(InferenceService* inference, const InferenceRoutesOptions& o, Request& req) {
+// Batch: one quota unit per image reserved up front; the successful ones are
+// committed before the 200, the rest released.
+Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
   const std::string& id = req.path_params["id"];
+  InferenceService* inference = app.inference;
+  ASSIGN_OR_RETURN(QuotaReservation quota,
+                   app.tokens->Reserve(*caller, id, static_cast<int64_t>(inputs.size())));
   ASSIGN_OR_RETURN(auto outcomes,
                    inference->InferBatch(id, inputs, params, ContextOf(req, "infer/batch")));
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json head = {{"model_id", id}};
+  int64_t succeeded = 0;
   for (const auto& r : outcomes) {
     if (r.ok()) {
+      ++succeeded;
       head["model_version"] = r->model_version;
       head["task"] = std::string(vision::TaskName(r->result.task));
       results.push_back(OutcomeJson(*r, /*header=*/false));
@@ -314,29 +335,36 @@ Result InferBatch(InferenceService* inference, const InferenceRoutesOptions& o, 
     head["task"] = std::string(vision::TaskName(p.served->config.output.task));
   }
   head["results"] = std::move(results);
+  RETURN_IF_ERROR(quota.Commit(succeeded));
   return JsonResponse(200, head);
 }
 
-Result InferAsync(InferenceService* inference, AsyncRequests* async,
-                  const InferenceRoutesOptions& o, Request& req) {
+// Async: the unit is committed when the request is accepted, before the 202.
+Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
   const std::string id = req.path_params["id"];
+  InferenceService* inference = app.inference;
   RETURN_IF_ERROR(inference->GetPublished(id).status());  // 404 now, not later
+  ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
   RequestContext ctx = ContextOf(req, "infer/async");
-  ASSIGN_OR_RETURN(std::string request_id,
-                   async->Submit([inference, id, input = std::move(inputs[0]), params, ctx]() {
-                     return InferOne(inference, id, input, params, ctx);
-                   }));
+  ASSIGN_OR_RETURN(
+      std::string request_id,
+      app.async->Submit([inference, id, input = std::move(inputs[0]), params,
+                         ctx]() { return InferOne(inference, id, input, params, ctx); },
+                        caller->token_id));
+  RETURN_IF_ERROR(quota.Commit(1));
   return JsonResponse(202, {{"request_id", request_id},
                             {"status", "queued"},
                             {"status_url", StrCat("/api/v1/requests/", request_id)}});
 }
 
 Result AsyncResult(AsyncRequests* async, Request& req) {
+  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
   const std::string& id = req.path_params["request_id"];
   auto snap = async->Get(id);
-  if (!snap.has_value()) {
+  if (!snap.has_value() || snap->owner != caller->token_id) {
     return MakeError(absl::StatusCode::kNotFound, "REQUEST_NOT_FOUND",
                      StrCat("no request '", id, "' (unknown, or its result expired)"));
   }
@@ -361,19 +389,23 @@ Result AsyncResult(AsyncRequests* async, Request& req) {
 
 }  // namespace
 
-void AddInferenceRoutes(InferenceService* inference, AsyncRequests* async,
-                        const InferenceRoutesOptions& options, std::vector<http::Route>& routes) {
+void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& options,
+                        std::vector<http::Route>& routes) {
   using http::AuthScope;
-  routes.push_back({"GET", "/api/v1/models", AuthScope::kApiToken, [inference](Request&) -> Result {
-                      ASSIGN_OR_RETURN(auto models, inference->ListPublished());
+  routes.push_back({"GET", "/api/v1/models", AuthScope::kApiToken, [app](Request& req) -> Result {
+                      ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+                      ASSIGN_OR_RETURN(auto models, app.inference->ListPublished());
                       nlohmann::json items = nlohmann::json::array();
-                      for (const auto& m : models) items.push_back(PublishedJson(m));
+                      for (const auto& m : models) {
+                        if (app.tokens->ModelAllowed(*caller, m.record.id))
+                          items.push_back(PublishedJson(m));
+                      }
                       const size_t total = items.size();
                       return JsonResponse(200, {{"items", std::move(items)}, {"total", total}});
                     }});
   routes.push_back(
-      {"GET", "/api/v1/models/{id}", AuthScope::kApiToken, [inference](Request& req) -> Result {
-         ASSIGN_OR_RETURN(PublishedModel m, inference->GetPublished(req.path_params["id"]));
+      {"GET", "/api/v1/models/{id}", AuthScope::kApiToken, [app](Request& req) -> Result {
+         ASSIGN_OR_RETURN(PublishedModel m, app.inference->GetPublished(req.path_params["id"]));
          return JsonResponse(200, PublishedJson(m));
        }});
   auto add = [&](const std::string& path, http::Handler handler) {
@@ -382,14 +414,13 @@ void AddInferenceRoutes(InferenceService* inference, AsyncRequests* async,
     routes.push_back(std::move(r));
   };
   add("/api/v1/models/{id}/infer",
-      [inference, options](Request& req) { return Infer(inference, options, req); });
+      [app, options](Request& req) { return Infer(app, options, req); });
   add("/api/v1/models/{id}/infer/batch",
-      [inference, options](Request& req) { return InferBatch(inference, options, req); });
-  add("/api/v1/models/{id}/infer/async", [inference, async, options](Request& req) {
-    return InferAsync(inference, async, options, req);
-  });
+      [app, options](Request& req) { return InferBatch(app, options, req); });
+  add("/api/v1/models/{id}/infer/async",
+      [app, options](Request& req) { return InferAsync(app, options, req); });
   routes.push_back({"GET", "/api/v1/requests/{request_id}", AuthScope::kApiToken,
-                    [async](Request& req) { return AsyncResult(async, req); }});
+                    [async = app.async](Request& req) { return AsyncResult(async, req); }});
 }
 
 }  // namespace cinfer::api

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "inference/async_requests.h"
 #include "inference/inference_service.h"
+#include "tokens/token_service.h"
 
 namespace cinfer::api {
 
@@ -18,14 +19,15 @@ struct InferenceRoutesOptions {
   size_t max_body_bytes = 32u << 20;  // per inference request
 };
 
-void AddInferenceRoutes(InferenceService* inference, AsyncRequests* async,
-                        const InferenceRoutesOptions& options, std::vector<http::Route>& routes);
-
-// The stage for AuthScope::kApiToken until API tokens exist: admits every
-// request. The API-token issue replaces it with token checks.
-class OpenAppAuthenticator final : public http::Authenticator {
- public:
-  absl::Status Authenticate(http::Request&) override { return absl::OkStatus(); }
+// The services the application routes use; not owned.
+struct AppServices {
+  InferenceService* inference = nullptr;
+  AsyncRequests* async = nullptr;
+  TokenService* tokens = nullptr;  // quota reservations, allowed models
 };
+
+// The routes run behind TokenAuthenticator (AuthScope::kApiToken).
+void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& options,
+                        std::vector<http::Route>& routes);
 
 }  // namespace cinfer::api

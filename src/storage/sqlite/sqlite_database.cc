@@ -904,8 +904,9 @@ absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrem
           Statement up,
           Statement::Prepare(db_,
                              "UPDATE tokens SET used_count = CASE WHEN usage_month = ?1 "
-                             "THEN used_count + ?2 ELSE ?2 END, usage_month = ?1, "
-                             "last_used_at = ?3 WHERE id = ?4"));
+                             "THEN used_count + ?2 WHEN usage_month < ?1 THEN ?2 "
+                             "ELSE used_count END, usage_month = MAX(usage_month, ?1), "
+                             "last_used_at = MAX(COALESCE(last_used_at, ''), ?3) WHERE id = ?4"));
       RETURN_IF_ERROR(
           up.Bind(1, inc.month).Bind(2, inc.count).Bind(3, inc.at).Bind(4, inc.token_id).Run());
       if (sqlite3_changes(db_) == 0) continue;  // the token is gone

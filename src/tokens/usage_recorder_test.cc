@@ -1,0 +1,96 @@
+#include "tokens/usage_recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace cinfer {
+namespace {
+
+// A TokenStore that records what it is asked to write; the first write can be
+// held until released, and writes can be made to fail.
+class RecordingStore final : public TokenStore {
+ public:
+  absl::Status CreateToken(const TokenRecord&) override { return absl::OkStatus(); }
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens() override {
+    return std::vector<TokenRecord>{};
+  }
+  absl::StatusOr<std::optional<TokenRecord>> FindToken(std::string_view) override {
+    return std::nullopt;
+  }
+  absl::Status UpdateToken(const TokenRecord&) override { return absl::OkStatus(); }
+  absl::Status DeleteToken(std::string_view) override { return absl::OkStatus(); }
+  absl::Status ResetTokenUsage(std::string_view, std::string_view, std::string_view) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<TokenUsageRow>> TokenUsage(std::string_view, std::string_view,
+                                                        std::string_view) override {
+    return std::vector<TokenUsageRow>{};
+  }
+  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& rows) override {
+    std::unique_lock lock(mu);
+    batches.push_back(rows);
+    cv.notify_all();
+    cv.wait(lock, [&] { return !hold_first || batches.size() > 1 || released; });
+    return fail ? absl::UnavailableError("database is locked") : absl::OkStatus();
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<TokenUsageIncrement>> batches;
+  bool hold_first = false;
+  bool released = false;
+  bool fail = false;
+};
+
+TokenUsageIncrement Inc(std::string token, std::string model, int64_t n) {
+  return {std::move(token), std::move(model), "2026-11-26", "2026-11", n, "2026-11-26T00:00:00Z"};
+}
+
+TEST(UsageRecorderTest, WaitersQueuedDuringAWriteShareTheNextTransaction) {
+  RecordingStore store;
+  store.hold_first = true;
+  UsageRecorder recorder({}, &store);
+  std::thread first([&] { EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok()); });
+  {
+    std::unique_lock lock(store.mu);
+    store.cv.wait(lock, [&] { return store.batches.size() == 1; });  // first write in progress
+  }
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 10; ++i) {
+    waiters.emplace_back(
+        [&, i] { EXPECT_TRUE(recorder.Record(Inc(i % 2 ? "t1" : "t2", "m1", 2)).ok()); });
+  }
+  while (recorder.queued() < 10) std::this_thread::yield();
+  {
+    std::lock_guard lock(store.mu);
+    store.released = true;
+  }
+  store.cv.notify_all();
+  first.join();
+  for (auto& w : waiters) w.join();
+  EXPECT_EQ(recorder.transactions(), 2);
+  ASSERT_EQ(store.batches.size(), 2u);
+  // The ten increments were merged per (token, day, model).
+  ASSERT_EQ(store.batches[1].size(), 2u);
+  EXPECT_EQ(store.batches[1][0].count + store.batches[1][1].count, 20);
+}
+
+TEST(UsageRecorderTest, AFailedWriteIsReportedToEveryWaiter) {
+  RecordingStore store;
+  store.fail = true;
+  UsageRecorder recorder({}, &store);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      absl::Status st = recorder.Record(Inc("t1", "m1", 1));
+      EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+}  // namespace cinfer
