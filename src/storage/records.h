@@ -131,8 +131,8 @@ struct TokenRecord {
   std::string token_suffix;  // the value's last 4 characters
   std::string created_at;
   std::string updated_at;
-  std::optional<std::string> expires_at;  // nullopt: never expires
-  bool is_active = true;                  // false: paused by an administrator
+  std::optional<std::string> expires_at;   // nullopt: never expires
+  bool is_active = true;                   // false: paused by an administrator
   std::string allowed_models = "[\"*\"]";  // JSON list text: ["*"] or model ids
   std::string ip_whitelist = "[]";         // JSON list text of addresses/CIDRs; [] = any
   std::optional<int64_t> rate_limit;       // requests per minute; nullopt: unlimited
