@@ -97,6 +97,13 @@ class Server:
         r = requests.post(self.url + API + "/auth/login",
                           json={"username": "bench", "password": "Bench-Pass-123!"})
         self.auth = {"Authorization": "Bearer " + r.json()["access_token"]}
+        # The application API needs an API token (docs/TOKENS.md): one without
+        # limits, so the load is never throttled.
+        r = requests.post(self.url + API + "/tokens", headers=self.auth, json={
+            "name": "bench", "rate_limit_per_minute": None, "monthly_limit": None,
+            "expires_at": None})
+        r.raise_for_status()
+        self.app_token = r.json()["token"]
 
     def publish(self, name, file, config):
         with open(file, "rb") as f:
@@ -118,9 +125,9 @@ class Server:
         self.log.close()
 
 
-def http_request(path, body, content_type):
+def http_request(path, body, content_type, token):
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     return head + body
 
 
@@ -256,7 +263,8 @@ def main():
                     mid = server.publish(f"{label}-{'batch' if batching else 'plain'}",
                                          SAMPLES / m["file"], cfg)
                     path = f"/api/v1/models/{mid}/infer"
-                    bodies = [http_request(path, b, "image/jpeg") for b in images[label]]
+                    bodies = [http_request(path, b, "image/jpeg", server.app_token)
+                              for b in images[label]]
                     drive(server.port, path, bodies, 2, 2)  # warm the connection pools
                     for conc in (1, 4, 16):
                         cpu0 = cpu_seconds(server.proc.pid)

@@ -63,4 +63,26 @@ SlidingWindow::Decision SlidingWindow::Acquire(Clock::TimePoint now, int64_t lim
   return d;
 }
 
+SlidingWindow::Decision SlidingWindow::Current(Clock::TimePoint now, int64_t limit,
+                                               std::chrono::nanoseconds window) {
+  if (!times_.empty()) now = std::max(now, times_.back());
+  Decision d = Peek(now, limit, window);
+  if (d.allowed) {
+    d.remaining += 1;  // Peek counted this request as admitted
+    d.reset =
+        times_.empty() ? std::chrono::nanoseconds(0) : NonNegative(times_.front() + window - now);
+  }
+  return d;
+}
+
+void SlidingWindow::Forget(Clock::TimePoint at) {
+  for (auto it = times_.rbegin(); it != times_.rend(); ++it) {
+    if (*it == at) {
+      times_.erase(std::next(it).base());
+      return;
+    }
+    if (*it < at) return;
+  }
+}
+
 }  // namespace cinfer

@@ -37,6 +37,13 @@ class SlidingWindow {
   Decision Acquire(Clock::TimePoint now, int64_t limit, std::chrono::nanoseconds window);
   // The same decision without recording anything.
   Decision Peek(Clock::TimePoint now, int64_t limit, std::chrono::nanoseconds window);
+  // The window as it stands, for a request that is not counted (e.g. refused
+  // for another reason): remaining = limit - counted, reset as above, and
+  // allowed / retry_after as Peek's.
+  Decision Current(Clock::TimePoint now, int64_t limit, std::chrono::nanoseconds window);
+  // Takes back one admission recorded at `at` (a request refused after it was
+  // counted, e.g. for its quota). No effect when there is none.
+  void Forget(Clock::TimePoint at);
 
  private:
   void Expire(Clock::TimePoint now, std::chrono::nanoseconds window);

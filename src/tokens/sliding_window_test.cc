@@ -320,5 +320,31 @@ TEST(SlidingWindowTest, RandomizedNeverExceedsTheLimit) {
   }
 }
 
+TEST(SlidingWindowTest, CurrentCountsNothingAndForgetTakesAnAdmissionBack) {
+  SlidingWindow w;
+  const Clock::TimePoint t0(seconds(1000));
+  const seconds window(60);
+  auto empty = w.Current(t0, 3, window);
+  EXPECT_TRUE(empty.allowed);
+  EXPECT_EQ(empty.remaining, 3);
+  EXPECT_EQ(empty.reset, nanoseconds(0));
+  ASSERT_TRUE(w.Acquire(t0, 3, window).allowed);
+  ASSERT_TRUE(w.Acquire(t0 + seconds(10), 3, window).allowed);
+  auto now = w.Current(t0 + seconds(20), 3, window);
+  EXPECT_EQ(now.remaining, 1);
+  EXPECT_EQ(now.reset, seconds(40));
+  EXPECT_EQ(w.Current(t0 + seconds(20), 3, window).remaining, 1);  // still nothing counted
+  w.Forget(t0 + seconds(10));
+  EXPECT_EQ(w.Current(t0 + seconds(20), 3, window).remaining, 2);
+  w.Forget(t0 + seconds(5));  // never admitted: no effect
+  EXPECT_EQ(w.Current(t0 + seconds(20), 3, window).remaining, 2);
+  ASSERT_TRUE(w.Acquire(t0 + seconds(20), 3, window).allowed);
+  ASSERT_TRUE(w.Acquire(t0 + seconds(20), 3, window).allowed);
+  auto full = w.Current(t0 + seconds(30), 3, window);
+  EXPECT_FALSE(full.allowed);
+  EXPECT_EQ(full.remaining, 0);
+  EXPECT_EQ(full.retry_after, seconds(30));
+}
+
 }  // namespace
 }  // namespace cinfer

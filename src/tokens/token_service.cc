@@ -539,7 +539,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
   caller->entry = e;
   auto refuse = [&](absl::Status st) {
     if (p.record.rate_limit.has_value())
-      caller->rate = e->window.Peek(now, *p.record.rate_limit, kRateWindow);
+      caller->rate = e->window.Current(now, *p.record.rate_limit, kRateWindow);
     return st;
   };
   if (p.expires_at.has_value() && *p.expires_at <= now) {
@@ -561,6 +561,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
   }
   if (p.record.rate_limit.has_value()) {
     caller->rate = e->window.Acquire(now, *p.record.rate_limit, kRateWindow);
+    if (caller->rate->allowed) caller->counted_at = now;
     if (!caller->rate->allowed) {
       return WithRetryAfter(
           MakeError(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
@@ -578,8 +579,8 @@ bool TokenService::ModelAllowed(const ApiCaller& caller, std::string_view model_
   return p.any_model || p.models.contains(model_id);
 }
 
-absl::StatusOr<QuotaReservation> TokenService::Reserve(const ApiCaller& caller,
-                                                       std::string_view model_id, int64_t units) {
+absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::string_view model_id,
+                                                       int64_t units) {
   if (caller.entry == nullptr) return Unauthenticated();
   TokenEntry& e = *caller.entry;
   const auto now = deps_.clock->Now();
@@ -588,6 +589,11 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(const ApiCaller& caller,
     RollMonth(e, UtcMonth(now));
     const auto& limit = e.policy->record.monthly_limit;
     if (limit.has_value() && e.committed + e.reserved + units > *limit) {
+      if (caller.counted_at.has_value() && e.policy->record.rate_limit.has_value()) {
+        e.window.Forget(*caller.counted_at);
+        caller.counted_at.reset();
+        caller.rate = e.window.Current(now, *e.policy->record.rate_limit, kRateWindow);
+      }
       return WithRetryAfter(
           MakeError(absl::StatusCode::kResourceExhausted, "QUOTA_EXCEEDED",
                     StrCat("monthly quota of ", *limit, " reached (", e.committed, " used",

@@ -87,6 +87,9 @@ struct ApiCaller {
   std::shared_ptr<TokenEntry> entry;
   // The rate-limit decision for this request (nullopt: no per-minute limit).
   std::optional<SlidingWindow::Decision> rate;
+  // When the request was counted in the rate window (to take it back if the
+  // quota refuses it).
+  std::optional<Clock::TimePoint> counted_at;
 };
 
 class TokenService;
@@ -166,8 +169,10 @@ class TokenService {
   bool ModelAllowed(const ApiCaller& caller, std::string_view model_id) const;
   // Holds `units` of the monthly quota for a request to `model_id`;
   // QUOTA_EXCEEDED (429, Retry-After to the next UTC month) when committed
-  // plus reserved units would pass the limit.
-  absl::StatusOr<QuotaReservation> Reserve(const ApiCaller& caller, std::string_view model_id,
+  // plus reserved units would pass the limit. A refused request is taken out
+  // of the rate window again (refused requests do not count); `caller.rate`
+  // then shows the window without it.
+  absl::StatusOr<QuotaReservation> Reserve(ApiCaller& caller, std::string_view model_id,
                                            int64_t units);
   std::optional<QuotaStatus> Quota(const ApiCaller& caller) const;
 

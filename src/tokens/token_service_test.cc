@@ -280,6 +280,27 @@ TEST_F(TokenServiceTest, RateLimitIsASlidingWindowWithRetryAfter) {
   EXPECT_EQ(paused.rate->limit, 30);
 }
 
+TEST_F(TokenServiceTest, RefusalsDoNotCountInTheRateWindow) {
+  CreatedToken t = MakeToken(Fields().Rate(2).Monthly(1));
+  ASSERT_TRUE(Use(t.value).ok());
+  // Refused for its quota after the rate check counted it: taken back.
+  ApiCaller c;
+  const std::string m1 = "m1";
+  ASSERT_TRUE(Call(t.value, "127.0.0.1", &m1, &c).ok());
+  EXPECT_EQ(c.rate->remaining, 0);
+  EXPECT_EQ(ErrorCodeOf(service_->Reserve(c, "m1", 1).status()), "QUOTA_EXCEEDED");
+  EXPECT_EQ(c.rate->remaining, 1);
+  // A refusal before the rate check shows the window without counting.
+  ASSERT_TRUE(service_->Pause(t.view.record.id, actor_).ok());
+  ApiCaller paused;
+  EXPECT_EQ(ErrorCodeOf(Call(t.value, "127.0.0.1", nullptr, &paused)), "TOKEN_PAUSED");
+  EXPECT_EQ(paused.rate->remaining, 1);
+  EXPECT_EQ(paused.rate->reset, std::chrono::seconds(60));
+  ASSERT_TRUE(service_->Resume(t.view.record.id, actor_).ok());
+  EXPECT_TRUE(Call(t.value).ok());
+  EXPECT_EQ(ErrorCodeOf(Call(t.value)), "RATE_LIMITED");
+}
+
 TEST_F(TokenServiceTest, MonthlyQuotaIsReservedCommittedAndResetsWithTheMonth) {
   CreatedToken t = MakeToken(Fields().Monthly(3));
   const std::string& id = t.view.record.id;

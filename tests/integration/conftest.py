@@ -9,11 +9,13 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,13 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "Adm1n-Initial-Pass!"
 
 API = "/api/v1/internal"
+TOKENS = f"{API}/tokens"
+
+# An API token value (docs/TOKENS.md): cit_ + 43 base64url characters.
+TOKEN_RE = re.compile(r"^cit_[A-Za-z0-9_-]{43}$")
+# Token fields for tests that are not about tokens: no limits, no expiry.
+UNLIMITED_TOKEN = {"rate_limit_per_minute": None, "monthly_limit": None,
+                   "expires_at": None}
 
 
 # --------------------------------------------------------------------------
@@ -41,13 +50,20 @@ def require_binary():
         pytest.skip(f"cinfer binary not found at {CINFER_BIN} (set CINFER_BIN)")
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_port(host="127.0.0.1"):
+    """A free TCP port on `host` ("::" and "::1" use an IPv6 socket)."""
+    v6 = ":" in host
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
     finally:
         s.close()
+
+
+def url_host(host):
+    """`host` as it goes into a URL: IPv6 literals in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def base_env():
@@ -145,30 +161,46 @@ def db_query(data_dir, sql, params=()):
 # --------------------------------------------------------------------------
 
 class Server:
+    """host: the listen address (server.host). "::" listens dual-stack; the
+    helpers then connect over IPv4 (127.0.0.1), so the server sees the peer
+    ::ffff:127.0.0.1. url_via(host) builds a URL over another address."""
+
     def __init__(self, workdir, env=None, config_file=None, port=None,
-                 env_overrides=True):
+                 env_overrides=True, host="127.0.0.1"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
         self.data_dir.mkdir(exist_ok=True)
         self.log_path = self.workdir / "server.log"
-        self.port = port or free_port()
+        self.host = host
+        self.port = port or free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1")
         self.config_file = config_file
         self.extra_env = dict(env or {})
         self.env_overrides = env_overrides
         self.proc = None
         self._log_fh = None
+        # Headers the application-API helpers send (an API token: see
+        # give_app_token); empty until a test gives the server a token.
+        self.app_headers = {}
+        self.app_token = None   # (value, token object) of that token
 
     # -- properties -------------------------------------------------------
     @property
+    def connect_host(self):
+        return "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+
+    def url_via(self, host):
+        return f"http://{url_host(host)}:{self.port}"
+
+    @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return self.url_via(self.connect_host)
 
     def env(self):
         env = base_env()
         if self.env_overrides:
             env.update({
-                "CINFER_SERVER__HOST": "127.0.0.1",
+                "CINFER_SERVER__HOST": self.host,
                 "CINFER_SERVER__PORT": str(self.port),
                 "CINFER_SERVER__DATA_DIR": str(self.data_dir),
                 "CINFER_SERVER__LOG_LEVEL": "debug",
@@ -336,6 +368,55 @@ def make_admin(server, username=ADMIN_USERNAME, password=ADMIN_PASSWORD):
     assert r.status_code == 201, f"setup failed: {r.status_code} {r.text[:500]}"
     token = server.login_token(username, password)
     return Admin(server, username, password, r.json(), token)
+
+
+# --------------------------------------------------------------------------
+# API tokens (docs/TOKENS.md)
+# --------------------------------------------------------------------------
+
+def token_headers(value, form="bearer"):
+    """The headers presenting an API token: form "bearer" (Authorization:
+    Bearer) or "x-access-token"."""
+    if form == "bearer":
+        return {"Authorization": f"Bearer {value}"}
+    assert form == "x-access-token", form
+    return {"X-Access-Token": value}
+
+
+def create_api_token(admin, **fields):
+    """POST /api/v1/internal/tokens with `fields` (a unique name unless one is
+    given); expects 201 and returns (value, token object)."""
+    body = {"name": f"tok-{uuid.uuid4().hex[:12]}", **fields}
+    r = admin.server.post(TOKENS, json=body, headers=bearer(admin.token))
+    assert r.status_code == 201, (
+        f"token creation failed: {r.status_code} {r.text[:1000]!r} (body {body!r})")
+    out = r.json()
+    value = out.get("token")
+    assert isinstance(value, str) and TOKEN_RE.match(value), (
+        f"created token value {value!r} is not cit_ + 43 base64url characters")
+    return value, out
+
+
+def give_app_token(admin, **fields):
+    """Give admin.server an API token for the application API (no limits, no
+    expiry unless `fields` say otherwise), once; the app helpers then send it
+    (server.app_headers). Returns those headers."""
+    s = admin.server
+    if not s.app_headers:
+        value, body = create_api_token(
+            admin, name=f"integration-tests-{uuid.uuid4().hex[:8]}",
+            **{**UNLIMITED_TOKEN, **fields})
+        s.app_token = (value, body)
+        s.app_headers = token_headers(value)
+    return dict(s.app_headers)
+
+
+def get_api_token(admin, token_id):
+    """GET /api/v1/internal/tokens/{id}; expects 200, returns the object."""
+    r = admin.server.get(f"{TOKENS}/{token_id}", headers=bearer(admin.token),
+                         timeout=HTTP_TIMEOUT_S)
+    assert r.status_code == 200, f"GET token {token_id}: {r.status_code} {r.text[:500]!r}"
+    return r.json()
 
 
 # --------------------------------------------------------------------------

@@ -18,6 +18,9 @@ detector (text_detection) and the tiny test classifier (raw), all fetched by
 scripts/fetch-sample-models.sh; photographs from scripts/fetch-sample-images.sh
 (models/samples/images/).  Either missing: the tests that need it skip.
 
+The application routes need an API token (docs/TOKENS.md): every server here
+gets one without limits (conftest.give_app_token), which get_app/post_app send.
+
 Most tests share one module-scoped server whose models are uploaded and
 published once (lazily, per model).  Queue-full and async-expiry tests start
 servers of their own with CINFER_* overrides.  Timeouts are generous: CI
@@ -37,7 +40,8 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import (API, Server, assert_error, bearer, is_number, make_admin)
+from conftest import (API, Server, assert_error, bearer, give_app_token, is_number,
+                      make_admin)
 from test_model_lifecycle import (EXPECTED_PATH, LONG_TIMEOUT_S, expected,
                                   expected_input, ok, publish_ok, unpublish_ok)
 from test_models_api import CLS, DET, ISO_RE, SAMPLES, TINY_ONNX, need, upload_ok
@@ -51,8 +55,8 @@ INFER_TIMEOUT_S = 60           # one HTTP request to an inference route
 ASYNC_WAIT_S = 30              # an async request to finish
 LOG_WAIT_S = 5                 # the inference-log writer flushes within ~200 ms
 
-# The application routes take no credentials yet; the API-token issue adds
-# them here.
+# Headers sent on every application-API call, besides the server's own API
+# token (server.app_headers, set by conftest.give_app_token).
 APP_HEADERS = {}
 
 # --------------------------------------------------------------------------
@@ -241,13 +245,16 @@ def infer_url(mid, kind=""):
     return f"{APP}/models/{mid}/infer" + (f"/{kind}" if kind else "")
 
 
+def app_headers(server, headers=None):
+    return {**APP_HEADERS, **getattr(server, "app_headers", {}), **(headers or {})}
+
+
 def post_app(server, path, timeout=INFER_TIMEOUT_S, headers=None, **kw):
-    return server.post(path, headers={**APP_HEADERS, **(headers or {})},
-                       timeout=timeout, **kw)
+    return server.post(path, headers=app_headers(server, headers), timeout=timeout, **kw)
 
 
-def get_app(server, path, timeout=INFER_TIMEOUT_S, **kw):
-    return server.get(path, headers=dict(APP_HEADERS), timeout=timeout, **kw)
+def get_app(server, path, timeout=INFER_TIMEOUT_S, headers=None, **kw):
+    return server.get(path, headers=app_headers(server, headers), timeout=timeout, **kw)
 
 
 def infer_raw(server, mid, data, ctype, params=None, kind="", **kw):
@@ -449,7 +456,9 @@ def shared(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("infer"), env=SHARED_ENV)
     try:
         s.start()
-        yield Shared(make_admin(s))
+        admin = make_admin(s)
+        give_app_token(admin)
+        yield Shared(admin)
     finally:
         s.stop()
 
@@ -994,6 +1003,7 @@ def test_async_lifecycle(srv, cls_id):
 def test_async_results_expire(server_factory):
     s = server_factory(env={"CINFER_REQUEST__ASYNC_RESULT_TTL_S": "1"})
     admin = make_admin(s)
+    give_app_token(admin)
     mid = publish_new(admin, TINY_ONNX, "async-ttl")
     sub = submit_async(s, mid, json={"inputs": [expected_input()]})
     final, _ = wait_async(s, sub["status_url"])
@@ -1122,6 +1132,7 @@ def test_inference_logs_and_stats(shared, srv):
 def test_queue_full(server_factory):
     s = server_factory(env={"CINFER_REQUEST__QUEUE_SIZE": "1", "CINFER_SERVER__WORKERS": "16"})
     admin = make_admin(s)
+    give_app_token(admin)
     mid = publish_new(admin, DET, "queue-full", {**DET_CONFIG, "instances": 1})
     data = sample("coffee.png").read_bytes()
 

@@ -1,5 +1,5 @@
-"""The OCR pipeline on a real scanned page, overload, and inference that does not
-wait on the database.
+"""The OCR pipeline on a real scanned page, overload, and inference whose answer
+waits for its usage to be recorded.
 
   * PP-OCR det on scikit-image's scanned page (page.png) finds regions that cover
     every text line of the page (lines found from the image itself: rows of ink
@@ -8,20 +8,27 @@ wait on the database.
     rotated by 180 degrees;
   * 1000 concurrent requests against a model with a small queue get only 200 or
     503 QUEUE_FULL, and the server keeps serving afterwards;
-  * while another process holds SQLite's write lock, inference still answers
-    (the inference log is written in the background), and the rows appear once
-    the lock is released.
+  * a 2xx is sent only after the API token's usage is committed (docs/TOKENS.md):
+    while another connection holds SQLite's write lock, requests stay pending and
+    all answer 200 once it is released (used_count grows by their number, the
+    inference-log rows appear); held past the server's busy timeout (5 s), the
+    requests answer 503 USAGE_NOT_RECORDED, count nothing, and the server serves
+    again after the release.
+
+The application routes need an API token: each server gets one without limits
+(conftest.give_app_token).
 """
 
 import concurrent.futures
 import socket
 import sqlite3
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from conftest import Server, assert_error, make_admin
+from conftest import Server, assert_error, get_api_token, give_app_token, make_admin
 from test_inference_api import (CLS, CLS_CONFIG, DET, DET_CONFIG, infer_png, infer_raw,
                                 infer_url, load, publish_new, sample, wait_logs)
 
@@ -56,6 +63,7 @@ def ocr(tmp_path_factory):
     s.start()
     try:
         admin = make_admin(s)
+        give_app_token(admin)
         yield admin, publish_new(admin, DET, "ocr-det", DET_CONFIG), publish_new(
             admin, CLS, "ocr-cls", CLS_CONFIG)
     finally:
@@ -117,6 +125,7 @@ def test_thousand_concurrent_requests_on_a_small_queue(tmp_path):
     s.start()
     try:
         admin = make_admin(s)
+        auth = "".join(f"{k}: {v}\r\n" for k, v in give_app_token(admin).items())
         cls = publish_new(admin, CLS, "flood-cls", CLS_CONFIG)
         import io
         buf = io.BytesIO()
@@ -124,7 +133,8 @@ def test_thousand_concurrent_requests_on_a_small_queue(tmp_path):
         body = buf.getvalue()
         path = infer_url(cls)
         request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
-                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+                   f"{auth}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                   ).encode() + body
         statuses = []
         lock = threading.Lock()
 
@@ -157,24 +167,109 @@ def test_thousand_concurrent_requests_on_a_small_queue(tmp_path):
         s.stop()
 
 
-def test_inference_does_not_wait_on_the_database(ocr):
-    """Another connection holds SQLite's write lock while requests run: they are
-    answered anyway (causal, not timed: the lock is released only after every
-    answer arrived), and their log rows are written after the release."""
+BUSY_TIMEOUT_S = 5.0      # the server's SQLite busy timeout
+
+
+def _start_requests(s, cls, img, n):
+    """n inference requests on threads; returns (threads, results), results[i]
+    = (status, error code or None, monotonic time answered) once answered."""
+    results = [None] * n
+
+    def one(i):
+        try:
+            r = infer_png(s, cls, img, timeout=60)
+            code = None
+            if r.status_code != 200:
+                try:
+                    code = r.json()["error"]["code"]
+                except (ValueError, KeyError, TypeError):
+                    code = r.text[:200]
+            results[i] = (r.status_code, code, time.monotonic())
+        except Exception as e:  # noqa: BLE001 - recorded, asserted below
+            results[i] = (type(e).__name__, str(e)[:200], time.monotonic())
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def _lock_db(s):
+    conn = sqlite3.connect(str(s.data_dir / "cinfer.db"), timeout=10, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+def test_success_waits_for_the_usage_commit(ocr):
+    """A 2xx is sent only after the token's usage is committed. Another
+    connection holds SQLite's exclusive lock: requests stay pending (none
+    answers before the release, ~1.5 s later), then all answer 200 and
+    used_count grew by exactly their number; their log rows appear. Held past
+    the busy timeout, the lock makes the commit fail: 503 USAGE_NOT_RECORDED,
+    nothing counted, and the server serves again once it is released."""
     admin, _det, cls = ocr
     s = admin.server
-    before = wait_logs(admin, cls, 0)["total"]
+    token_id = s.app_token[1]["id"]
     crop = load("text.png").crop((0, 20, 448, 120))
-    conn = sqlite3.connect(str(s.data_dir / "cinfer.db"), timeout=1, isolation_level=None)
+    # warm up (and flush anything pending) before counting
+    assert infer_png(s, cls, crop).status_code == 200
+    used0 = get_api_token(admin, token_id)["used_count"]
+    logs0 = wait_logs(admin, cls, 0)["total"]
+
+    # 1. held for ~1.5 s (< busy timeout): pending, then 200
+    conn = _lock_db(s)
     try:
-        conn.execute("BEGIN EXCLUSIVE")
-        answers = [infer_png(s, cls, crop, timeout=20).status_code for _ in range(5)]
+        threads, results = _start_requests(s, cls, crop, 5)
+        time.sleep(1.5)
+        early = [r for r in results if r is not None]
+        released_at = time.monotonic()
     finally:
         conn.execute("ROLLBACK")
         conn.close()
-    assert answers == [200] * 5, answers
-    after = wait_logs(admin, cls, before + 5, timeout=15)
-    assert after["total"] >= before + 5
+    for t in threads:
+        t.join(60)
+    assert not early, (
+        f"{len(early)} of 5 requests answered while the database was locked "
+        f"(their usage cannot have been committed): {early}")
+    assert [r and r[0] for r in results] == [200] * 5, f"answers after the release: {results}"
+    assert all(r[2] >= released_at for r in results), results
+    used1 = get_api_token(admin, token_id)["used_count"]
+    assert used1 == used0 + 5, (
+        f"used_count {used0} -> {used1} after 5 successful requests (expected +5)")
+    after = wait_logs(admin, cls, logs0 + 5, timeout=15)
+    assert after["total"] >= logs0 + 5
+
+    # 2. held past the busy timeout: the commit fails, 503, nothing counted
+    conn = _lock_db(s)
+    try:
+        locked_at = time.monotonic()
+        threads, results = _start_requests(s, cls, crop, 5)
+        # keep the lock until every request has answered (a server that
+        # waited for the lock forever would show up as pending here)
+        deadline = locked_at + 6 * BUSY_TIMEOUT_S
+        while any(r is None for r in results) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pending = sum(r is None for r in results)
+        held_for = time.monotonic() - locked_at
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    for t in threads:
+        t.join(60)
+    assert pending == 0, (
+        f"{pending} of 5 requests still pending after holding the lock {held_for:.1f} s "
+        f"(busy timeout {BUSY_TIMEOUT_S} s): {results}")
+    assert [(r[0], r[1]) for r in results] == [(503, "USAGE_NOT_RECORDED")] * 5, (
+        f"answers while the lock was held past the busy timeout: {results}")
+    used2 = get_api_token(admin, token_id)["used_count"]
+    assert used2 == used1, (
+        f"used_count {used1} -> {used2}: requests answered 503 USAGE_NOT_RECORDED "
+        f"were counted")
+    r = infer_png(s, cls, crop)
+    assert r.status_code == 200, f"after the release: {r.status_code} {r.text[:300]}"
+    used3 = get_api_token(admin, token_id)["used_count"]
+    assert used3 == used1 + 1, f"used_count {used1} -> {used3} after one more success"
+    assert s.proc.poll() is None
 
 
 def test_truncated_jpeg_and_empty_body_are_refused(ocr):

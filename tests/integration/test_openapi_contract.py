@@ -19,6 +19,8 @@ CINFER_BIN = os.environ.get("CINFER_BIN", str(REPO_ROOT / "build" / "cinfer"))
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 ADMIN_PREFIX = "/api/v1/internal/"
+APP_PREFIX = "/api/v1/"            # the application API: the rest of /api/v1/
+API_TOKEN_SCHEMES = {"apiToken", "accessToken"}
 PUBLIC_INTERNAL = {"/api/v1/internal/system/setup", "/api/v1/internal/auth/login"}
 
 
@@ -108,23 +110,43 @@ def test_spec_matches_served_routes(tmp_path):
     assert not bad, "Invalid operations in api/openapi.yaml:\n" + "\n".join(f"  {b}" for b in bad)
 
 
-def test_admin_routes_require_security():
+def test_routes_declare_their_security():
+    """Admin routes require the admin JWT, application routes an API token
+    (docs/TOKENS.md: Authorization: Bearer or X-Access-Token, never the admin
+    JWT) and declare the token refusals; public routes require nothing."""
     spec = load_spec()
-    missing, unexpected = [], []
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    missing, unexpected, wrong = [], [], []
     for method, path, op in spec_operations(spec):
         security = op.get("security") if isinstance(op, dict) else None
         if security is None:
             security = spec.get("security")  # the document-wide default, if any
         is_admin = path.startswith(ADMIN_PREFIX) and path not in PUBLIC_INTERNAL
+        is_app = path.startswith(APP_PREFIX) and not path.startswith(ADMIN_PREFIX)
         requires = bool(security) and all(bool(req) for req in security)
-        if is_admin and not requires:
+        used = {name for req in (security or []) for name in req}
+        if (is_admin or is_app) and not requires:
             missing.append(f"  {method} {path}: security={security!r}")
-        if not is_admin and security not in (None, []):
+        elif is_admin and used != {"adminJWT"}:
+            wrong.append(f"  {method} {path}: admin route with {sorted(used)}")
+        elif is_app:
+            if not used or not used <= API_TOKEN_SCHEMES or "adminJWT" in used:
+                wrong.append(f"  {method} {path}: application route with {sorted(used)}")
+            lacking = [c for c in ("401", "403", "429") if c not in op.get("responses", {})]
+            if lacking:
+                wrong.append(f"  {method} {path}: application route without {lacking}")
+        if not is_admin and not is_app and security not in (None, []):
             unexpected.append(f"  {method} {path}: security={security!r}")
+    undefined = sorted(API_TOKEN_SCHEMES - set(schemes)) + (
+        [] if "adminJWT" in schemes else ["adminJWT"])
     problems = []
     if missing:
-        problems.append("admin routes without a security requirement:\n" + "\n".join(missing))
+        problems.append("routes without a security requirement:\n" + "\n".join(missing))
+    if wrong:
+        problems.append("routes with the wrong security:\n" + "\n".join(wrong))
     if unexpected:
         problems.append("public routes that require security (want none or []):\n"
                         + "\n".join(unexpected))
+    if undefined:
+        problems.append(f"security schemes not defined: {undefined}")
     assert not problems, "\n".join(problems)

@@ -266,8 +266,8 @@ RequestContext ContextOf(const Request& req, std::string route) {
   return ctx;
 }
 
-absl::StatusOr<const ApiCaller*> Caller(const Request& req) {
-  const ApiCaller* caller = CallerOf(req);
+absl::StatusOr<ApiCaller*> Caller(const Request& req) {
+  ApiCaller* caller = CallerOf(req);
   if (caller == nullptr) return absl::InternalError("application route without an API caller");
   return caller;
 }
@@ -293,7 +293,7 @@ absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::
 
 // Single inference: one quota unit, committed before the 200.
 Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
-  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
   const std::string& id = req.path_params["id"];
@@ -307,7 +307,7 @@ Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& r
 // Batch: one quota unit per image reserved up front; the successful ones are
 // committed before the 200, the rest released.
 Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
-  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
   const std::string& id = req.path_params["id"];
@@ -341,7 +341,7 @@ Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Reque
 
 // Async: the unit is committed when the request is accepted, before the 202.
 Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
-  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
   const std::string id = req.path_params["id"];
@@ -361,7 +361,7 @@ Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Reque
 }
 
 Result AsyncResult(AsyncRequests* async, Request& req) {
-  ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   const std::string& id = req.path_params["request_id"];
   auto snap = async->Get(id);
   if (!snap.has_value() || snap->owner != caller->token_id) {
@@ -393,7 +393,7 @@ void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& op
                         std::vector<http::Route>& routes) {
   using http::AuthScope;
   routes.push_back({"GET", "/api/v1/models", AuthScope::kApiToken, [app](Request& req) -> Result {
-                      ASSIGN_OR_RETURN(const ApiCaller* caller, Caller(req));
+                      ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
                       ASSIGN_OR_RETURN(auto models, app.inference->ListPublished());
                       nlohmann::json items = nlohmann::json::array();
                       for (const auto& m : models) {

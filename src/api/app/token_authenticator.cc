@@ -51,7 +51,7 @@ void TokenAuthenticator::Decorate(const http::Request& request, http::Response& 
   }
 }
 
-const ApiCaller* CallerOf(const http::Request& request) {
+ApiCaller* CallerOf(const http::Request& request) {
   const auto* p = std::any_cast<CallerPtr>(&request.identity);
   return p == nullptr ? nullptr : p->get();
 }

@@ -24,6 +24,6 @@ class TokenAuthenticator final : public http::Authenticator {
 };
 
 // The caller TokenAuthenticator identified; nullptr when none.
-const ApiCaller* CallerOf(const http::Request& request);
+ApiCaller* CallerOf(const http::Request& request);
 
 }  // namespace cinfer::api
