@@ -53,6 +53,26 @@ absl::Status TokenNotFound(std::string_view id) {
                    StrCat("no API token '", id, "'"));
 }
 
+absl::Status NameTaken(std::string_view name) {
+  return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
+                   StrCat("an API token named '", name, "' exists"));
+}
+
+// A nullable limit: the given value (checked against [1, max]), else the
+// default when creating, else unchanged.
+absl::Status ApplyLimit(const std::optional<std::optional<int64_t>>& given, const char* field,
+                        int64_t max, const std::optional<int64_t>& fallback, bool creating,
+                        std::optional<int64_t>& out) {
+  if (given.has_value()) {
+    if (given->has_value() && (**given < 1 || **given > max))
+      return ValidationError(StrCat("'", field, "' must be 1 to ", max, ", or null"));
+    out = *given;
+  } else if (creating) {
+    out = fallback;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Unauthenticated() { return UnauthenticatedError("a valid API token is required"); }
 
 int CeilSeconds(std::chrono::nanoseconds d) {
@@ -273,24 +293,10 @@ absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecor
   } else if (creating) {
     r.ip_whitelist = "[]";
   }
-  if (f.rate_limit_per_minute.has_value()) {
-    const auto& v = *f.rate_limit_per_minute;
-    if (v.has_value() && (*v < 1 || *v > kMaxRateLimit))
-      return ValidationError(
-          StrCat("'rate_limit_per_minute' must be 1 to ", kMaxRateLimit, ", or null"));
-    r.rate_limit = v;
-  } else if (creating) {
-    r.rate_limit = options_.default_rate_limit;
-  }
-  if (f.monthly_limit.has_value()) {
-    const auto& v = *f.monthly_limit;
-    if (v.has_value() && (*v < 1 || *v > kMaxMonthlyLimit))
-      return ValidationError(
-          StrCat("'monthly_limit' must be 1 to ", kMaxMonthlyLimit, ", or null"));
-    r.monthly_limit = v;
-  } else if (creating) {
-    r.monthly_limit = options_.default_monthly_limit;
-  }
+  RETURN_IF_ERROR(ApplyLimit(f.rate_limit_per_minute, "rate_limit_per_minute", kMaxRateLimit,
+                             options_.default_rate_limit, creating, r.rate_limit));
+  RETURN_IF_ERROR(ApplyLimit(f.monthly_limit, "monthly_limit", kMaxMonthlyLimit,
+                             options_.default_monthly_limit, creating, r.monthly_limit));
   return absl::OkStatus();
 }
 
@@ -311,8 +317,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
   ASSIGN_OR_RETURN(auto policy, PolicyOf(r));
   absl::Status st = deps_.tokens->CreateToken(r);
   if (absl::IsAlreadyExists(st)) {
-    return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
-                     StrCat("an API token named '", r.name, "' exists"));
+    return NameTaken(r.name);
   }
   RETURN_IF_ERROR(st);
   auto e = std::make_shared<TokenEntry>();
@@ -413,8 +418,7 @@ absl::StatusOr<TokenView> TokenService::Save(
   absl::Status st = deps_.tokens->UpdateToken(r);
   if (absl::IsNotFound(st)) return TokenNotFound(id);
   if (absl::IsAlreadyExists(st)) {
-    return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
-                     StrCat("an API token named '", r.name, "' exists"));
+    return NameTaken(r.name);
   }
   RETURN_IF_ERROR(st);
   {
