@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/errors.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace cinfer::api {
@@ -38,6 +39,21 @@ absl::StatusOr<int64_t> PositiveParam(const http::Request& request, const char* 
 http::Response JsonResponse(int status, const nlohmann::json& body) {
   return http::Response::Json(status,
                               body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+absl::StatusOr<Page> PageParams(const http::Request& request, int64_t default_size,
+                                int64_t max_size) {
+  Page p;
+  ASSIGN_OR_RETURN(p.page, PositiveParam(request, "page", 1, 1'000'000));
+  ASSIGN_OR_RETURN(p.size, PositiveParam(request, "page_size", default_size, max_size));
+  return p;
+}
+
+http::Response PagedResponse(nlohmann::json items, int64_t total, const Page& page) {
+  return JsonResponse(200, {{"items", std::move(items)},
+                            {"total", total},
+                            {"page", page.page},
+                            {"page_size", page.size}});
 }
 
 }  // namespace cinfer::api

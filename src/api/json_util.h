@@ -21,4 +21,16 @@ absl::StatusOr<int64_t> PositiveParam(const http::Request& request, const char* 
                                       int64_t fallback, int64_t max);
 http::Response JsonResponse(int status, const nlohmann::json& body);
 
+// The `page` (from 1) and `page_size` (1..max_size) query parameters of a list
+// route; BAD_REQUEST (400) naming the parameter when out of range.
+struct Page {
+  int64_t page = 1;
+  int64_t size = 20;
+  int64_t offset() const { return (page - 1) * size; }
+};
+absl::StatusOr<Page> PageParams(const http::Request& request, int64_t default_size,
+                                int64_t max_size);
+// A list answer: 200 {"items", "total", "page", "page_size"}.
+http::Response PagedResponse(nlohmann::json items, int64_t total, const Page& page);
+
 }  // namespace cinfer::api

@@ -105,8 +105,7 @@ nlohmann::json LogJson(const InferenceLogRecord& r) {
 }
 
 Result ListLogs(InferenceLogStore* logs, const Request& req) {
-  ASSIGN_OR_RETURN(int64_t page, PositiveParam(req, "page", 1, 1'000'000));
-  ASSIGN_OR_RETURN(int64_t page_size, PositiveParam(req, "page_size", 50, 200));
+  ASSIGN_OR_RETURN(Page page, PageParams(req, 50, 200));
   InferenceLogFilter f;
   f.model_id = std::string(req.QueryParam("model_id").value_or(""));
   f.token_id = std::string(req.QueryParam("token_id").value_or(""));
@@ -118,14 +117,13 @@ Result ListLogs(InferenceLogStore* logs, const Request& req) {
   ASSIGN_OR_RETURN(auto to, TimeParam(req, "to"));
   if (from) f.from = FormatIso8601(*from);
   if (to) f.to = FormatIso8601(*to);
-  f.offset = (page - 1) * page_size;
-  f.limit = page_size;
+  f.offset = page.offset();
+  f.limit = page.size;
   int64_t total = 0;
   ASSIGN_OR_RETURN(auto rows, logs->QueryInferenceLogs(f, &total));
   nlohmann::json items = nlohmann::json::array();
   for (const auto& r : rows) items.push_back(LogJson(r));
-  return JsonResponse(
-      200, {{"items", items}, {"total", total}, {"page", page}, {"page_size", page_size}});
+  return PagedResponse(std::move(items), total, page);
 }
 
 Result ModelStats(InferenceLogStore* logs, ModelStore* models, const Clock* clock, Request& req) {

@@ -198,22 +198,20 @@ Result Test(ModelService* models, Request& req) {
 }
 
 Result List(ModelService* models, Request& req) {
-  ASSIGN_OR_RETURN(int64_t page, PositiveParam(req, "page", 1, 1'000'000));
-  ASSIGN_OR_RETURN(int64_t page_size, PositiveParam(req, "page_size", 20, 100));
+  ASSIGN_OR_RETURN(Page page, PageParams(req, 20, 100));
   ModelFilter f;
   f.status = std::string(req.QueryParam("status").value_or(""));
   f.engine = std::string(req.QueryParam("engine").value_or(""));
   f.name = std::string(req.QueryParam("name").value_or(""));
-  f.offset = (page - 1) * page_size;
-  f.limit = page_size;
+  f.offset = page.offset();
+  f.limit = page.size;
   ASSIGN_OR_RETURN(auto listed, models->List(f));
   nlohmann::json items = nlohmann::json::array();
   for (const auto& m : listed.first) {
     ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
     items.push_back(ModelJson(m, versions, models->Serving(m.id)));
   }
-  return JsonResponse(
-      200, {{"items", items}, {"total", listed.second}, {"page", page}, {"page_size", page_size}});
+  return PagedResponse(std::move(items), listed.second, page);
 }
 
 }  // namespace

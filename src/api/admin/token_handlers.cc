@@ -119,8 +119,7 @@ Result Create(TokenService* tokens, Request& req) {
 }
 
 Result List(TokenService* tokens, Request& req) {
-  ASSIGN_OR_RETURN(int64_t page, PositiveParam(req, "page", 1, 1'000'000));
-  ASSIGN_OR_RETURN(int64_t page_size, PositiveParam(req, "page_size", 20, 100));
+  ASSIGN_OR_RETURN(Page page, PageParams(req, 20, 100));
   TokenQuery q;
   if (auto state = req.QueryParam("state"); state.has_value()) {
     q.state = ParseTokenState(*state);
@@ -130,14 +129,13 @@ Result List(TokenService* tokens, Request& req) {
     }
   }
   q.name = std::string(req.QueryParam("name").value_or(""));
-  q.offset = (page - 1) * page_size;
-  q.limit = page_size;
+  q.offset = page.offset();
+  q.limit = page.size;
   int64_t total = 0;
   ASSIGN_OR_RETURN(auto views, tokens->List(q, &total));
   nlohmann::json items = nlohmann::json::array();
   for (const auto& v : views) items.push_back(TokenJson(v));
-  return JsonResponse(
-      200, {{"items", items}, {"total", total}, {"page", page}, {"page_size", page_size}});
+  return PagedResponse(std::move(items), total, page);
 }
 
 Result Usage(TokenService* tokens, Request& req) {
