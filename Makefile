@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CONFIG     ?= config/cinfer.example.yaml
 PYTEST     := .venv/bin/pytest
 
-.PHONY: all deps build run test unit integration asan format format-check clean
+.PHONY: all deps build run test test-slow unit integration asan format format-check clean
 
 all: build
 
@@ -26,6 +26,11 @@ unit: build
 
 integration: build
 	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q tests/integration
+
+# The slow campaigns (kill -9 under traffic, 10-minute soak); not part of `make test`.
+# SOAK_SECONDS, KILL9_KILLS, KILL9_MAX_SECONDS, KILL9_SEED tune them.
+test-slow: build
+	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q -s tests/slow
 
 $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCINFER_SANITIZE=ON
