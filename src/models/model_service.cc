@@ -1,5 +1,6 @@
 #include "models/model_service.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -489,6 +490,36 @@ absl::StatusOr<TestRun> ModelService::Test(std::string_view id, std::optional<in
   run.infer_ms = MsSince(i0);
   run.total_ms = MsSince(t0);
   return run;
+}
+
+int ModelService::RemoveOrphanFiles() {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  auto remove = [&](const fs::path& dir) {
+    spdlog::warn("removing {}: no model or version in the database names it", dir.string());
+    fs::remove_all(dir, ec);
+    ++removed;
+  };
+  for (const auto& model_dir : fs::directory_iterator(options_.models_dir, ec)) {
+    if (!model_dir.is_directory()) continue;
+    const std::string id = model_dir.path().filename().string();
+    auto model = models_->FindModel(id);
+    if (!model.ok()) return removed;  // the database is unreadable: touch nothing
+    if (!model->has_value()) {
+      remove(model_dir.path());
+      continue;
+    }
+    auto versions = models_->ListVersions(id);
+    if (!versions.ok()) return removed;
+    std::vector<std::string> known;
+    for (const auto& v : *versions) known.push_back(StrCat("v", v.version));
+    for (const auto& version_dir : fs::directory_iterator(model_dir.path(), ec)) {
+      const std::string name = version_dir.path().filename().string();
+      if (std::find(known.begin(), known.end(), name) == known.end()) remove(version_dir.path());
+    }
+  }
+  return removed;
 }
 
 void ModelService::RestoreServing() {

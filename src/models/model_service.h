@@ -121,6 +121,12 @@ class ModelService {
   // reason. Blocks until done; the caller runs it in the background.
   void RestoreServing();
 
+  // At startup, before requests are served: removes model directories and
+  // version directories under the models dir that no database row names (a
+  // crash between moving an upload into place and committing its row leaves
+  // one). Returns how many it removed.
+  int RemoveOrphanFiles();
+
  private:
   std::shared_ptr<std::mutex> LockFor(std::string_view id);
   // MODEL_NAME_TAKEN when a model other than `except_id` has a name confusable

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -84,10 +85,14 @@ absl::StatusOr<nlohmann::json> ModelValidator::Validate(
   }
   const rlim_t mem = static_cast<rlim_t>(options_.memory_limit_mb) << 20;
   const rlim_t cpu = static_cast<rlim_t>(options_.cpu_limit_s);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError(StrCat("fork failed: ", strerror(errno)));
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
+    // Child: only async-signal-safe calls until exec. It dies with the server
+    // (a kill -9 of the server would otherwise leave it running to its limits).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
     ::syscall(SYS_close_range, 3, ~0U, 0);

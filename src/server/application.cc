@@ -205,6 +205,7 @@ absl::Status Application::Serve() {
     o.tls_cert_file = s.tls.cert_file;
     o.tls_key_file = s.tls.key_file;
   }
+  c_->models->RemoveOrphanFiles();  // before any upload can be in flight
   ASSIGN_OR_RETURN(auto server, http::HttpServer::Create(o, c_->router.get()));
   if (auto code = c_->auth->pending_setup_code()) {
     spdlog::warn("no administrator yet: first-run setup code is {} (also in {}/setup-code)", *code,

@@ -499,3 +499,25 @@ def test_decoder_messages_reach_the_log_escaped(sec):
     assert any("extraneous" in l for l in lines), log[-3000:]
     assert not any(l.startswith("Corrupt JPEG") for l in log.splitlines()), \
         "a raw library line reached the log without the logger"
+
+
+def test_orphan_model_files_are_removed_at_start(server_factory):
+    """A kill between moving an upload into place and committing its row
+    leaves a model file no row names: the next start removes it, and only it."""
+    server = server_factory()
+    admin = make_admin(server)
+    m = upload_ok(admin, need(TINY_ONNX).read_bytes(), "kept")
+    server.stop()
+    models = server.data_dir / "models"
+    kept = models / m["id"] / "v1"
+    assert kept.is_dir(), list(models.rglob("*"))
+    orphan_model = models / str(uuid.uuid4()) / "v1"
+    orphan_version = models / m["id"] / "v7"
+    for d in (orphan_model, orphan_version):
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(b"partial")
+    server.start()
+    assert not orphan_model.parent.exists()
+    assert not orphan_version.exists()
+    assert (kept / "model.onnx").is_file()
+    assert "no model or version in the database names it" in server.log_text()
