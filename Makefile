@@ -31,7 +31,7 @@ $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCINFER_SANITIZE=ON
 
 asan: deps $(ASAN_DIR)/build.ninja
-	cmake --build $(ASAN_DIR) --target cinfer_unit_tests
+	cmake --build $(ASAN_DIR) --target cinfer_unit_tests cinfer_fuzz_all
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  ctest --output-on-failure --timeout 600

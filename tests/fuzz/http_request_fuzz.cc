@@ -1,0 +1,69 @@
+// Fuzzes HTTP/1.1 request parsing as the server does it (http/http_server.cc): the input is the
+// bytes a client sends, fed to a Boost.Beast request_parser<string_body> with the server's
+// default header limit and, once the header is done, a route-sized body limit; then the parts
+// of the header our code reads (target, query, headers) go through our helpers.
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <limits>
+
+#include "fuzz_check.h"
+#include "http/request.h"
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr uint32_t kHeaderLimit = 16 * 1024;  // server.max_header_kb default
+constexpr uint64_t kBodyLimit = 64 * 1024;    // a route's body limit
+
+// Feeds `bytes` to the parser until it is done, fails or needs more than there is.
+void Feed(bhttp::request_parser<bhttp::string_body>& parser, std::string_view& bytes,
+          boost::beast::error_code& ec) {
+  while (!ec && !parser.is_done() && !bytes.empty()) {
+    const size_t used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+    bytes.remove_prefix(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      if (used == 0) break;  // needs more than the input holds
+    }
+  }
+}
+
+void CheckHeader(const bhttp::request_parser<bhttp::string_body>& parser) {
+  const auto& msg = parser.get();
+  const std::string_view target = msg.target();
+  const size_t question = target.find('?');
+  if (question != std::string_view::npos) {
+    for (const auto& [name, value] : cinfer::http::ParseQuery(target.substr(question + 1))) {
+      (void)name;
+      (void)value;
+    }
+  }
+  std::string decoded;
+  (void)cinfer::http::PercentDecode(target.substr(0, question), false, &decoded);
+  for (const auto& field : msg) (void)field.value();
+  (void)msg.keep_alive();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view bytes = cinfer::fuzz::AsText(data, size);
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(std::numeric_limits<uint64_t>::max());
+  parser.eager(false);  // stop after the header, as async_read_header does
+  boost::beast::error_code ec;
+  Feed(parser, bytes, ec);
+  if (ec || !parser.is_header_done()) return 0;
+  CheckHeader(parser);
+  parser.body_limit(kBodyLimit);
+  parser.eager(true);
+  Feed(parser, bytes, ec);
+  if (!ec && !parser.is_done()) parser.put_eof(ec);
+  if (!ec && parser.is_done()) FUZZ_CHECK(parser.get().body().size() <= kBodyLimit);
+  return 0;
+}
