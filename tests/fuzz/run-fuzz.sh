@@ -29,12 +29,13 @@ for t in "$@"; do
   log=$build/logs/$t.log
   echo "[fuzz] $t for ${seconds}s (log: $log)"
   # Leaks are checked (libFuzzer default); -timeout catches hangs, -rss_limit_mb memory blowups.
-  "$build/fuzz/fuzz_$t" "$scratch" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1
+  UBSAN_OPTIONS=print_stacktrace=1 "$build/fuzz/fuzz_$t" "$scratch" -max_total_time="$seconds" \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
-  echo "[fuzz] $t: exit $rc, ${runs:-?} runs (~$(( ${runs:-0} / (seconds > 0 ? seconds : 1) )) exec/s), $cov, corpus $(ls "$scratch" | wc -l) files"
+  echo "[fuzz] $t: exit $rc, ${runs:-?} runs, ${speed:-?} exec/s, $cov, corpus $(ls "$scratch" | wc -l) files"
   if [ $rc -ne 0 ]; then
     failed+=("$t")
     grep -m 1 -A 12 'ERROR: \|FUZZ_CHECK\|runtime error' "$log" | sed 's/^/    /'
