@@ -14,6 +14,7 @@
 #include "config/config_loader.h"
 #include "nlohmann/json.hpp"
 #include "server/application.h"
+#include "server/stderr_capture.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -82,6 +83,9 @@ std::optional<std::string> ReadPassword() {
 int Serve(const std::string& config_path) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
+  // Decoder and engine messages written to stderr go through the log, escaped.
+  auto capture = StderrCapture::Start();
+  if (!capture.ok()) spdlog::warn("stderr is not captured: {}", capture.status().ToString());
   auto app = Application::Create(
       *config, {.executable_dir = ExecutableDir(), .executable = ExecutablePath()});
   if (!app.ok()) {
@@ -142,6 +146,11 @@ int ResetPassword(const std::string& config_path, const std::string& username) {
 }  // namespace cinfer
 
 int main(int argc, char** argv) {
+  // ONNX Runtime 1.29 on Linux starts a 1DS telemetry client (files under /tmp
+  // and ~/.cache, DNS lookups of a Microsoft host) unless this is set before it
+  // initialises. Set here, whatever the caller's environment says, so it holds
+  // for this process and every child it starts (the model validator).
+  ::setenv("ORT_DISABLE_TELEMETRY", "1", 1);
   spdlog::set_default_logger(spdlog::stderr_color_mt("cinfer"));
   CLI::App app{"Cinfer: a vision AI inference server"};
   app.require_subcommand(1);

@@ -2,6 +2,7 @@
 
 #include <jwt.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 
@@ -98,7 +99,17 @@ absl::StatusOr<SessionClaims> JwtCodec::Verify(std::string_view token) const {
       !num("tv", &c.token_version)) {
     return Invalid();
   }
-  if (c.expires_at <= UnixSeconds(clock_->Now())) return Invalid();
+  const int64_t now = UnixSeconds(clock_->Now());
+  if (c.expires_at <= now) return Invalid();
+  // Issued in the future, or not valid yet, beyond the clock-skew leeway.
+  if (c.issued_at > now + kClockLeewaySeconds) return Invalid();
+  if (char* nbf = jwt_get_grants_json(jwt.get(), "nbf"); nbf != nullptr) {
+    const auto value = nlohmann::json::parse(nbf, nullptr, /*allow_exceptions=*/false);
+    free(nbf);
+    if (!value.is_number_integer() || value.get<int64_t>() > now + kClockLeewaySeconds) {
+      return Invalid();
+    }
+  }
   return c;
 }
 

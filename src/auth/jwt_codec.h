@@ -1,7 +1,9 @@
 // JwtCodec: issues and verifies admin session tokens: JWT, HS256 only (the
 // algorithm is pinned; "none", HS512, RS256... are rejected before any
 // signature check), with iss, aud, sub, iat, exp, jti and the user's
-// token version required. Thread-safe (immutable after construction).
+// token version required. A token whose iat or nbf lies more than
+// kClockLeewaySeconds in the future is refused. Thread-safe (immutable after
+// construction).
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,7 @@ struct SessionClaims {
 
 class JwtCodec {
  public:
+  static constexpr int64_t kClockLeewaySeconds = 60;
   struct Options {
     std::string secret;  // raw key bytes, at least 32
     std::string issuer = "cinfer";

@@ -73,6 +73,27 @@ TEST_F(JwtCodecTest, ExpiredTokensAreRejected) {
   EXPECT_EQ(codec_.Verify(*token).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST_F(JwtCodecTest, FutureIatOrNbfBeyondTheLeewayIsRejected) {
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  const int64_t now = UnixSeconds(clock_.Now());
+  auto with = [&](const char* claim, int64_t value) {
+    auto c = ValidClaims();
+    c[claim] = value;
+    c["exp"] = now + 7200;
+    return codec_.Verify(Sign(header, c.dump(), kSecret, EVP_sha256()));
+  };
+  EXPECT_FALSE(with("iat", now + 3600).ok());
+  EXPECT_FALSE(with("iat", now + JwtCodec::kClockLeewaySeconds + 1).ok());
+  EXPECT_TRUE(with("iat", now + JwtCodec::kClockLeewaySeconds).ok());
+  EXPECT_FALSE(with("nbf", now + 3600).ok());
+  EXPECT_FALSE(with("nbf", now + JwtCodec::kClockLeewaySeconds + 1).ok());
+  EXPECT_TRUE(with("nbf", now + JwtCodec::kClockLeewaySeconds).ok());
+  EXPECT_TRUE(with("nbf", now - 10).ok());
+  auto text_nbf = ValidClaims();
+  text_nbf["nbf"] = "soon";
+  EXPECT_FALSE(codec_.Verify(Sign(header, text_nbf.dump(), kSecret, EVP_sha256())).ok());
+}
+
 TEST_F(JwtCodecTest, OtherAlgorithmsAreRejected) {
   const std::string claims = ValidClaims().dump();
   EXPECT_FALSE(codec_.Verify(B64(R"({"alg":"none","typ":"JWT"})") + "." + B64(claims) + ".").ok());

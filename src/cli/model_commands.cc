@@ -31,6 +31,7 @@ struct Args {
 int PrintError(const absl::Status& st) {
   nlohmann::json j = {
       {"error", {{"code", ErrorCodeOf(st)}, {"message", std::string(ToStd(st.message()))}}}};
+  if (auto detail = HiddenDetailOf(st)) j["error"]["detail"] = *detail;
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return 1;
 }

@@ -28,6 +28,20 @@ std::optional<int> RetryAfterOf(const absl::Status& status);
 absl::Status WithDetails(absl::Status status, std::string_view json_object);
 std::optional<std::string> DetailsOf(const absl::Status& status);
 
+// Third-party messages (engines, decoders, the validator child) can hold host
+// paths, source locations, C++ signatures and graph node names. A status made
+// with WithHiddenDetail answers `public_message` to the client and keeps the
+// original text as a payload, which http::ErrorResponse logs under the
+// request id (and never sends).
+absl::Status WithHiddenDetail(const absl::Status& status, std::string_view public_message);
+std::optional<std::string> HiddenDetailOf(const absl::Status& status);
+
+// `message` without what only helps an attacker: absolute paths become
+// "<path>", and source locations (file.cc:84), C++ qualified names and
+// signatures (ns::Class::Fn(const T&, ...)) and node names (Name:'x') are
+// dropped. Whitespace is collapsed.
+std::string ScrubInternals(std::string_view message);
+
 // Shorthands for the codes used across layers.
 absl::Status InvalidJsonError(std::string_view message);
 absl::Status ValidationError(std::string_view message);

@@ -38,6 +38,9 @@ std::string_view Trim(std::string_view text);
 std::string ToLower(std::string_view text);
 std::string ReplaceAll(std::string_view text, std::string_view from, std::string_view to);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Printable ASCII kept; every other byte (control characters, newlines, bytes
+// from a client's file) written as \xNN; cut at `max_bytes` with "...".
+std::string EscapeForLog(std::string_view text, size_t max_bytes = 2000);
 // Base64url (RFC 4648 §5) without padding; decoding accepts padding too.
 bool WebSafeBase64Decode(std::string_view in, std::string* out);
 // Standard base64 (RFC 4648 §4) with padding; decoding also accepts missing padding.

@@ -38,3 +38,25 @@ TEST(TimeFormatTest, Iso8601Utc) {
 
 }  // namespace
 }  // namespace cinfer
+
+namespace cinfer {
+namespace {
+
+TEST(StringsTest, EscapeForLog) {
+  EXPECT_EQ(EscapeForLog("plain text 1.2"), "plain text 1.2");
+  EXPECT_EQ(EscapeForLog("a\nb\x1b[31m\\"), "a\\x0ab\\x1b[31m\\x5c");
+  EXPECT_EQ(EscapeForLog("\xff\xd8"), "\\xff\\xd8");
+  EXPECT_EQ(EscapeForLog("abcdef", 3), "abc...");
+}
+
+TEST(TimeFormatTest, TimesATimePointCannotHoldAreRefused) {
+  EXPECT_FALSE(ParseRfc3339("9999-12-31T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2262-04-12T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("1600-01-01T00:00:00Z").has_value());
+  auto t = ParseRfc3339("2262-04-11T00:00:00Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(FormatIso8601(*t), "2262-04-11T00:00:00.000Z");
+}
+
+}  // namespace
+}  // namespace cinfer

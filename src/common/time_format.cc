@@ -33,6 +33,12 @@ std::optional<Clock::TimePoint> ParseRfc3339(std::string_view text) {
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) return std::nullopt;
+  // Clock::TimePoint counts nanoseconds in 64 bits (1677..2262): a time outside
+  // would be saturated, i.e. silently changed.
+  if (t > absl::FromChrono(Clock::TimePoint::max()) ||
+      t < absl::FromChrono(Clock::TimePoint::min())) {
+    return std::nullopt;
+  }
   return absl::ToChronoTime(t);
 }
 

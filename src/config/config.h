@@ -17,8 +17,9 @@ struct TlsConfig {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
-  int workers = 4;     // request-handler threads (blocking work: hashing, storage)
-  int io_threads = 2;  // network threads (Asio io_context)
+  int workers = 4;            // request-handler threads (blocking work: hashing, storage)
+  int inference_workers = 4;  // handler threads of the application API (decode, inference)
+  int io_threads = 2;         // network threads (Asio io_context)
   std::string log_level = "info";
   std::string data_dir = "./data";
   std::string assets_dir;  // empty: <directory of the binary>/share/cinfer
@@ -76,6 +77,8 @@ struct RequestConfig {
   int timeout_ms = 5000;              // default deadline of an inference request (504 past it)
   int max_body_mb = 32;               // body limit of inference requests
   int max_image_pixels = 40'000'000;  // width * height of a decoded image
+  int max_jpeg_scans = 100;           // scans of a (progressive) JPEG
+  int decode_memory_mb = 256;         // memory of all concurrent image decodes together
   int max_batch_images = 64;          // images per /infer/batch request
   int async_threads = 2;              // threads running /infer/async requests
   int async_max_pending = 1000;       // queued + running async requests (503 beyond)

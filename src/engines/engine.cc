@@ -5,6 +5,19 @@
 
 namespace cinfer {
 
+absl::Status EngineRunError(std::string_view engine, std::string_view detail) {
+  return WithHiddenDetail(
+      absl::InvalidArgumentError(StrCat(engine, " failed: ", detail)),
+      StrCat(engine,
+             " could not run the model on these inputs (their shapes or values do not fit what "
+             "the graph computes); the server log has the details under this request id"));
+}
+
+absl::Status EngineLoadError(std::string_view engine, std::string_view detail) {
+  const std::string full = StrCat(engine, " could not load the model: ", detail);
+  return WithHiddenDetail(absl::InvalidArgumentError(full), ScrubInternals(full));
+}
+
 absl::Status CheckInputs(const std::vector<TensorSpec>& declared,
                          const std::vector<Tensor>& inputs) {
   if (inputs.size() != declared.size()) {
@@ -28,6 +41,12 @@ absl::Status CheckInputs(const std::vector<TensorSpec>& declared,
     if (!shape_ok) {
       return ValidationError(StrCat("input '", spec.name, "' has shape ", ShapeToString(t->shape),
                                     ", the model expects ", ShapeToString(spec.shape)));
+    }
+    for (size_t i = 0; i < t->shape.size(); ++i) {
+      if (t->shape[i] < 1) {
+        return ValidationError(StrCat("input '", spec.name, "' has shape ", ShapeToString(t->shape),
+                                      ": dimension ", i, " must be at least 1"));
+      }
     }
     auto count = ElementCount(t->shape);
     if (!count.ok())

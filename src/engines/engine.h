@@ -63,4 +63,14 @@ class Engine {
 absl::Status CheckInputs(const std::vector<TensorSpec>& declared,
                          const std::vector<Tensor>& inputs);
 
+// The errors an engine returns when its framework throws. The framework's own
+// text (source paths, C++ signatures, node names) is kept as a hidden detail
+// for the server log (common/errors.h); the caller reads:
+//   EngineRunError:  "<engine> could not run the model on these inputs ..." (a
+//                    fixed sentence: the inputs passed CheckInputs, so the
+//                    framework's reason is about the graph's inside);
+//   EngineLoadError: "<engine> could not load the model: <scrubbed reason>".
+absl::Status EngineRunError(std::string_view engine, std::string_view detail);
+absl::Status EngineLoadError(std::string_view engine, std::string_view detail);
+
 }  // namespace cinfer

@@ -1,7 +1,9 @@
 #include "http/error_response.h"
 
 #include "common/errors.h"
+#include "common/strings.h"
 #include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
 
 namespace cinfer::http {
 
@@ -9,13 +11,13 @@ int HttpStatusFor(const absl::Status& status) {
   // Error codes whose HTTP status differs from their StatusCode's default.
   const std::string code = ErrorCodeOf(status);
   if (code == "VALIDATION_FAILED" || code == "MODEL_REJECTED" || code == "MODEL_LOAD_FAILED" ||
-      code == "INVALID_IMAGE" || code == "IMAGE_TOO_LARGE")
+      code == "INVALID_IMAGE" || code == "IMAGE_TOO_LARGE" || code == "IMAGE_TOO_COMPLEX")
     return 422;
   if (code == "PAYLOAD_TOO_LARGE") return 413;
   if (code == "UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code == "METHOD_NOT_ALLOWED") return 405;
   if (code == "HEADERS_TOO_LARGE") return 431;
-  if (code == "QUEUE_FULL") return 503;
+  if (code == "QUEUE_FULL" || code == "OVERLOADED") return 503;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return 200;
@@ -47,10 +49,18 @@ int HttpStatusFor(const absl::Status& status) {
 
 Response ErrorResponse(const absl::Status& status, std::string_view request_id) {
   const int http_status = HttpStatusFor(status);
-  // Internal details stay in the log; clients get a generic message.
+  // Internal details stay in the log; clients get a generic or scrubbed message.
   const std::string message = http_status >= 500 && http_status != 503 && http_status != 504
                                   ? "internal server error"
-                                  : std::string(status.message());
+                                  : ScrubInternals(ToStd(status.message()));
+  auto hidden = HiddenDetailOf(status);
+  if (!hidden.has_value() && message != ToStd(status.message()) && http_status < 500) {
+    hidden = std::string(status.message());
+  }
+  if (hidden.has_value()) {
+    spdlog::warn("request {}: {} {}: detail not sent to the client: {}", request_id, http_status,
+                 ErrorCodeOf(status), EscapeForLog(*hidden));
+  }
   nlohmann::json body = {{"error",
                           {{"code", ErrorCodeOf(status)},
                            {"message", message},

@@ -17,6 +17,7 @@
 #include "common/random.h"
 #include "common/strings.h"
 #include "http/error_response.h"
+#include "http/framing.h"
 #include "spdlog/spdlog.h"
 
 namespace cinfer::http {
@@ -107,7 +108,8 @@ struct HttpServer::Impl {
   Options opts;
   const Router* router;
   asio::io_context ioc;
-  asio::thread_pool handlers;
+  asio::thread_pool handlers;       // public and admin routes
+  asio::thread_pool work_handlers;  // application-API routes (decoding, inference)
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   asio::signal_set signals;
@@ -119,6 +121,7 @@ struct HttpServer::Impl {
         router(r),
         ioc(o.io_threads),
         handlers(static_cast<size_t>(o.handler_threads)),
+        work_handlers(static_cast<size_t>(o.work_threads)),
         acceptor(ioc),
         signals(ioc) {}
 
@@ -128,6 +131,12 @@ struct HttpServer::Impl {
   template <class Stream>
   asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer,
                                  const std::string& client_ip, bool first);
+  template <class Stream>
+  asio::awaitable<size_t> ReadHeaderBlock(Stream& stream, beast::flat_buffer& buffer,
+                                          error_code& ec);
+  template <class Stream, class Parser>
+  asio::awaitable<std::optional<absl::Status>> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                                        Parser& parser, size_t limit, bool* broken);
   template <class Stream>
   asio::awaitable<void> Drain(Stream& stream);
   asio::awaitable<void> WaitForDrain();
@@ -166,6 +175,58 @@ asio::awaitable<void> HttpServer::Impl::Drain(Stream& stream) {
   }
 }
 
+// Reads until `buffer` holds a whole header block, or `limit` bytes of one (Beast then
+// answers header_limit), so the raw block can be checked before it is parsed.
+template <class Stream>
+asio::awaitable<size_t> HttpServer::Impl::ReadHeaderBlock(Stream& stream,
+                                                          beast::flat_buffer& buffer,
+                                                          error_code& ec) {
+  while (true) {
+    const std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const size_t end = HeaderBlockEnd(have);
+    if (end != std::string_view::npos) co_return end;
+    if (have.size() >= opts.max_header_bytes || have.find("\n\n") != std::string_view::npos) {
+      co_return std::string_view::npos;  // let Beast's parser say what is wrong
+    }
+    const size_t n = co_await stream.async_read_some(
+        buffer.prepare(std::max<size_t>(1024, opts.max_header_bytes - have.size())), Ec(ec));
+    buffer.commit(n);
+    if (ec) co_return std::string_view::npos;
+  }
+}
+
+// Reads the body with `parser`: nullopt when complete, a refusal (413, 400) when
+// the body is too large or malformed; *broken when the connection failed.
+template <class Stream, class Parser>
+asio::awaitable<std::optional<absl::Status>> HttpServer::Impl::ReadBody(
+    Stream& stream, beast::flat_buffer& buffer, Parser& parser, size_t limit, bool* broken) {
+  size_t chunks = 0;
+  auto count_chunks = [&chunks](std::uint64_t, std::string_view, error_code& ec) {
+    if (++chunks > kMaxChunksPerBody) ec = bhttp::error::bad_chunk;
+  };
+  parser.on_chunk_header(count_chunks);
+  parser.body_limit(limit);
+  beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+  error_code ec;
+  co_await bhttp::async_read(stream, buffer, parser, Ec(ec));
+  if (!ec) co_return std::nullopt;
+  if (ec == bhttp::error::body_limit) {
+    co_return PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+  }
+  if (chunks > kMaxChunksPerBody) {
+    co_return MakeError(
+        absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+        StrCat("malformed HTTP request: more than ", kMaxChunksPerBody, " chunks in one body"));
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+      ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
+    co_return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+                        StrCat("malformed HTTP request body: ", ec.message()));
+  }
+  *broken = true;  // timed out, reset or closed mid-body: nobody to answer
+  co_return std::nullopt;
+}
+
 template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer,
                                                  const std::string& client_ip, bool first) {
@@ -176,6 +237,10 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   // compares Content-Length against the optional and rejects any non-empty body then.)
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::get_lowest_layer(stream).expires_after(first ? opts.read_timeout : opts.idle_timeout);
+  const size_t block_end = co_await ReadHeaderBlock(stream, buffer, ec);
+  if (ec) co_return false;  // closed, reset or timed out: nobody to answer
+  const std::string block(static_cast<const char*>(buffer.data().data()),
+                          std::min(block_end, buffer.size()));
   co_await bhttp::async_read_header(stream, buffer, parser, Ec(ec));
   if (ec && (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category() ||
              ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message)) {
@@ -195,66 +260,62 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   } else {
     auto rid = parser.get()["X-Request-ID"];
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+    if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
+      refused = framing;
+    }
   }
   const bool client_keep_alive = !ec && parser.get().keep_alive();
   std::string method = "-", path = "-";
   SpoolFile spool;
-  std::string spool_path;
-  std::optional<Request> file_request;
+  std::optional<Request> request;
+  const Route* route = nullptr;
+  bool broken = false;
   if (!refused) {
     method = std::string(parser.get().method_string());
     std::string_view target = parser.get().target();
     path = std::string(target.substr(0, target.find('?')));
     const size_t limit = router->BodyLimitFor(method, path);
-    const Route* route = router->Find(method, path);
+    route = router->Find(method, path);
     const auto declared = parser.content_length();
     if (declared && *declared > limit) {
       refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
     } else if (route != nullptr && route->body_to_file) {
-      spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
+      const std::string spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
       bhttp::request_parser<bhttp::file_body> file_parser(std::move(parser));
-      file_parser.body_limit(limit);
       file_parser.get().body().open(spool_path.c_str(), beast::file_mode::write_new, ec);
       if (ec) {
         refused = absl::InternalError(StrCat("cannot spool upload: ", ec.message()));
       } else {
         spool.path = spool_path;
-        beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
-        co_await bhttp::async_read(stream, buffer, file_parser, Ec(ec));
-        if (ec == bhttp::error::body_limit) {
-          refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
-        } else if (ec) {
-          co_return false;  // timed out or broken mid-body; the spool file is removed
-        } else {
+        refused = co_await ReadBody(stream, buffer, file_parser, limit, &broken);
+        if (!refused && !broken) {
           file_parser.get().body().close();
-          file_request =
-              ToRequest(file_parser.release(), client_ip, request_id, opts.trusted_proxies);
-          file_request->body_file = spool_path;
+          request = ToRequest(file_parser.release(), client_ip, request_id, opts.trusted_proxies);
+          request->body_file = spool_path;
         }
       }
     } else {
-      parser.body_limit(limit);
-      beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, Ec(ec));
-      if (ec == bhttp::error::body_limit) {
-        refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
-      } else if (ec) {
-        co_return false;  // timed out or broken mid-body: nothing sensible to answer
+      refused = co_await ReadBody(stream, buffer, parser, limit, &broken);
+      if (!refused && !broken) {
+        request = ToRequest(parser.release(), client_ip, request_id, opts.trusted_proxies);
       }
     }
   }
+  if (broken) co_return false;  // the spool file, if any, is removed
   Response response;
   const bool keep_alive = !refused && client_keep_alive;
   std::string logged_ip = client_ip;
   if (refused) {
     response = ErrorResponse(*refused, request_id);
   } else {
-    Request req = file_request
-                      ? std::move(*file_request)
-                      : ToRequest(parser.release(), client_ip, request_id, opts.trusted_proxies);
-    if (req.client_ip != client_ip) logged_ip = StrCat(req.client_ip, " via ", client_ip);
+    if (request->client_ip != client_ip) logged_ip = StrCat(request->client_ip, " via ", client_ip);
+    // Application-API requests (decoding, inference) run on their own pool, so health
+    // checks and admin requests never queue behind them.
+    asio::thread_pool& pool =
+        route != nullptr && route->scope == AuthScope::kApiToken ? work_handlers : handlers;
     response = co_await asio::co_spawn(
-        handlers, [this, &req]() -> asio::awaitable<Response> { co_return router->Handle(req); },
+        pool,
+        [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(*request); },
         asio::use_awaitable);
     spool.Remove();  // before answering, so a client never sees it linger
   }
@@ -343,6 +404,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() {
   impl_->ioc.stop();
   impl_->handlers.join();
+  impl_->work_handlers.join();
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options,
@@ -395,6 +457,7 @@ absl::Status HttpServer::Run() {
   s.ioc.run();
   for (auto& t : threads) t.join();
   s.handlers.join();
+  s.work_handlers.join();
   return absl::OkStatus();
 }
 

@@ -1,8 +1,9 @@
 // HttpServer: the Beast/Asio transport. Accepts HTTP/1.1 (optionally TLS)
 // connections, enforces header/body limits and read/idle timeouts, hands each
-// request to the Router on a separate handler thread pool (network threads
-// never run handlers), writes the response, and logs one access line per
-// request. SIGINT/SIGTERM start a graceful shutdown: stop accepting, finish
+// request to the Router on a handler thread pool (network threads never run
+// handlers; application-API routes have a pool of their own, so health and
+// admin requests never wait behind decoding and inference), writes the response, and logs one
+// access line per request. SIGINT/SIGTERM start a graceful shutdown: stop accepting, finish
 // in-flight requests (those whose header has been read), then return from Run.
 // Create/Run/Shutdown are thread-safe; the Router must outlive the server.
 #pragma once
@@ -24,7 +25,8 @@ class HttpServer {
     std::string host = "127.0.0.1";
     int port = 8000;  // 0 picks a free port
     int io_threads = 2;
-    int handler_threads = 4;
+    int handler_threads = 4;  // public and admin routes
+    int work_threads = 4;     // application-API (AuthScope::kApiToken) routes
     size_t max_header_bytes = 16 * 1024;
     std::chrono::seconds read_timeout{30};  // header, body and write deadlines
     std::chrono::seconds idle_timeout{60};  // between keep-alive requests

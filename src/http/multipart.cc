@@ -451,6 +451,20 @@ absl::StatusOr<std::string> MultipartBoundary(std::string_view content_type) {
   return *boundary;
 }
 
+absl::Status RejectDuplicateParts(const std::vector<MultipartPart>& parts,
+                                  const std::vector<std::string_view>& repeatable) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& name = parts[i].name;
+    if (std::find(repeatable.begin(), repeatable.end(), name) != repeatable.end()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (parts[j].name == name) {
+        return BadRequest(StrCat("multipart part '", name, "' appears more than once"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const std::string& body_path,
                                                               std::string_view boundary,
                                                               const std::string& spool_dir,

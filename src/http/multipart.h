@@ -61,4 +61,10 @@ absl::StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const std::string&
                                                               const std::string& spool_dir,
                                                               const MultipartLimits& limits);
 
+// BAD_REQUEST naming the first part name that appears more than once, unless
+// the name is in `repeatable` (e.g. a batch's "images[]"). Two "file" or two
+// "name" parts would otherwise let the last one silently win.
+absl::Status RejectDuplicateParts(const std::vector<MultipartPart>& parts,
+                                  const std::vector<std::string_view>& repeatable = {});
+
 }  // namespace cinfer::http

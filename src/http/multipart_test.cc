@@ -448,3 +448,28 @@ TEST_F(MultipartTest, MissingBodyOrSpoolDirIsInternal) {
 
 }  // namespace
 }  // namespace cinfer::http
+
+namespace cinfer::http {
+namespace {
+
+TEST(MultipartDuplicatesTest, RepeatedNamesAreRefusedUnlessRepeatable) {
+  auto part = [](std::string name) {
+    MultipartPart p;
+    p.name = std::move(name);
+    return p;
+  };
+  EXPECT_TRUE(RejectDuplicateParts({part("file"), part("name"), part("config")}).ok());
+  for (const char* twice : {"file", "name"}) {
+    absl::Status st = RejectDuplicateParts({part("file"), part("name"), part(twice)});
+    ASSERT_FALSE(st.ok()) << twice;
+    EXPECT_EQ(ErrorCodeOf(st), "BAD_REQUEST");
+    EXPECT_NE(std::string(st.message()).find(std::string("'") + twice + "'"), std::string::npos);
+  }
+  EXPECT_TRUE(
+      RejectDuplicateParts({part("images[]"), part("images[]"), part("top_k")}, {"images[]"}).ok());
+  EXPECT_FALSE(
+      RejectDuplicateParts({part("images[]"), part("top_k"), part("top_k")}, {"images[]"}).ok());
+}
+
+}  // namespace
+}  // namespace cinfer::http

@@ -36,7 +36,8 @@ std::string Capped(std::string text) {
 
 struct InferenceService::Pending {
   bool tensors = false;
-  cv::Mat image;  // kept for annotation
+  cv::Mat image;                      // kept for annotation only
+  vision::DecodeBudget::Lease lease;  // the decode budget that `image` holds
   vision::ImageTransform transform;
   double preprocess_ms = 0;
   std::future<absl::StatusOr<JobResult>> result;
@@ -69,6 +70,12 @@ absl::StatusOr<PublishedModel> InferenceService::GetPublished(std::string_view i
   return PublishedModel{*std::move(m), std::move(served)};
 }
 
+SteadyClock::time_point InferenceService::DeadlineOf(const InferenceParams& params,
+                                                     SteadyClock::time_point t0) const {
+  return t0 + (params.timeout_ms.has_value() ? std::chrono::milliseconds(*params.timeout_ms)
+                                             : options_.default_timeout);
+}
+
 absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Start(
     const std::shared_ptr<const ServedModel>& served, const InferenceInput& input,
     const InferenceParams& params, SteadyClock::time_point t0) {
@@ -85,8 +92,19 @@ absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Sta
       return ValidationError(StrCat("this model takes ", model.inputs().size(),
                                     " inputs; send them as tensors ({\"inputs\": [...]})"));
     }
-    ASSIGN_OR_RETURN(pending->image, vision::DecodeImage(input.image, options_.decode_limits));
+    ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(input.image));
+    RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options_.decode_limits));  // before waiting
+    ASSIGN_OR_RETURN(pending->lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
+                                                             DeadlineOf(params, t0)));
+    ASSIGN_OR_RETURN(pending->image,
+                     vision::DecodeImage(input.image, info, options_.decode_limits));
+    pending->lease.ShrinkTo(
+        static_cast<int64_t>(pending->image.total() * pending->image.elemSize()));
     ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending->image, spec));
+    if (!params.annotate) {  // only annotation needs the decoded image after this
+      pending->image.release();
+      pending->lease.Release();
+    }
     pending->transform = prepared.transform;
     const std::string& name = spec.tensor.empty() ? model.inputs()[0].name : spec.tensor;
     ASSIGN_OR_RETURN(Tensor tensor, vision::StackRows({&prepared}, name));
@@ -96,8 +114,7 @@ absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Sta
   }
   pending->preprocess_ms = MsBetween(t0, SteadyClock::now());
   job.priority = params.priority;
-  job.deadline = t0 + (params.timeout_ms.has_value() ? std::chrono::milliseconds(*params.timeout_ms)
-                                                     : options_.default_timeout);
+  job.deadline = DeadlineOf(params, t0);
   auto promise = std::make_shared<std::promise<absl::StatusOr<JobResult>>>();
   pending->result = promise->get_future();
   job.done = [promise](absl::StatusOr<JobResult> r) { promise->set_value(std::move(r)); };

@@ -17,6 +17,7 @@
 #include "models/serving_registry.h"
 #include "nlohmann/json.hpp"
 #include "storage/database.h"
+#include "vision/decode_budget.h"
 #include "vision/image.h"
 #include "vision/postprocess.h"
 
@@ -71,9 +72,17 @@ class InferenceService {
     size_t max_batch_images = 64;
     bool capture_payload = false;  // inference logs keep request/response summaries
   };
+  // `decode_budget` bounds the memory of concurrent image decodes (shared with
+  // every other decoding caller).
   InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
-                   InferenceLogWriter* logs, const Clock* clock)
-      : options_(options), serving_(serving), models_(models), logs_(logs), clock_(clock) {}
+                   InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
+                   const Clock* clock)
+      : options_(options),
+        serving_(serving),
+        models_(models),
+        logs_(logs),
+        decode_budget_(decode_budget),
+        clock_(clock) {}
 
   // Published models that are being served, newest first.
   absl::StatusOr<std::vector<PublishedModel>> ListPublished();
@@ -82,7 +91,7 @@ class InferenceService {
 
   // One inference. Errors: 404 MODEL_NOT_FOUND (not published), 415/422 for
   // images (vision/image.h), 422 VALIDATION_FAILED for tensors, 503
-  // QUEUE_FULL, 504 TIMEOUT.
+  // QUEUE_FULL or OVERLOADED (decode budget spent until the deadline), 504 TIMEOUT.
   absl::StatusOr<InferenceOutcome> Infer(std::string_view model_id, const InferenceInput& input,
                                          const InferenceParams& params, const RequestContext& ctx);
   // Several inputs; each item succeeds or fails on its own; results in input
@@ -100,6 +109,8 @@ class InferenceService {
                                                  const InferenceInput& input,
                                                  const InferenceParams& params,
                                                  std::chrono::steady_clock::time_point t0);
+  std::chrono::steady_clock::time_point DeadlineOf(const InferenceParams& params,
+                                                   std::chrono::steady_clock::time_point t0) const;
   absl::StatusOr<InferenceOutcome> Finish(const std::shared_ptr<const ServedModel>& served,
                                           Pending& pending, const InferenceParams& params,
                                           std::chrono::steady_clock::time_point t0);
@@ -110,6 +121,7 @@ class InferenceService {
   ServingRegistry* serving_;
   ModelStore* models_;
   InferenceLogWriter* logs_;
+  vision::DecodeBudget* decode_budget_;
   const Clock* clock_;
 };
 

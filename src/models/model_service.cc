@@ -14,6 +14,7 @@
 #include "models/model_config.h"
 #include "models/model_lifecycle.h"
 #include "spdlog/spdlog.h"
+#include "text/display_name.h"
 
 namespace cinfer {
 namespace {
@@ -23,18 +24,11 @@ absl::Status ModelNotFound(std::string_view id) {
                    StrCat("no model with id '", id, "'"));
 }
 
-absl::Status NameTaken(std::string_view name) {
+absl::Status NameTaken(std::string_view name, std::string_view existing) {
   return MakeError(absl::StatusCode::kAlreadyExists, "MODEL_NAME_TAKEN",
-                   StrCat("a model named '", name, "' already exists"));
-}
-
-absl::Status CheckName(const std::string& name) {
-  if (Trim(name).empty() || name.size() > 128)
-    return ValidationError("name must be 1 to 128 characters");
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return ValidationError("name must not contain control characters");
-  }
-  return absl::OkStatus();
+                   name == existing ? StrCat("a model named '", name, "' already exists")
+                                    : StrCat("the name '", name, "' looks the same as model '",
+                                             existing, "', which already exists"));
 }
 
 absl::Status VersionNotFound(std::string_view id, int64_t version) {
@@ -97,7 +91,7 @@ absl::Status ModelService::Save(ModelRecord& m) {
   m.updated_at = FormatIso8601(clock_->Now());
   absl::Status st = models_->UpdateModel(m);
   if (absl::IsNotFound(st)) return ModelNotFound(m.id);
-  if (absl::IsAlreadyExists(st)) return NameTaken(m.name);
+  if (absl::IsAlreadyExists(st)) return NameTaken(m.name, m.name);
   return st;
 }
 
@@ -127,21 +121,34 @@ absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id,
   return path;
 }
 
-absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up, const Actor& actor) {
-  RETURN_IF_ERROR(CheckName(up.name));
+absl::Status ModelService::CheckNameFree(std::string_view name, std::string_view except_id) {
+  std::vector<std::string> names;
+  for (int64_t offset = 0;; offset += 500) {
+    ModelFilter all;
+    all.offset = offset;
+    all.limit = 500;
+    int64_t total = 0;
+    ASSIGN_OR_RETURN(auto page, models_->ListModels(all, &total));
+    for (auto& m : page) {
+      if (m.id != except_id) names.push_back(std::move(m.name));
+    }
+    if (page.size() < 500) break;
+  }
+  if (auto taken = text::FindConfusable(name, names)) return NameTaken(name, *taken);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& upload, const Actor& actor) {
+  ModelUpload up = upload;
+  ASSIGN_OR_RETURN(up.name, text::NormalizeDisplayName(up.name, "name"));
   if (up.description.size() > 4096)
     return ValidationError("description must be at most 4096 characters");
   RETURN_IF_ERROR(CheckEngine(up.engine));
   ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfigText(up.config_text));
-  ModelFilter by_name;
-  by_name.name = up.name;
-  by_name.limit = 100;
-  int64_t total = 0;
-  ASSIGN_OR_RETURN(auto same, models_->ListModels(by_name, &total));
-  for (const auto& m : same) {
-    if (m.name == up.name) return NameTaken(up.name);
-  }
+  RETURN_IF_ERROR(CheckNameFree(up.name, ""));  // early: before the slow validation
   ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, up.engine, config));
+  std::lock_guard names(names_mu_);
+  RETURN_IF_ERROR(CheckNameFree(up.name, ""));
 
   const std::string id = NewUuid();
   const std::string now = FormatIso8601(clock_->Now());
@@ -167,7 +174,7 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& up, const Ac
   if (!st.ok()) {
     std::error_code ec;
     std::filesystem::remove_all(StrCat(options_.models_dir, "/", id), ec);
-    return absl::IsAlreadyExists(st) ? NameTaken(up.name) : st;
+    return absl::IsAlreadyExists(st) ? NameTaken(up.name, up.name) : st;
   }
   Audit(actor, "model.create", id,
         {{"name", up.name}, {"engine", m.engine}, {"sha256", up.sha256}});
@@ -260,9 +267,11 @@ absl::StatusOr<ModelRecord> ModelService::Update(std::string_view id, const Mode
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   const ModelRecord before = m;
   nlohmann::json fields = nlohmann::json::array();
+  std::unique_lock names(names_mu_, std::defer_lock);  // held until the rename is stored
   if (patch.name.has_value()) {
-    RETURN_IF_ERROR(CheckName(*patch.name));
-    m.name = *patch.name;
+    ASSIGN_OR_RETURN(m.name, text::NormalizeDisplayName(*patch.name, "name"));
+    names.lock();
+    RETURN_IF_ERROR(CheckNameFree(m.name, m.id));
     fields.push_back("name");
   }
   if (patch.description.has_value()) {

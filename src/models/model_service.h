@@ -123,6 +123,9 @@ class ModelService {
 
  private:
   std::shared_ptr<std::mutex> LockFor(std::string_view id);
+  // MODEL_NAME_TAKEN when a model other than `except_id` has a name confusable
+  // with `name` (text/display_name.h).
+  absl::Status CheckNameFree(std::string_view name, std::string_view except_id);
   void Audit(const Actor& actor, std::string_view action, std::string_view id,
              nlohmann::json detail);
   absl::StatusOr<ModelVersionRecord> FindVersion(std::string_view id, int64_t version);
@@ -144,6 +147,7 @@ class ModelService {
   const EngineRegistry* engines_;
   ServingRegistry* serving_;
   const Clock* clock_;
+  std::mutex names_mu_;  // held from a name check until the name is stored
   std::mutex locks_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> locks_;
 };

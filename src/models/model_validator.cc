@@ -136,11 +136,17 @@ absl::StatusOr<nlohmann::json> ModelValidator::Validate(
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 0 && json.is_object() && json.contains("inputs")) return json;
   if (json.is_object() && json.contains("error")) {
-    std::string message = json["error"].value("message", "rejected");
-    const std::string lower = ToLower(message);
+    const auto& error = json["error"];
+    std::string message = error.value("message", "rejected");
+    // The child's full text (a hidden detail when it held library internals).
+    const bool has_detail = error.contains("detail") && error["detail"].is_string();
+    const std::string detail = has_detail ? error["detail"].get<std::string>() : message;
+    const std::string lower = ToLower(detail);
     if (lower.find("alloc") != std::string::npos || lower.find("memory") != std::string::npos) {
-      message += StrCat(" (validation memory limit: ", options_.memory_limit_mb, " MB)");
+      message += StrCat(" (out of memory under the validation memory limit of ",
+                        options_.memory_limit_mb, " MB)");
     }
+    if (has_detail) return WithHiddenDetail(Rejected(detail), message);
     return Rejected(message);
   }
   return Rejected(StrCat("the validator exited with status ", code, err.empty() ? "" : ": ",

@@ -14,6 +14,7 @@ namespace {
 struct Parsed {
   IpAddress address;
   bool mapped = false;  // written as IPv4-mapped IPv6 (::ffff:a.b.c.d)
+  bool zoned = false;   // had a %zone suffix
 };
 
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -46,6 +47,7 @@ std::optional<Parsed> ParseStrict(std::string_view text) {
   }
   std::string c_text(text);
   Parsed out;
+  out.zoned = zoned;
   if (!bracketed && !zoned) {
     in_addr v4{};
     if (inet_pton(AF_INET, c_text.c_str(), &v4) == 1) {
@@ -133,6 +135,9 @@ absl::StatusOr<IpNetwork> ParseIpNetwork(std::string_view text) {
   size_t slash = trimmed.find('/');
   std::optional<Parsed> parsed = ParseStrict(trimmed.substr(0, slash));
   if (!parsed) return NotAnAddress(text);
+  // A zone names an interface, which a whitelist cannot check: refuse it
+  // rather than silently drop it.
+  if (parsed->zoned) return NotAnAddress(text, " (zone suffixes like %eth0 are not allowed)");
   IpNetwork net;
   net.base = parsed->address;
   int max_prefix = net.base.v4 ? 32 : 128;
@@ -143,11 +148,14 @@ absl::StatusOr<IpNetwork> ParseIpNetwork(std::string_view text) {
   std::optional<int> prefix = ParsePrefix(trimmed.substr(slash + 1));
   if (!prefix) return NotAnAddress(text);
   if (parsed->mapped) {
-    // ::ffff:a.b.c.d/N is the IPv4 network a.b.c.d/(N - 96).
-    if (*prefix < 96 || *prefix > 128) {
-      return NotAnAddress(text, " (prefix of an IPv4-mapped address must be 96..128)");
+    // ::ffff:0:0/96 would silently allow every IPv4 client: an IPv4-mapped
+    // address is accepted as one host (/128) only; ranges are written as IPv4.
+    if (*prefix != 128) {
+      return NotAnAddress(text,
+                          " (write IPv4-mapped ranges as IPv4, e.g. 10.0.0.0/8; only /128 is "
+                          "accepted on an IPv4-mapped address)");
     }
-    *prefix -= 96;
+    *prefix = 32;
   } else if (*prefix > max_prefix) {
     return NotAnAddress(text, StrCat(" (prefix must be 0..", max_prefix, ")"));
   }

@@ -129,19 +129,31 @@ TEST(IpNetworkTest, ClearsHostBits) {
   EXPECT_EQ(Net("2001:db8::ffff/127").ToString(), "2001:db8::fffe/127");
 }
 
-TEST(IpNetworkTest, MappedNetworksAreIpv4) {
-  IpNetwork n = Net("::ffff:10.0.0.0/104");
+TEST(IpNetworkTest, MappedHostsAreIpv4) {
+  IpNetwork n = Net("::ffff:10.1.2.3");
   EXPECT_TRUE(n.base.v4);
-  EXPECT_EQ(n.ToString(), "10.0.0.0/8");
-  EXPECT_EQ(Net("::ffff:10.1.2.3/104").ToString(), "10.0.0.0/8");
-  EXPECT_EQ(Net("::ffff:10.1.2.3").ToString(), "10.1.2.3/32");
+  EXPECT_EQ(n.ToString(), "10.1.2.3/32");
   EXPECT_EQ(Net("::ffff:10.1.2.3/128").ToString(), "10.1.2.3/32");
-  EXPECT_EQ(Net("::ffff:0.0.0.0/96").ToString(), "0.0.0.0/0");
-  EXPECT_EQ(Net("::ffff:0a00:0/104").ToString(), "10.0.0.0/8");
-  // A prefix below 96 would reach outside ::ffff:0:0/96.
-  EXPECT_FALSE(ParseIpNetwork("::ffff:10.0.0.0/95").ok());
-  EXPECT_FALSE(ParseIpNetwork("::ffff:10.0.0.0/8").ok());
-  EXPECT_FALSE(ParseIpNetwork("::ffff:10.0.0.0/129").ok());
+  EXPECT_EQ(Net("::ffff:0a01:0203/128").ToString(), "10.1.2.3/32");
+}
+
+TEST(IpNetworkTest, RefusesMappedRangesAndZones) {
+  // ::ffff:0:0/96 used to become 0.0.0.0/0 (every IPv4 client): a mapped range
+  // must be written as IPv4 instead.
+  for (std::string_view bad :
+       {"::ffff:0.0.0.0/96", "::ffff:0:0/96", "::ffff:10.0.0.0/104", "::ffff:10.1.2.3/127",
+        "::ffff:10.0.0.0/95", "::ffff:10.0.0.0/8", "::ffff:10.0.0.0/129"}) {
+    auto net = ParseIpNetwork(bad);
+    EXPECT_FALSE(net.ok()) << bad << " -> " << net->ToString();
+  }
+  EXPECT_THAT(std::string(ParseIpNetwork("::ffff:0:0/96").status().message()),
+              ::testing::HasSubstr("as IPv4"));
+  // A zone names an interface the whitelist cannot check.
+  for (std::string_view bad : {"fe80::1%eth0", "fe80::%eth0/64", "[fe80::1%1]"}) {
+    auto net = ParseIpNetwork(bad);
+    EXPECT_FALSE(net.ok()) << bad << " -> " << net->ToString();
+  }
+  EXPECT_TRUE(ParseIpNetwork("fe80::/64").ok());
 }
 
 TEST(IpNetworkTest, RejectsMalformedNetworks) {

@@ -59,6 +59,7 @@ struct Application::Components {
   std::unique_ptr<InferenceLogWriter> log_writer;
   std::unique_ptr<ServingRegistry> serving;
   std::unique_ptr<ModelService> models;
+  std::unique_ptr<vision::DecodeBudget> decode_budget;
   std::unique_ptr<InferenceService> inference;
   std::unique_ptr<AsyncRequests> async;
   std::unique_ptr<UsageRecorder> usage;
@@ -135,11 +136,14 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
 
   InferenceService::Options io;
   io.decode_limits.max_pixels = rc.max_image_pixels;
+  io.decode_limits.max_jpeg_scans = rc.max_jpeg_scans;
+  c->decode_budget =
+      std::make_unique<vision::DecodeBudget>(static_cast<int64_t>(rc.decode_memory_mb) << 20);
   io.default_timeout = std::chrono::milliseconds(rc.timeout_ms);
   io.max_batch_images = static_cast<size_t>(rc.max_batch_images);
   io.capture_payload = lc.capture_payload;
-  c->inference = std::make_unique<InferenceService>(io, c->serving.get(), c->db.get(),
-                                                    c->log_writer.get(), &c->clock);
+  c->inference = std::make_unique<InferenceService>(
+      io, c->serving.get(), c->db.get(), c->log_writer.get(), c->decode_budget.get(), &c->clock);
   AsyncRequests::Options ao;
   ao.threads = rc.async_threads;
   ao.max_pending = static_cast<size_t>(rc.async_max_pending);
@@ -189,6 +193,7 @@ absl::Status Application::Serve() {
   o.port = s.port;
   o.io_threads = s.io_threads;
   o.handler_threads = s.workers;
+  o.work_threads = s.inference_workers;
   o.max_header_bytes = static_cast<size_t>(s.max_header_kb) * 1024;
   o.read_timeout = std::chrono::seconds(s.read_timeout_s);
   o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);

@@ -11,6 +11,7 @@
 #include "common/time_format.h"
 #include "net/ip_address.h"
 #include "spdlog/spdlog.h"
+#include "text/display_name.h"
 #include "tokens/token_value.h"
 
 namespace cinfer {
@@ -53,9 +54,12 @@ absl::Status TokenNotFound(std::string_view id) {
                    StrCat("no API token '", id, "'"));
 }
 
-absl::Status NameTaken(std::string_view name) {
+absl::Status NameTaken(std::string_view name, std::string_view existing = {}) {
   return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
-                   StrCat("an API token named '", name, "' exists"));
+                   existing.empty() || existing == name
+                       ? StrCat("an API token named '", name, "' exists")
+                       : StrCat("the name '", name, "' looks the same as API token '", existing,
+                                "', which exists"));
 }
 
 // A nullable limit: the given value (checked against [1, max]), else the
@@ -232,13 +236,19 @@ void TokenService::Audit(const Actor& actor, std::string_view action, const Toke
 absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecord& r) {
   const auto now = deps_.clock->Now();
   if (f.name.has_value()) {
-    const std::string name(Trim(*f.name));
-    if (name.empty() || name.size() > kMaxNameChars)
-      return ValidationError(StrCat("'name' must be 1 to ", kMaxNameChars, " characters"));
-    for (unsigned char c : name) {
-      if (c < 0x20 || c == 0x7f) return ValidationError("'name' contains control characters");
+    ASSIGN_OR_RETURN(r.name,
+                     text::NormalizeDisplayName(*f.name, "name", static_cast<int>(kMaxNameChars)));
+    std::vector<std::shared_ptr<TokenEntry>> entries;
+    {
+      std::shared_lock lock(cache_mu_);
+      for (const auto& [hash, entry] : by_hash_) entries.push_back(entry);
     }
-    r.name = name;
+    std::vector<std::string> names;
+    for (const auto& entry : entries) {
+      std::lock_guard entry_lock(entry->mu);
+      if (entry->policy->record.id != r.id) names.push_back(entry->policy->record.name);
+    }
+    if (auto taken = text::FindConfusable(r.name, names)) return NameTaken(r.name, *taken);
   } else if (creating) {
     return ValidationError("'name' is required");
   }
@@ -253,7 +263,9 @@ absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecor
     } else {
       auto t = ParseRfc3339(**f.expires_at);
       if (!t.has_value())
-        return ValidationError("'expires_at' must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z");
+        return ValidationError(
+            "'expires_at' must be an RFC 3339 time no later than 2262-04-11T23:47:16Z, e.g. "
+            "2027-01-31T00:00:00Z");
       if (*t <= now) return ValidationError("'expires_at' must be in the future");
       r.expires_at = FormatIso8601(*t);
     }

@@ -1,7 +1,9 @@
 #include "vision/image.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "common/errors.h"
@@ -42,32 +44,66 @@ bool IsStartOfFrame(uint8_t marker) {
   return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
 }
 
-// Walks the marker segments after SOI up to the first start-of-frame.
+bool IsProgressiveFrame(uint8_t marker) {
+  return marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
+}
+
+// The index of the next marker (its FF byte) after entropy-coded data starting
+// at `pos`: FF 00 is a stuffed byte and FF D0..D7 a restart marker, both part
+// of the data. npos when the data runs to the end of `b`.
+size_t SkipEntropyCodedData(std::string_view b, size_t pos) {
+  while (true) {
+    pos = b.find('\xFF', pos);
+    if (pos == std::string_view::npos || pos + 1 >= b.size()) return std::string_view::npos;
+    const uint8_t next = U8(b, pos + 1);
+    if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) return pos;
+    pos += next == 0xFF ? 1 : 2;  // FF FF: fill byte before a marker
+  }
+}
+
+// Walks every marker segment after SOI: the frame header gives the size, each
+// start-of-scan is counted (progressive files can hold thousands of scans, and
+// libjpeg decodes each one over the whole image), EOI marks the file complete.
 absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view b) {
   constexpr ImageFormat kFormat = ImageFormat::kJpeg;
+  std::optional<ImageInfo> info;
   size_t pos = 2;
   while (true) {
     while (pos < b.size() && U8(b, pos) != 0xFF) ++pos;  // garbage between segments
     while (pos < b.size() && U8(b, pos) == 0xFF) ++pos;  // fill bytes
-    if (pos >= b.size()) return Truncated(kFormat);
+    if (pos >= b.size()) break;
     const uint8_t marker = U8(b, pos++);
     if (marker == 0x00 || marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) {
       continue;  // stuffed byte or a standalone marker without a length
     }
-    if (marker == 0xD9 || marker == 0xDA) {
+    if (marker == 0xD9) {
+      if (info.has_value()) info->complete = info->jpeg_scans > 0;
+      break;
+    }
+    if (!info.has_value() && marker == 0xDA) {
       return InvalidImage("JPEG has no frame header before its image data");
     }
-    if (pos + 2 > b.size()) return Truncated(kFormat);
+    if (pos + 2 > b.size()) break;
     const size_t length = U16Be(b, pos);
     if (length < 2) return InvalidImage("JPEG segment with an invalid length");
-    if (IsStartOfFrame(marker)) {
+    if (IsStartOfFrame(marker) && !info.has_value()) {
       // length(2) precision(1) height(2) width(2) components(1)
       if (length < 8) return InvalidImage("JPEG frame header too short");
       if (pos + 7 > b.size()) return Truncated(kFormat);
-      return Dims(kFormat, U16Be(b, pos + 5), U16Be(b, pos + 3));
+      ASSIGN_OR_RETURN(info, Dims(kFormat, U16Be(b, pos + 5), U16Be(b, pos + 3)));
+      info->progressive = IsProgressiveFrame(marker);
+      info->components = U8(b, pos + 7);
+      info->complete = false;
     }
     pos += length;
+    if (marker == 0xDA) {
+      ++info->jpeg_scans;
+      pos = SkipEntropyCodedData(b, pos);
+      if (pos == std::string_view::npos) break;
+    }
   }
+  if (!info.has_value()) return Truncated(kFormat);
+  return *info;
 }
 
 absl::StatusOr<ImageInfo> ProbePng(std::string_view b) {
@@ -205,32 +241,41 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes) {
   return InvalidImage("unknown image format");
 }
 
-namespace {
-
-// A complete JPEG ends its last scan with an EOI marker (FF D9). Inside
-// entropy-coded data an FF byte is always followed by 00 or a restart marker,
-// so FF D9 after the last start-of-scan (FF DA) can only be the real end.
-// libjpeg itself accepts a truncated file with a warning and grey fill.
-bool JpegIsComplete(std::string_view bytes) {
-  const size_t sos = bytes.rfind("\xFF\xDA");
-  if (sos == std::string_view::npos) return false;
-  return bytes.find("\xFF\xD9", sos + 2) != std::string_view::npos;
-}
-
-}  // namespace
-
 absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
   ASSIGN_OR_RETURN(const ImageInfo info, ProbeImage(bytes));
+  return DecodeImage(bytes, info, limits);
+}
+
+int64_t DecodeMemoryBytes(const ImageInfo& info) {
+  const int64_t pixels = info.width * info.height;
+  // The BGR result, plus libjpeg's whole-image coefficient buffer (2 bytes per
+  // sample) for a progressive JPEG; other decoders write into the result.
+  return pixels * 3 + (info.progressive ? pixels * std::max(info.components, 1) * 2 : 0);
+}
+
+absl::Status CheckDecodeLimits(const ImageInfo& info, const DecodeLimits& limits) {
   if (info.width * info.height > limits.max_pixels) {
     return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_TOO_LARGE",
                      StrCat("the ", ImageFormatName(info.format), " image is ", info.width, "x",
                             info.height, " (", info.width * info.height, " pixels); the limit is ",
                             limits.max_pixels, " pixels"));
   }
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) return InvalidImage("the image is too big");
-  if (info.format == ImageFormat::kJpeg && !JpegIsComplete(bytes)) {
+  if (info.format == ImageFormat::kJpeg && info.jpeg_scans > limits.max_jpeg_scans) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_TOO_COMPLEX",
+                     StrCat("the JPEG image has ", info.jpeg_scans, " scans; the limit is ",
+                            limits.max_jpeg_scans));
+  }
+  if (!info.complete) {
+    // libjpeg would decode a truncated file with a warning and grey fill.
     return InvalidImage("the JPEG image is truncated (no end-of-image marker after its last scan)");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const ImageInfo& info,
+                                    const DecodeLimits& limits) {
+  RETURN_IF_ERROR(CheckDecodeLimits(info, limits));
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) return InvalidImage("the image is too big");
   cv::Mat image;
   try {
     // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied (JPEG).

@@ -167,6 +167,65 @@ TEST(ImageTest, ProbeJpegWalksSegments) {
   EXPECT_EQ(CodeOf(ProbeImage(HandBuiltJpeg(0, 10))), "INVALID_IMAGE");
 }
 
+// A progressive JPEG of `scans` scans: SOF2 (3 components) and, per scan, an
+// SOS header with entropy-coded bytes holding a stuffed FF 00 and a restart
+// marker, then EOI. Only the marker stream is real; libjpeg never sees it.
+std::string ManyScanJpeg(int scans, int w = 6000, int h = 6000) {
+  std::string jpeg("\xFF\xD8", 2);
+  jpeg += std::string("\xFF\xC2", 2) + Be16(17) + "\x08" + Be16(h) + Be16(w) + "\x03" +
+          std::string("\x01\x11\x00\x02\x11\x01\x03\x11\x01", 9);
+  for (int i = 0; i < scans; ++i) {
+    jpeg += std::string("\xFF\xDA", 2) + Be16(12) + "\x03" +
+            std::string("\x01\x00\x02\x11\x03\x11\x00\x3F\x00", 9);
+    jpeg += std::string("\x12\x34\xFF\x00\x56\xFF\xD0\x78", 8);
+  }
+  return jpeg + std::string("\xFF\xD9", 2);
+}
+
+TEST(ImageTest, ProbeCountsJpegScans) {
+  auto info = ProbeImage(ManyScanJpeg(7, 640, 480));
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->jpeg_scans, 7);
+  EXPECT_TRUE(info->progressive);
+  EXPECT_EQ(info->components, 3);
+  EXPECT_TRUE(info->complete);
+  EXPECT_EQ(info->width, 640);
+
+  // A real progressive file from libjpeg: its scans are counted, and it decodes
+  // at a scan limit equal to its count but not one below.
+  const std::string real = Encode(Pattern(64, 48), ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+  auto real_info = ProbeImage(real);
+  ASSERT_TRUE(real_info.ok());
+  EXPECT_TRUE(real_info->progressive);
+  EXPECT_GT(real_info->jpeg_scans, 1);
+  EXPECT_TRUE(DecodeImage(real, {.max_jpeg_scans = real_info->jpeg_scans}).ok());
+  EXPECT_EQ(CodeOf(DecodeImage(real, {.max_jpeg_scans = real_info->jpeg_scans - 1})),
+            "IMAGE_TOO_COMPLEX");
+  const std::string baseline = Encode(Pattern(64, 48), ".jpg");
+  EXPECT_EQ(ProbeImage(baseline)->jpeg_scans, 1);
+  EXPECT_FALSE(ProbeImage(baseline)->progressive);
+}
+
+TEST(ImageTest, JpegsWithThousandsOfScansAreRefusedBeforeDecoding) {
+  // 20 000 scans over 6000x6000 took libjpeg 21 s to decode.
+  const std::string bomb = ManyScanJpeg(20000);
+  const auto start = std::chrono::steady_clock::now();
+  auto decoded = DecodeImage(bomb, {});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(CodeOf(decoded), "IMAGE_TOO_COMPLEX") << decoded.status();
+  EXPECT_NE(std::string(decoded.status().message()).find("20000 scans"), std::string::npos);
+  EXPECT_EQ(CodeOf(DecodeImage(ManyScanJpeg(101), {})), "IMAGE_TOO_COMPLEX");
+  // A scan count within the limit gets as far as libjpeg (which finds the data bogus).
+  EXPECT_EQ(CodeOf(DecodeImage(ManyScanJpeg(3, 64, 48), {})), "INVALID_IMAGE");
+}
+
+TEST(ImageTest, DecodeMemoryEstimate) {
+  ImageInfo png{ImageFormat::kPng, 1000, 1000};
+  EXPECT_EQ(DecodeMemoryBytes(png), 3'000'000);
+  ImageInfo progressive{ImageFormat::kJpeg, 1000, 1000, 10, true, 3, true};
+  EXPECT_EQ(DecodeMemoryBytes(progressive), 9'000'000);
+}
+
 TEST(ImageTest, UnknownBytesAreUnsupportedMediaType) {
   std::mt19937 rng(42);
   std::string noise(256, '\0');

@@ -88,7 +88,7 @@ DET_CONFIG = {
 
 # The shared server: enough handler threads for the concurrency tests to
 # reach the model queues, and a default deadline no slow machine hits.
-SHARED_ENV = {"CINFER_SERVER__WORKERS": "16", "CINFER_REQUEST__TIMEOUT_MS": "60000"}
+SHARED_ENV = {"CINFER_SERVER__WORKERS": "16", "CINFER_SERVER__INFERENCE_WORKERS": "16", "CINFER_REQUEST__TIMEOUT_MS": "60000"}
 
 TIMING_KEYS = ("queue", "preprocess", "infer", "postprocess", "total")
 PUBLIC_MODEL_KEYS = ("id", "name", "description", "engine", "task", "version",
@@ -1130,7 +1130,7 @@ def test_inference_logs_and_stats(shared, srv):
 # --------------------------------------------------------------------------
 
 def test_queue_full(server_factory):
-    s = server_factory(env={"CINFER_REQUEST__QUEUE_SIZE": "1", "CINFER_SERVER__WORKERS": "16"})
+    s = server_factory(env={"CINFER_REQUEST__QUEUE_SIZE": "1", "CINFER_SERVER__WORKERS": "16", "CINFER_SERVER__INFERENCE_WORKERS": "16"})
     admin = make_admin(s)
     give_app_token(admin)
     mid = publish_new(admin, DET, "queue-full", {**DET_CONFIG, "instances": 1})

@@ -59,7 +59,7 @@ def ink_lines(gray):
 @pytest.fixture(scope="module")
 def ocr(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("ocr"),
-               env={"CINFER_SERVER__WORKERS": "8", "CINFER_REQUEST__TIMEOUT_MS": "60000"})
+               env={"CINFER_SERVER__WORKERS": "8", "CINFER_SERVER__INFERENCE_WORKERS": "8", "CINFER_REQUEST__TIMEOUT_MS": "60000"})
     s.start()
     try:
         admin = make_admin(s)
@@ -120,7 +120,7 @@ def test_thousand_concurrent_requests_on_a_small_queue(tmp_path):
     """1000 requests at once, raw sockets (a thread each would be too heavy):
     every answer is 200 or 503 QUEUE_FULL, and the server serves afterwards."""
     s = Server(tmp_path / "flood", env={"CINFER_REQUEST__QUEUE_SIZE": "4",
-                                        "CINFER_SERVER__WORKERS": "16",
+                                        "CINFER_SERVER__WORKERS": "16", "CINFER_SERVER__INFERENCE_WORKERS": "16",
                                         "CINFER_REQUEST__TIMEOUT_MS": "60000"})
     s.start()
     try:

@@ -11,6 +11,13 @@ nlohmann::json SessionJson(const IssuedSession& s) {
   return {{"access_token", s.access_token}, {"token_type", "Bearer"}, {"expires_in", s.expires_in}};
 }
 
+// A response carrying a session token: never stored by caches or browsers.
+http::Response SessionResponse(const IssuedSession& s) {
+  http::Response r = JsonResponse(200, SessionJson(s));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 }  // namespace
 
 void AddAuthRoutes(AdminAuthService* auth, std::vector<http::Route>& routes) {
@@ -21,7 +28,7 @@ void AddAuthRoutes(AdminAuthService* auth, std::vector<http::Route>& routes) {
                       ASSIGN_OR_RETURN(std::string user, RequiredString(body, "username"));
                       ASSIGN_OR_RETURN(std::string pass, RequiredString(body, "password"));
                       ASSIGN_OR_RETURN(IssuedSession s, auth->Login(user, pass, req.client_ip));
-                      return JsonResponse(200, SessionJson(s));
+                      return SessionResponse(s);
                     }});
   routes.push_back({"POST", "/api/v1/internal/auth/logout", AuthScope::kAdmin,
                     [auth](http::Request& req) -> absl::StatusOr<http::Response> {
@@ -47,7 +54,7 @@ void AddAuthRoutes(AdminAuthService* auth, std::vector<http::Route>& routes) {
                       ASSIGN_OR_RETURN(
                           IssuedSession s,
                           auth->ChangePassword(AdminOf(req), old_pw, new_pw, req.client_ip));
-                      return JsonResponse(200, SessionJson(s));
+                      return SessionResponse(s);
                     }});
 }
 

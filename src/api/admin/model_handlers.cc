@@ -98,6 +98,7 @@ absl::StatusOr<ModelUpload> ReadUpload(const ModelRoutesOptions& o, Request& req
   http::MultipartLimits limits;
   limits.max_file_bytes = o.max_file_bytes;
   ASSIGN_OR_RETURN(parts, http::ParseMultipartFile(req.body_file, boundary, o.spool_dir, limits));
+  RETURN_IF_ERROR(http::RejectDuplicateParts(parts));
   const http::MultipartPart* file = nullptr;
   ModelUpload up;
   for (const auto& p : parts) {

@@ -169,6 +169,9 @@ absl::StatusOr<std::vector<InferenceInput>> ReadInputs(const Request& req,
   if (type == "multipart/form-data") {
     SpoolFiles spool;
     ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o, spool.paths));
+    RETURN_IF_ERROR(http::RejectDuplicateParts(
+        parts, batch ? std::vector<std::string_view>{"images[]", "images", "image"}
+                     : std::vector<std::string_view>{"image"}));
     for (const auto& p : parts) {
       const bool image_part =
           batch ? (p.name == "images[]" || p.name == "images" || p.name == "image")

@@ -88,7 +88,7 @@ class LibTorchModel final : public LoadedModel {
       }
       return out;
     } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(StrCat("LibTorch inference failed: ", e.what()));
+      return EngineRunError("LibTorch", e.what());
     }
   }
 
@@ -161,7 +161,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LibTorchEngine::Load(const std::str
       msg += " (the archive was saved by a newer PyTorch than this LibTorch " TORCH_VERSION
              " reads: save it with PyTorch 1.13, or export the model to ONNX)";
     }
-    return absl::InvalidArgumentError(StrCat("LibTorch could not load the model: ", msg));
+    return EngineLoadError("LibTorch", msg);
   }
 }
 

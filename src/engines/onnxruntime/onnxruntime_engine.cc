@@ -39,10 +39,6 @@ ONNXTensorElementDataType ToOnnx(DataType t) {
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
-absl::Status OrtError(std::string_view what, const std::exception& e) {
-  return absl::InvalidArgumentError(StrCat("ONNX Runtime ", what, ": ", e.what()));
-}
-
 class OnnxRuntimeModel final : public LoadedModel {
  public:
   OnnxRuntimeModel(std::unique_ptr<Ort::Session> session, std::vector<TensorSpec> inputs,
@@ -90,10 +86,8 @@ class OnnxRuntimeModel final : public LoadedModel {
         out.push_back(std::move(t));
       }
       return out;
-    } catch (const Ort::Exception& e) {
-      return OrtError("inference failed", e);
     } catch (const std::exception& e) {
-      return absl::InternalError(StrCat("inference failed: ", e.what()));
+      return EngineRunError("ONNX Runtime", e.what());
     }
   }
 
@@ -142,6 +136,10 @@ absl::StatusOr<std::unique_ptr<OnnxRuntimeEngine>> OnnxRuntimeEngine::Create(
     const Options& options) {
   try {
     auto state = std::make_unique<State>();
+    // No usage reports (docs/SECURITY.md). main() also sets ORT_DISABLE_TELEMETRY=1
+    // before anything runs, which is what keeps ONNX Runtime 1.29's 1DS client
+    // from starting at all; this call covers builds that honour only the API.
+    state->env.DisableTelemetryEvents();
     state->options = options;
     state->available = Ort::GetAvailableProviders();
     return std::unique_ptr<OnnxRuntimeEngine>(new OnnxRuntimeEngine(std::move(state)));
@@ -199,7 +197,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OnnxRuntimeEngine::Load(
     return std::unique_ptr<LoadedModel>(new OnnxRuntimeModel(
         std::move(session), std::move(inputs), std::move(outputs), std::move(devices), fallback));
   } catch (const Ort::Exception& e) {
-    return OrtError("could not load the model", e);
+    return EngineLoadError("ONNX Runtime", e.what());
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(StrCat("could not load the model: ", e.what()));
   }

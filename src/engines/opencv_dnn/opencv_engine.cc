@@ -49,7 +49,7 @@ class OpenCvModel final : public LoadedModel {
       }
       return out;
     } catch (const cv::Exception& e) {
-      return absl::InvalidArgumentError(StrCat("OpenCV DNN inference failed: ", e.what()));
+      return EngineRunError("OpenCV DNN", e.what());
     }
   }
 
@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OpenCvDnnEngine::Load(const std::st
     return std::unique_ptr<LoadedModel>(
         new OpenCvModel(std::move(net), std::move(inputs), std::move(outputs)));
   } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(StrCat("OpenCV DNN could not import the model: ", e.what()));
+    return EngineLoadError("OpenCV DNN", e.what());
   }
 }
 
