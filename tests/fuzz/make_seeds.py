@@ -220,4 +220,11 @@ write("http_request", "two-lengths", "POST / HTTP/1.1\r\nContent-Length: 1\r\nCo
       "\r\nab")
 write("http_request", "http10", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 write("http_request", "bad-target", "GET /%zz?%g=1&&=&a HTTP/1.1\r\n\r\n")
+write("http_request", "te-case", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n"
+      "1;ext=1\r\na\r\n0\r\nTrailer: t\r\n\r\n")
+write("http_request", "te-list", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n"
+      "\r\n0\r\n\r\n")
+write("http_request", "obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n")
+write("http_request", "two-hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+write("http_request", "no-host", "GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
 write("http_request", "truncated", "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
