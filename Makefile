@@ -1,11 +1,16 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
+FUZZ_DIR   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= multipart image_probe model_format tensor_json jwt ip_address model_config \
+                http_request
 BUILD_TYPE ?= RelWithDebInfo
 CONFIG     ?= config/cinfer.example.yaml
 PYTEST     := .venv/bin/pytest
 
-.PHONY: all deps build run test test-slow unit integration asan format format-check clean
+.PHONY: all deps build run test test-slow unit integration asan fuzz fuzz-deps fuzz-build \
+        fuzz-merge format format-check clean
 
 all: build
 
@@ -36,10 +41,28 @@ $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCINFER_SANITIZE=ON
 
 asan: deps $(ASAN_DIR)/build.ninja
-	cmake --build $(ASAN_DIR) --target cinfer_unit_tests
+	cmake --build $(ASAN_DIR) --target cinfer_unit_tests cinfer_fuzz_all
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  ctest --output-on-failure --timeout 600
+
+# libFuzzer (clang, docs/FUZZING.md): each target runs FUZZ_SECONDS on a scratch corpus.
+fuzz-deps:
+	@scripts/install-deps.sh --fuzz
+
+$(FUZZ_DIR)/build.ninja: | fuzz-deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCINFER_FUZZ=ON -DCINFER_BUILD_TESTS=OFF -DCINFER_WITH_LIBTORCH=OFF -DCINFER_WITH_OPENCV_DNN=OFF
+
+fuzz-build: fuzz-deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR)
+
+fuzz: fuzz-build
+	tests/fuzz/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Adds the inputs of the scratch corpora that bring new coverage to tests/fuzz/corpus.
+fuzz-merge: fuzz-build
+	tests/fuzz/run-fuzz.sh --merge $(FUZZ_DIR) $(FUZZ_TARGETS)
 
 test: build
 	$(MAKE) --no-print-directory unit
@@ -54,4 +77,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.cc' 'src/*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -8,6 +8,8 @@
 #  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
 #  - sample photographs from the scikit-image wheel (scripts/fetch-sample-images.sh)
 # Idempotent: a second run takes a few seconds.
+# With --fuzz (make fuzz): only the Debian packages, plus clang and libFuzzer
+# (libclang-rt-14-dev), and ONNX Runtime (the build needs it to configure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +22,9 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev sqlite3 libicu-dev strace
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
 )
+
+FUZZ=0
+[ "${1:-}" = "--fuzz" ] && { FUZZ=1; APT_PACKAGES+=(clang libclang-rt-14-dev); }
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
@@ -103,6 +108,7 @@ install_venv() {
 
 install_apt
 install_onnxruntime
+if [ "$FUZZ" -eq 1 ]; then log "done (fuzz)"; exit 0; fi
 install_redoc
 install_venv
 "$ROOT/scripts/fetch-sample-models.sh"

@@ -51,17 +51,18 @@ bool LooksLikeTorchScript(std::string_view s) {
     if (eocd < 20 || Le32(s, eocd - 20) != 0x07064b50) return false;
     uint64_t z64 = 0;
     std::memcpy(&z64, s.data() + eocd - 20 + 8, 8);
-    if (z64 + 56 > s.size() || Le32(s, z64) != 0x06064b50) return false;
+    if (z64 > s.size() || s.size() - z64 < 56 || Le32(s, z64) != 0x06064b50) return false;
     std::memcpy(&entries, s.data() + z64 + 32, 8);
     std::memcpy(&cd_offset, s.data() + z64 + 48, 8);
   }
   bool has_data = false, has_code = false;
   size_t pos = cd_offset;
   for (uint64_t i = 0; i < entries && i < 1'000'000; ++i) {
-    if (pos + 46 > s.size() || Le32(s, pos) != 0x02014b50) return false;
+    // Offsets come from the file: compare without sums that could wrap around.
+    if (pos > s.size() || s.size() - pos < 46 || Le32(s, pos) != 0x02014b50) return false;
     const size_t name_len = Le16(s, pos + 28), extra = Le16(s, pos + 30),
                  comment = Le16(s, pos + 32);
-    if (pos + 46 + name_len > s.size()) return false;
+    if (s.size() - pos - 46 < name_len) return false;
     std::string_view name = s.substr(pos + 46, name_len);
     has_data |= name == "data.pkl" || name.ends_with("/data.pkl");
     has_code |= name.find("/code/") != std::string_view::npos || name.ends_with("constants.pkl");

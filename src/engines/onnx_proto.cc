@@ -20,7 +20,7 @@ constexpr uint32_t kTensorExternalData = 13;
 constexpr uint32_t kEntryKey = 1, kEntryValue = 2;
 constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2;
 constexpr uint32_t kTypeTensor = 1, kTensorTypeShape = 2, kShapeDim = 1;
-constexpr uint32_t kDimValue = 1, kDimParam = 2;
+constexpr uint32_t kDimValue = 1;
 constexpr int kMaxDepth = 64;
 
 absl::Status Malformed(std::string_view what) {

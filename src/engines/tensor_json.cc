@@ -51,8 +51,9 @@ bool StoreInt(const nlohmann::json& v, T* out) {
   }
   if (v.is_number_float()) {
     const double d = v.get<double>();
+    // T's max rounds up to 2^digits as a double (INT64_MAX does): compare with that, exactly.
     if (std::floor(d) != d || d < static_cast<double>(std::numeric_limits<T>::min()) ||
-        d > static_cast<double>(std::numeric_limits<T>::max()))
+        d >= std::ldexp(1.0, std::numeric_limits<T>::digits))
       return false;
     *out = static_cast<T>(d);
     return true;

@@ -65,6 +65,21 @@ TEST(TensorJsonTest, IntegerRangesAreChecked) {
   }
 }
 
+// Found by fuzzing: 2^63 as a float passed the range check (INT64_MAX rounds up to it as a
+// double) and its conversion to int64 was undefined behaviour.
+TEST(TensorJsonTest, WholeFloatsAtTheIntegerLimitAreRefused) {
+  std::vector<TensorSpec> i64 = {{"i", DataType::kInt64, {1}}};
+  std::vector<TensorSpec> i32 = {{"i", DataType::kInt32, {1}}};
+  auto one = [](double v) {
+    return nlohmann::json::array({{{"name", "i"}, {"shape", {1}}, {"data", {v}}}});
+  };
+  EXPECT_FALSE(TensorsFromJson(one(9223372036854775808.0), i64).ok());
+  EXPECT_TRUE(TensorsFromJson(one(-9223372036854775808.0), i64).ok());
+  EXPECT_TRUE(TensorsFromJson(one(9223372036854774784.0), i64).ok());  // the largest below 2^63
+  EXPECT_FALSE(TensorsFromJson(one(2147483648.0), i32).ok());
+  EXPECT_TRUE(TensorsFromJson(one(2147483647.0), i32).ok());
+}
+
 TEST(TensorJsonTest, OutputRoundTripAndNonFinite) {
   Tensor t = *MakeTensor("y", DataType::kFp32, {3});
   t.As<float>()[0] = 0.25f;

@@ -230,7 +230,7 @@ absl::Status CheckOutputFields(const Json& j, Task task) {
   for (const auto& [key, value] : j.items()) {
     if (key == "task" || key == "tensor") continue;
     auto field = std::find_if(std::begin(kTaskFields), std::end(kTaskFields),
-                              [&key](const auto& f) { return f.first == key; });
+                              [&k = key](const auto& f) { return f.first == k; });
     if (field == std::end(kTaskFields)) {
       return ValidationError(StrCat("unknown config field 'output.", key, "'"));
     }
