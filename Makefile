@@ -64,11 +64,14 @@ fuzz: fuzz-build
 fuzz-merge: fuzz-build
 	tests/fuzz/run-fuzz.sh --merge $(FUZZ_DIR) $(FUZZ_TARGETS)
 
+# Every suite, with its wall time at the end.
 test: build
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory integration
-	$(MAKE) --no-print-directory asan
-	@echo "make test: all suites passed"
+	@set -e; t0=$$(date +%s); \
+	$(MAKE) --no-print-directory unit; t1=$$(date +%s); \
+	$(MAKE) --no-print-directory integration; t2=$$(date +%s); \
+	$(MAKE) --no-print-directory asan; t3=$$(date +%s); \
+	echo "make test: unit $$((t1 - t0)) s, integration $$((t2 - t1)) s, asan $$((t3 - t2)) s"; \
+	echo "make test: all suites passed"
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h')

@@ -75,7 +75,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CINFER_")}
         env.update({"CINFER_SERVER__PORT": str(self.port),
                     "CINFER_SERVER__DATA_DIR": str(self.dir / "data"),
-                    "CINFER_SERVER__WORKERS": "32",
+                    "CINFER_SERVER__WORKERS": "32", "CINFER_SERVER__INFERENCE_WORKERS": "32",
                     "CINFER_SERVER__ACCESS_LOG": "false",
                     "CINFER_SERVER__LOG_LEVEL": "warn",
                     "CINFER_REQUEST__QUEUE_SIZE": "1000",
