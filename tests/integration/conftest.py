@@ -36,6 +36,17 @@ TOKENS = f"{API}/tokens"
 
 # An API token value (docs/TOKENS.md): cit_ + 43 base64url characters.
 TOKEN_RE = re.compile(r"^cit_[A-Za-z0-9_-]{43}$")
+# The PP-OCR angle classifier (models/samples) as the security, schema and slow
+# suites publish it: 48x192 stretch, BGR, (x/255 - 0.5) / 0.5, labels 0/180.
+CLS_CONFIG = {
+    "input_shapes": {"x": [1, 3, 48, 192]},
+    "input": {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
+              "scale": 0.00392156862745098, "mean": [0.5, 0.5, 0.5],
+              "std": [0.5, 0.5, 0.5]},
+    "output": {"task": "classification", "labels": ["0", "180"], "top_k": 2,
+               "softmax": False},
+}
+
 # Token fields for tests that are not about tokens: no limits, no expiry.
 UNLIMITED_TOKEN = {"rate_limit_per_minute": None, "monthly_limit": None,
                    "expires_at": None}

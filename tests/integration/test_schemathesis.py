@@ -49,7 +49,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from conftest import (  # noqa: E402
-    ADMIN_PASSWORD, ADMIN_USERNAME, API, REPO_ROOT, TOKENS, Server, bearer,
+    ADMIN_PASSWORD, ADMIN_USERNAME, API, CLS_CONFIG, REPO_ROOT, TOKENS, Server, bearer,
     create_api_token, make_admin, token_headers,
 )
 
@@ -61,15 +61,6 @@ TINY_ONNX = REPO_ROOT / "tests" / "fixtures" / "models" / "tiny_classifier.onnx"
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261129"))
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 HTTP_TIMEOUT_S = 60   # model uploads validate in a child process; publish loads a model
-
-CLS_CONFIG = {
-    "input_shapes": {"x": [1, 3, 48, 192]},
-    "input": {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
-              "scale": 0.00392156862745098, "mean": [0.5, 0.5, 0.5],
-              "std": [0.5, 0.5, 0.5]},
-    "output": {"task": "classification", "labels": ["0", "180"], "top_k": 2,
-               "softmax": False},
-}
 
 PUBLIC_INTERNAL = {f"{API}/system/setup", f"{API}/auth/login"}
 APP_PREFIXES = ("/api/v1/models", "/api/v1/requests/")

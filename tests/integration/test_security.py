@@ -29,7 +29,7 @@ import uuid
 
 import pytest
 
-from conftest import (API, TOKENS, Server, assert_error, bearer, create_api_token,
+from conftest import (API, CLS_CONFIG, TOKENS, Server, assert_error, bearer, create_api_token,
                       forge_jwt, get_api_token, give_app_token, jwt_claims, make_admin)
 from test_models_api import CLS, FIXTURES, TINY_ONNX, TINY_PT, need, upload, upload_ok
 from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
@@ -37,12 +37,6 @@ from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
 PIL = pytest.importorskip("PIL", reason="Pillow is required (tests/requirements.txt)")
 from PIL import Image  # noqa: E402
 
-CLS_CONFIG = {
-    "input_shapes": {"x": [1, 3, 48, 192]},
-    "input": {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
-              "scale": 0.00392156862745098, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
-    "output": {"task": "classification", "labels": ["0", "180"], "top_k": 2},
-}
 # A dynamic-shape copy: tensors of any height/width reach ONNX Runtime.
 CLS_DYNAMIC_CONFIG = {"input": CLS_CONFIG["input"], "output": CLS_CONFIG["output"]}
 

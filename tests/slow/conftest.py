@@ -33,15 +33,6 @@ MODELS = f"{API}/models"
 APP = "/api/v1"
 LONG_TIMEOUT_S = 60
 
-CLS_CONFIG = {
-    "input_shapes": {"x": [1, 3, 48, 192]},
-    "input": {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
-              "scale": 0.00392156862745098, "mean": [0.5, 0.5, 0.5],
-              "std": [0.5, 0.5, 0.5]},
-    "output": {"task": "classification", "labels": ["0", "180"], "top_k": 2,
-               "softmax": False},
-}
-
 
 def need(*paths):
     for p in paths:
