@@ -2,7 +2,10 @@
 // immutable snapshot (model id → served version) swapped atomically.
 //
 // Readers (request threads) take a handle with one atomic load and never wait
-// on the lifecycle side; the handle pins that version until the request ends.
+// on the lifecycle side (no lifecycle lock); the handle pins that version until
+// the request ends. The load is not wait-free: GCC 12's
+// std::atomic<std::shared_ptr> guards the pointer with a short internal spinlock
+// (held for a reference-count increment, never across a lifecycle operation).
 // Writers (publish, activate, unpublish — serialised per model by
 // ModelService) copy the snapshot, change one entry and swap it in. A
 // replaced version is released when its last in-flight request lets go of
