@@ -122,18 +122,26 @@ absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id,
   return path;
 }
 
-absl::Status ModelService::CheckNameFree(std::string_view name, std::string_view except_id) {
-  std::vector<std::string> names;
-  for (int64_t offset = 0;; offset += 500) {
-    ModelFilter all;
-    all.offset = offset;
-    all.limit = 500;
+absl::StatusOr<std::vector<ModelRecord>> ModelService::AllModels() {
+  constexpr int64_t kPage = 500;
+  std::vector<ModelRecord> all;
+  for (int64_t offset = 0;; offset += kPage) {
+    ModelFilter f;
+    f.offset = offset;
+    f.limit = kPage;
     int64_t total = 0;
-    ASSIGN_OR_RETURN(auto page, models_->ListModels(all, &total));
-    for (auto& m : page) {
-      if (m.id != except_id) names.push_back(std::move(m.name));
-    }
-    if (page.size() < 500) break;
+    ASSIGN_OR_RETURN(auto page, models_->ListModels(f, &total));
+    all.insert(all.end(), std::make_move_iterator(page.begin()),
+               std::make_move_iterator(page.end()));
+    if (static_cast<int64_t>(page.size()) < kPage) return all;
+  }
+}
+
+absl::Status ModelService::CheckNameFree(std::string_view name, std::string_view except_id) {
+  ASSIGN_OR_RETURN(std::vector<ModelRecord> all, AllModels());
+  std::vector<std::string> names;
+  for (auto& m : all) {
+    if (m.id != except_id) names.push_back(std::move(m.name));
   }
   if (auto taken = text::FindConfusable(name, names)) return NameTaken(name, *taken);
   return absl::OkStatus();
@@ -524,21 +532,12 @@ int ModelService::RemoveOrphanFiles() {
 
 void ModelService::RestoreServing() {
   const Actor system{"system", "", ""};
-  std::vector<ModelRecord> all;
-  for (int64_t offset = 0;; offset += 100) {
-    ModelFilter f;
-    f.offset = offset;
-    f.limit = 100;
-    int64_t total = 0;
-    auto page = models_->ListModels(f, &total);
-    if (!page.ok()) {
-      spdlog::error("cannot list models to restore serving: {}", page.status().message());
-      return;
-    }
-    all.insert(all.end(), page->begin(), page->end());
-    if (static_cast<int64_t>(page->size()) < 100) break;
+  auto all = AllModels();
+  if (!all.ok()) {
+    spdlog::error("cannot list models to restore serving: {}", all.status().message());
+    return;
   }
-  for (ModelRecord& m : all) {
+  for (ModelRecord& m : *all) {
     auto lock = LockFor(m.id);
     std::lock_guard guard(*lock);
     auto fresh = Get(m.id);

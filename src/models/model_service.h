@@ -129,6 +129,8 @@ class ModelService {
 
  private:
   std::shared_ptr<std::mutex> LockFor(std::string_view id);
+  // Every model record, read page by page.
+  absl::StatusOr<std::vector<ModelRecord>> AllModels();
   // MODEL_NAME_TAKEN when a model other than `except_id` has a name confusable
   // with `name` (text/display_name.h).
   absl::Status CheckNameFree(std::string_view name, std::string_view except_id);

@@ -33,6 +33,7 @@ from conftest import (API, CLS_CONFIG, TOKENS, Server, assert_error, bearer, cre
                       forge_jwt, get_api_token, give_app_token, jwt_claims, make_admin)
 from test_models_api import CLS, FIXTURES, TINY_ONNX, TINY_PT, need, upload, upload_ok
 from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
+from test_restart import _recv_all
 
 PIL = pytest.importorskip("PIL", reason="Pillow is required (tests/requirements.txt)")
 from PIL import Image  # noqa: E402
@@ -61,17 +62,7 @@ def exchange(server, payload: bytes, timeout=15) -> bytes:
     """Sends raw bytes, reads until the server closes (or `timeout`)."""
     with socket.create_connection((server.connect_host, server.port), timeout=timeout) as s:
         s.sendall(payload)
-        data = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data
+        return _recv_all(s, timeout)
 
 
 def statuses(data: bytes):
