@@ -1,4 +1,5 @@
 /// <reference types="vitest/config" />
+/// <reference types="node" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -26,7 +27,10 @@ export default defineConfig({
     },
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:8000', '/health': 'http://127.0.0.1:8000' },
+    proxy: {
+      '/api': process.env.CINFER_API ?? 'http://127.0.0.1:8000',
+      '/health': process.env.CINFER_API ?? 'http://127.0.0.1:8000',
+    },
   },
   test: {
     environment: 'jsdom',
