@@ -9,7 +9,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CONFIG     ?= config/cinfer.example.yaml
 PYTEST     := .venv/bin/pytest
 
-.PHONY: all deps build run test test-slow unit integration asan fuzz fuzz-deps fuzz-build \
+.PHONY: all deps console console-test build run test e2e test-slow unit integration asan fuzz fuzz-deps fuzz-build \
         fuzz-merge format format-check clean
 
 all: build
@@ -20,7 +20,19 @@ deps:
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: deps $(BUILD_DIR)/build.ninja
+# The web console: npm ci when the lockfile changed, vite build when web/ changed.
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) web/index.html \
+               web/vite.config.ts web/tsconfig.json web/package.json
+web/node_modules/.ci-stamp: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web/dist/index.html: web/node_modules/.ci-stamp $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+console: deps web/dist/index.html
+
+build: deps console $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR)
 
 run: build
@@ -31,6 +43,15 @@ unit: build
 
 integration: build
 	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q tests/integration
+
+# The console's component tests (Vitest, jsdom).
+console-test: console
+	cd web && npx vitest run
+
+# The console in a real headless Chromium against the real binary (Playwright);
+# screenshots under tests/e2e/out/ (E2E_OUT overrides).
+e2e: build
+	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q tests/e2e
 
 # The slow campaigns (kill -9 under traffic, 10-minute soak); not part of `make test`.
 # SOAK_SECONDS, KILL9_KILLS, KILL9_MAX_SECONDS, KILL9_SEED tune them.
@@ -68,9 +89,12 @@ fuzz-merge: fuzz-build
 test: build
 	@set -e; t0=$$(date +%s); \
 	$(MAKE) --no-print-directory unit; t1=$$(date +%s); \
-	$(MAKE) --no-print-directory integration; t2=$$(date +%s); \
-	$(MAKE) --no-print-directory asan; t3=$$(date +%s); \
-	echo "make test: unit $$((t1 - t0)) s, integration $$((t2 - t1)) s, asan $$((t3 - t2)) s"; \
+	$(MAKE) --no-print-directory console-test; t2=$$(date +%s); \
+	$(MAKE) --no-print-directory integration; t3=$$(date +%s); \
+	$(MAKE) --no-print-directory e2e; t4=$$(date +%s); \
+	$(MAKE) --no-print-directory asan; t5=$$(date +%s); \
+	echo "make test: unit $$((t1 - t0)) s, console $$((t2 - t1)) s, integration $$((t3 - t2)) s," \
+	     "e2e $$((t4 - t3)) s, asan $$((t5 - t4)) s"; \
 	echo "make test: all suites passed"
 
 format:
@@ -80,4 +104,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.cc' 'src/*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) web/dist web/node_modules

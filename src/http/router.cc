@@ -49,6 +49,7 @@ absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::strin
                                              std::map<std::string, std::string>* params) const {
   bool path_known = false;
   for (const Route& r : routes_) {
+    if (r.fallback) continue;
     std::map<std::string, std::string> found;
     if (!MatchPattern(r.pattern, path, &found)) continue;
     path_known = true;
@@ -60,6 +61,13 @@ absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::strin
   if (path_known) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "METHOD_NOT_ALLOWED",
                      StrCat("method ", method, " is not allowed on this path"));
+  }
+  for (const Route& r : routes_) {
+    if (!r.fallback || r.method != method) continue;
+    std::map<std::string, std::string> found;
+    if (!MatchPattern(r.pattern, path, &found)) continue;
+    if (params) *params = std::move(found);
+    return &r;
   }
   return NotFoundError("no such route");
 }

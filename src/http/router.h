@@ -41,6 +41,10 @@ struct Route {
   // Uploads: the transport streams the body to a temporary file (request.body_file)
   // instead of memory; the file is removed after the handler unless it moved it.
   bool body_to_file = false;
+  // Matched only when no other route matches the path (the web console's
+  // client-side routes); never turns an unknown path into METHOD_NOT_ALLOWED.
+  // Not part of the API contract, so `cinfer routes` leaves it out.
+  bool fallback = false;
 };
 
 class Router {

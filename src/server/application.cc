@@ -109,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   LoadAsset(assets_dir, "docs.html", &c->assets.docs_html);
   LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
+  c->assets.console = api::ConsoleAssets::Load(assets_dir + "/console");
 
   const ModelsConfig& mc = config.models;
   const std::string models_dir = mc.storage_path.empty() ? data_dir + "/models" : mc.storage_path;
@@ -230,7 +231,9 @@ absl::Status Application::Serve() {
 
 std::vector<std::pair<std::string, std::string>> Application::RouteList() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& r : c_->router->routes()) out.emplace_back(r.method, r.pattern);
+  for (const auto& r : c_->router->routes()) {
+    if (!r.fallback) out.emplace_back(r.method, r.pattern);
+  }
   return out;
 }
 

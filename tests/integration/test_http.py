@@ -58,7 +58,7 @@ def test_root_html(shared_admin):
 
 
 def test_unknown_route_404(shared_admin):
-    r = shared_admin.server.get("/nope")
+    r = shared_admin.server.get("/api/nope")
     assert_error(r, 404, "NOT_FOUND")
     r = shared_admin.server.get(f"{API}/does-not-exist")
     assert_error(r, 404, "NOT_FOUND")
@@ -80,7 +80,7 @@ def test_request_id_generated(shared_admin):
     a = s.get("/health/live").headers.get("X-Request-ID")
     b = s.get("/health/live").headers.get("X-Request-ID")
     assert a and b and a != b
-    e = s.get("/nope")
+    e = s.get("/api/nope")
     assert_error(e, 404, "NOT_FOUND")
 
 
@@ -90,7 +90,7 @@ def test_request_id_sane_echoed(shared_admin, rid):
     s = shared_admin.server
     r = s.get("/health/live", headers={"X-Request-ID": rid})
     assert r.headers.get("X-Request-ID") == rid
-    e = s.get("/nope", headers={"X-Request-ID": rid})
+    e = s.get("/api/nope", headers={"X-Request-ID": rid})
     err = assert_error(e, 404, "NOT_FOUND")
     assert err["request_id"] == rid
 
@@ -103,7 +103,7 @@ def test_request_id_insane_replaced(shared_admin, rid):
     got = r.headers.get("X-Request-ID")
     assert got and got != rid
     assert RID_RE.match(got), f"generated request id not sane: {got!r}"
-    e = s.get("/nope", headers={"X-Request-ID": rid})
+    e = s.get("/api/nope", headers={"X-Request-ID": rid})
     err = assert_error(e, 404, "NOT_FOUND")
     assert err["request_id"] != rid
 

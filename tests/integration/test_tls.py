@@ -52,7 +52,7 @@ def test_https_serves_requests(tls_server):
     assert r.status_code == 200
     assert r.json() == {"status": "ok"}
     assert r.headers.get("X-Request-ID")
-    r = requests.get(url + "/nope", verify=str(cert), timeout=10)
+    r = requests.get(url + "/api/nope", verify=str(cert), timeout=10)
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "NOT_FOUND"
 

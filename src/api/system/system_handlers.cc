@@ -23,6 +23,43 @@ http::Handler Asset(const std::string* content, std::string content_type) {
   };
 }
 
+std::string_view AcceptEncoding(const Request& req) {
+  auto it = req.headers.find("accept-encoding");
+  return it == req.headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// "/" and every client-side route answer the console's index.html; its hashed
+// files live under /assets/. Without an installed console, "/" shows the placeholder.
+void AddConsoleRoutes(const StaticAssets* assets, std::vector<http::Route>& routes) {
+  auto index = [assets](Request& req) -> Result {
+    const ConsoleAssets::File* f = assets->console.Find("index.html");
+    if (f == nullptr) {
+      if (assets->index_html.empty()) return NotFoundError("the console is not installed");
+      Response r = Response::Text(200, "text/html; charset=utf-8", assets->index_html);
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      AddConsoleSecurityHeaders(r);
+      return r;
+    }
+    return ConsoleAssets::Serve(*f, false, AcceptEncoding(req));
+  };
+  routes.push_back({"GET", "/", AuthScope::kPublic, index});
+  routes.push_back({"GET", "/assets/{file}", AuthScope::kPublic, [assets](Request& req) -> Result {
+                      const auto* f = assets->console.Find("assets/" + req.path_params["file"]);
+                      if (f == nullptr) return NotFoundError("no such console file");
+                      return ConsoleAssets::Serve(*f, true, AcceptEncoding(req));
+                    }});
+  http::Route fallback{"GET", "/{*path}", AuthScope::kPublic, [assets, index](Request& req) -> Result {
+                         if (IsClientRoute(req.path)) return index(req);
+                         const auto* f = req.path.rfind('/') == 0
+                                             ? assets->console.Find(req.path.substr(1))
+                                             : nullptr;
+                         if (f == nullptr) return NotFoundError("no such route");
+                         return ConsoleAssets::Serve(*f, false, AcceptEncoding(req));
+                       }};
+  fallback.fallback = true;
+  routes.push_back(std::move(fallback));
+}
+
 Result Setup(AdminAuthService* auth, Request& req) {
   ASSIGN_OR_RETURN(auto body, ParseJsonObject(req));
   ASSIGN_OR_RETURN(bool initialized, auth->IsInitialized());
@@ -95,8 +132,7 @@ void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
       {"GET", "/docs", AuthScope::kPublic, Asset(&assets->docs_html, "text/html; charset=utf-8")});
   routes.push_back({"GET", "/docs/redoc.standalone.js", AuthScope::kPublic,
                     Asset(&assets->redoc_js, "application/javascript")});
-  routes.push_back(
-      {"GET", "/", AuthScope::kPublic, Asset(&assets->index_html, "text/html; charset=utf-8")});
+  AddConsoleRoutes(assets, routes);
 }
 
 }  // namespace cinfer::api

@@ -1,10 +1,12 @@
 // System routes: health, first-run setup, system info, the OpenAPI contract,
-// the API reference page, and the console's landing page.
+// the API reference page, and the web console (its files, and index.html for
+// every client-side route).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "api/system/console_assets.h"
 #include "auth/admin_auth_service.h"
 #include "common/clock.h"
 #include "common/readiness.h"
@@ -17,7 +19,8 @@ struct StaticAssets {
   std::string openapi_yaml;
   std::string docs_html;
   std::string redoc_js;
-  std::string index_html;
+  std::string index_html;  // the placeholder shown when the console is not installed
+  ConsoleAssets console;
 };
 
 struct SystemDeps {
