@@ -9,8 +9,14 @@ std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* mod
   std::vector<http::Route> routes;
   AddSystemRoutes(system, routes);
   AddAuthRoutes(system.auth, routes);
-  AddModelRoutes(models, model_options, routes);
-  AddLogRoutes(app.logs, app.model_store, app.clock, routes);
+  ModelRoutesOptions with_images = model_options;
+  if (app.inference != nullptr) {
+    with_images.image_test = [inference = app.inference, models, o = app.options](http::Request& req) {
+      return TestImage(inference, models, o, req);
+    };
+  }
+  AddModelRoutes(models, with_images, routes);
+  AddLogRoutes({app.logs, app.model_store, app.audit, app.clock}, routes);
   AddTokenRoutes(app.tokens, routes);
   AddInferenceRoutes({app.inference, app.async, app.tokens}, app.options, routes);
   return routes;

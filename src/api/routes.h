@@ -19,6 +19,7 @@ struct AppDeps {
   InferenceRoutesOptions options;
   InferenceLogStore* logs = nullptr;
   ModelStore* model_store = nullptr;
+  AuditStore* audit = nullptr;
   const Clock* clock = nullptr;
 };
 

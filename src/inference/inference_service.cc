@@ -39,6 +39,7 @@ struct InferenceService::Pending {
   cv::Mat image;                      // kept for annotation only
   vision::DecodeBudget::Lease lease;  // the decode budget that `image` holds
   vision::ImageTransform transform;
+  double decode_ms = 0;
   double preprocess_ms = 0;
   std::future<absl::StatusOr<JobResult>> result;
 };
@@ -76,6 +77,84 @@ SteadyClock::time_point InferenceService::DeadlineOf(const InferenceParams& para
                                              : options_.default_timeout);
 }
 
+absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
+                                                      const std::string& image,
+                                                      const InferenceParams& params,
+                                                      SteadyClock::time_point t0,
+                                                      Pending& pending) {
+  const LoadedModel& model = *served.model;
+  const InputSpec& spec = served.config.input;
+  if (model.inputs().size() != 1) {
+    return ValidationError(StrCat("this model takes ", model.inputs().size(),
+                                  " inputs; send them as tensors ({\"inputs\": [...]})"));
+  }
+  ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(image));
+  RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options_.decode_limits));  // before waiting
+  ASSIGN_OR_RETURN(pending.lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
+                                                          DeadlineOf(params, t0)));
+  const auto d0 = SteadyClock::now();
+  ASSIGN_OR_RETURN(pending.image, vision::DecodeImage(image, info, options_.decode_limits));
+  pending.decode_ms = MsBetween(d0, SteadyClock::now());
+  pending.lease.ShrinkTo(static_cast<int64_t>(pending.image.total() * pending.image.elemSize()));
+  ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending.image, spec));
+  if (!params.annotate) {  // only annotation needs the decoded image after this
+    pending.image.release();
+    pending.lease.Release();
+  }
+  pending.transform = prepared.transform;
+  const std::string& name = spec.tensor.empty() ? model.inputs()[0].name : spec.tensor;
+  ASSIGN_OR_RETURN(Tensor tensor, vision::StackRows({&prepared}, name));
+  RETURN_IF_ERROR(CheckInputs(model.inputs(), {tensor}));
+  return tensor;
+}
+
+absl::Status InferenceService::Postprocess(const ServedModel& served,
+                                           std::vector<Tensor> outputs, Pending& pending,
+                                           const InferenceParams& params, InferenceOutcome& out) {
+  if (pending.tensors) {
+    out.result.task = Task::kRaw;
+    out.result.outputs = std::move(outputs);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(out.result, vision::Postprocess(outputs, 0, served.config.output, params.post,
+                                                   pending.transform));
+  if (params.annotate) {
+    ASSIGN_OR_RETURN(out.annotated_jpeg,
+                     vision::EncodeJpeg(vision::Annotate(pending.image, out.result)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& served,
+                                                             const InferenceInput& input,
+                                                             const InferenceParams& params) {
+  const auto t0 = SteadyClock::now();
+  Pending pending;
+  std::vector<Tensor> inputs;
+  if (!input.tensors.is_null()) {
+    pending.tensors = true;
+    ASSIGN_OR_RETURN(inputs, TensorsFromJson(input.tensors, served.model->inputs()));
+  } else {
+    ASSIGN_OR_RETURN(Tensor tensor, PrepareImage(served, input.image, params, t0, pending));
+    inputs.push_back(std::move(tensor));
+  }
+  InferenceOutcome out;
+  out.model_id = served.model_id;
+  out.model_version = served.version;
+  out.batch_size = 1;
+  out.timing.decode = pending.decode_ms;
+  out.timing.preprocess = MsBetween(t0, SteadyClock::now());
+  const auto i0 = SteadyClock::now();
+  ASSIGN_OR_RETURN(std::vector<Tensor> outputs, served.model->Run(inputs));
+  const auto p0 = SteadyClock::now();
+  out.timing.infer = MsBetween(i0, p0);
+  RETURN_IF_ERROR(Postprocess(served, std::move(outputs), pending, params, out));
+  const auto end = SteadyClock::now();
+  out.timing.postprocess = MsBetween(p0, end);
+  out.timing.total = MsBetween(t0, end);
+  return out;
+}
+
 absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Start(
     const std::shared_ptr<const ServedModel>& served, const InferenceInput& input,
     const InferenceParams& params, SteadyClock::time_point t0) {
@@ -87,28 +166,7 @@ absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Sta
     ASSIGN_OR_RETURN(job.inputs, TensorsFromJson(input.tensors, model.inputs()));
     job.rows = job.inputs.empty() || job.inputs[0].shape.empty() ? 1 : job.inputs[0].shape[0];
   } else {
-    const InputSpec& spec = served->config.input;
-    if (model.inputs().size() != 1) {
-      return ValidationError(StrCat("this model takes ", model.inputs().size(),
-                                    " inputs; send them as tensors ({\"inputs\": [...]})"));
-    }
-    ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(input.image));
-    RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options_.decode_limits));  // before waiting
-    ASSIGN_OR_RETURN(pending->lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
-                                                             DeadlineOf(params, t0)));
-    ASSIGN_OR_RETURN(pending->image,
-                     vision::DecodeImage(input.image, info, options_.decode_limits));
-    pending->lease.ShrinkTo(
-        static_cast<int64_t>(pending->image.total() * pending->image.elemSize()));
-    ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending->image, spec));
-    if (!params.annotate) {  // only annotation needs the decoded image after this
-      pending->image.release();
-      pending->lease.Release();
-    }
-    pending->transform = prepared.transform;
-    const std::string& name = spec.tensor.empty() ? model.inputs()[0].name : spec.tensor;
-    ASSIGN_OR_RETURN(Tensor tensor, vision::StackRows({&prepared}, name));
-    RETURN_IF_ERROR(CheckInputs(model.inputs(), {tensor}));
+    ASSIGN_OR_RETURN(Tensor tensor, PrepareImage(*served, input.image, params, t0, *pending));
     job.inputs.push_back(std::move(tensor));
     job.rows = 1;
   }
@@ -132,20 +190,11 @@ absl::StatusOr<InferenceOutcome> InferenceService::Finish(
   out.model_id = served->model_id;
   out.model_version = served->version;
   out.batch_size = job.batch_size;
-  if (pending.tensors) {
-    out.result.task = Task::kRaw;
-    out.result.outputs = std::move(job.outputs);
-  } else {
-    ASSIGN_OR_RETURN(out.result, vision::Postprocess(job.outputs, 0, served->config.output,
-                                                     params.post, pending.transform));
-    if (params.annotate) {
-      ASSIGN_OR_RETURN(out.annotated_jpeg,
-                       vision::EncodeJpeg(vision::Annotate(pending.image, out.result)));
-    }
-  }
+  RETURN_IF_ERROR(Postprocess(*served, std::move(job.outputs), pending, params, out));
   const auto end = SteadyClock::now();
   out.timing.queue = job.queue_ms;
   out.timing.infer = job.infer_ms;
+  out.timing.decode = pending.decode_ms;
   out.timing.preprocess = pending.preprocess_ms;
   out.timing.postprocess = MsBetween(p0, end);
   out.timing.total = MsBetween(t0, end);

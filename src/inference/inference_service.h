@@ -45,8 +45,9 @@ struct RequestContext {
   std::string route;  // "infer", "infer/batch", "infer/async"
 };
 
+// Milliseconds. `preprocess` includes `decode` (the image decode alone).
 struct InferenceTiming {
-  double queue = 0, preprocess = 0, infer = 0, postprocess = 0, total = 0;
+  double decode = 0, queue = 0, preprocess = 0, infer = 0, postprocess = 0, total = 0;
 };
 
 struct InferenceOutcome {
@@ -101,10 +102,21 @@ class InferenceService {
       std::string_view model_id, const std::vector<InferenceInput>& inputs,
       const InferenceParams& params, const RequestContext& ctx);
 
+  // One input run on `served`'s model directly: no scheduler queue and no
+  // inference-log row (the admin test endpoint, which may run a version that
+  // is not published). The caller holds `served` for the call.
+  absl::StatusOr<InferenceOutcome> RunDirect(const ServedModel& served, const InferenceInput& input,
+                                             const InferenceParams& params);
+
   size_t max_batch_images() const { return options_.max_batch_images; }
 
  private:
   struct Pending;
+  absl::StatusOr<Tensor> PrepareImage(const ServedModel& served, const std::string& image,
+                                      const InferenceParams& params,
+                                      std::chrono::steady_clock::time_point t0, Pending& pending);
+  absl::Status Postprocess(const ServedModel& served, std::vector<Tensor> outputs,
+                           Pending& pending, const InferenceParams& params, InferenceOutcome& out);
   absl::StatusOr<std::shared_ptr<Pending>> Start(const std::shared_ptr<const ServedModel>& served,
                                                  const InferenceInput& input,
                                                  const InferenceParams& params,

@@ -46,6 +46,9 @@ class CountingStore final : public InferenceLogStore {
                                                   std::string_view to) override {
     return inner_->InferenceStats(model_id, from, to);
   }
+  absl::StatusOr<StatsOverviewRecord> StatsOverview(const StatsOverviewQuery& q) override {
+    return inner_->StatsOverview(q);
+  }
   absl::StatusOr<int64_t> PurgeInferenceLogs(std::string_view older_than,
                                              int64_t max_rows) override {
     std::lock_guard lock(mu_);

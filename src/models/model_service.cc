@@ -463,27 +463,36 @@ absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<TestRun> ModelService::Test(std::string_view id, std::optional<int64_t> version,
-                                           const nlohmann::json& inputs) {
-  const auto t0 = std::chrono::steady_clock::now();
+absl::StatusOr<TestTarget> ModelService::AcquireTestTarget(std::string_view id,
+                                                           std::optional<int64_t> version) {
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
-  TestRun run;
-  run.model_id = m.id;
-  std::shared_ptr<const ServedModel> handle;
+  TestTarget target;
   if (m.status == "published" && (!version.has_value() || version == m.served_version)) {
-    handle = serving_->Find(id);
-    if (handle == nullptr) {
+    target.handle = serving_->Find(id);
+    if (target.handle == nullptr) {
       return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "MODEL_NOT_READY",
                                       "the model is being loaded; try again shortly"),
                             1);
     }
-    run.served = true;
-  } else {
-    ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version.value_or(m.current_version)));
-    const auto l0 = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(handle, LoadVersion(m, v, /*warm_up=*/false));
-    run.load_ms = MsSince(l0);
+    target.served = true;
+    return target;
   }
+  ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version.value_or(m.current_version)));
+  const auto l0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(target.handle, LoadVersion(m, v, /*warm_up=*/false));
+  target.load_ms = MsSince(l0);
+  return target;
+}
+
+absl::StatusOr<TestRun> ModelService::Test(std::string_view id, std::optional<int64_t> version,
+                                           const nlohmann::json& inputs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(TestTarget target, AcquireTestTarget(id, version));
+  const std::shared_ptr<const ServedModel>& handle = target.handle;
+  TestRun run;
+  run.model_id = handle->model_id;
+  run.served = target.served;
+  run.load_ms = target.load_ms;
   InFlight counted(*handle);
   run.version = handle->version;
   std::vector<Tensor> tensors;

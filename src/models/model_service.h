@@ -49,6 +49,13 @@ struct ModelPatch {
   std::optional<nlohmann::json> config;
 };
 
+// What a test call runs on: the serving instance, or a version loaded for it.
+struct TestTarget {
+  std::shared_ptr<const ServedModel> handle;
+  bool served = false;
+  double load_ms = 0;
+};
+
 struct TestRun {
   std::string model_id;
   int64_t version = 0;
@@ -114,6 +121,9 @@ class ModelService {
   // the served one; otherwise loads the version for this call.
   absl::StatusOr<TestRun> Test(std::string_view id, std::optional<int64_t> version,
                                const nlohmann::json& inputs);
+  // The instance Test runs on (same rule), for callers that run it themselves
+  // (the image form of the test endpoint). 503 MODEL_NOT_READY while loading.
+  absl::StatusOr<TestTarget> AcquireTestTarget(std::string_view id, std::optional<int64_t> version);
 
   // At startup: loads every published model again; a model left `loading` by
   // a crash becomes failed, one left `draining` becomes unpublished. A model

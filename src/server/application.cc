@@ -173,13 +173,16 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   app.options = {c->spool_dir, static_cast<size_t>(rc.max_body_mb) << 20};
   app.logs = c->db.get();
   app.model_store = c->db.get();
+  app.audit = c->db.get();
   app.clock = &c->clock;
 
   api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
                          data_dir,      c->engines->Names(), &c->assets};
+  api::ModelRoutesOptions model_routes;
+  model_routes.spool_dir = c->spool_dir;
+  model_routes.max_file_bytes = static_cast<uint64_t>(mc.max_file_size_mb) << 20;
   c->router = std::make_unique<http::Router>(
-      api::BuildRoutes(system, c->models.get(),
-                       {c->spool_dir, static_cast<uint64_t>(mc.max_file_size_mb) << 20}, app),
+      api::BuildRoutes(system, c->models.get(), model_routes, app),
       std::map<http::AuthScope, http::Authenticator*>{
           {http::AuthScope::kAdmin, c->admin_authenticator.get()},
           {http::AuthScope::kApiToken, c->app_authenticator.get()}},

@@ -43,6 +43,9 @@ class AuditStore {
   virtual ~AuditStore() = default;
   virtual absl::Status AppendAudit(const AuditEntry& entry) = 0;
   virtual absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) = 0;
+  // Newest first; `total` receives the count before paging.
+  virtual absl::StatusOr<std::vector<AuditEntry>> QueryAudit(const AuditFilter& filter,
+                                                             int64_t* total) = 0;
 };
 
 // Models and their versions.
@@ -89,6 +92,10 @@ class InferenceLogStore {
   virtual absl::StatusOr<ModelStatsRecord> InferenceStats(std::string_view model_id,
                                                           std::string_view from,
                                                           std::string_view to) = 0;
+  // The dashboard's overview (see StatsOverviewRecord). Reads the rows of the
+  // window once, through a covering index, on a connection of its own so
+  // that a large window never holds up the writers.
+  virtual absl::StatusOr<StatsOverviewRecord> StatsOverview(const StatsOverviewQuery& query) = 0;
   // Deletes the rows created before `older_than` (empty: none by age), then
   // the oldest beyond the newest `max_rows` (<= 0: no cap). Returns the
   // number of rows deleted.

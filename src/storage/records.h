@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cinfer {
 
@@ -119,6 +120,55 @@ struct ModelStatsRecord {
   double max_ms = 0;
   double mean_batch_size = 0;
   std::map<std::string, int64_t> by_error_code;  // error rows per error_code
+};
+
+// Filters for the audit log (newest first). Times as in InferenceLogFilter.
+struct AuditFilter {
+  std::string actor;   // exact; empty = any
+  std::string action;  // prefix ("model." matches every model action); empty = any
+  std::string from;
+  std::string to;
+  int64_t offset = 0;
+  int64_t limit = 50;
+};
+
+// The dashboard's aggregate over the inference log in [from, to): totals, one
+// bucket per step, per-model rows, models by status and the month's top tokens.
+// Percentiles are nearest-rank over total_ms; absent when nothing was timed.
+struct LatencySummary {
+  int64_t requests = 0;
+  int64_t errors = 0;
+  std::optional<double> p50_ms;
+  std::optional<double> p99_ms;
+};
+struct OverviewModelRow {
+  std::string model_id;
+  std::string name;
+  std::string status;
+  LatencySummary stats;
+};
+struct TopTokenRow {
+  std::string token_id;
+  std::string name;
+  int64_t used_count = 0;
+  std::optional<int64_t> monthly_limit;
+};
+struct StatsOverviewQuery {
+  std::string from;  // ISO 8601 UTC, as stored
+  std::string to;
+  int64_t from_unix = 0;  // the same instant as `from`, in seconds
+  int64_t step_s = 60;
+  int64_t buckets = 60;
+  std::string month;  // "YYYY-MM": the usage month of the top tokens
+  int top_tokens = 5;
+};
+struct StatsOverviewRecord {
+  LatencySummary totals;
+  std::vector<LatencySummary> series;  // `buckets` entries
+  std::vector<OverviewModelRow> models;  // every model with traffic, most requests first
+  std::map<std::string, int64_t> models_by_status;
+  std::vector<TopTokenRow> top_tokens;
+  int64_t rows_scanned = 0;
 };
 
 // An API token. The value itself is never stored: only its SHA-256 (hex) and

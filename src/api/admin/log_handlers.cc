@@ -160,11 +160,128 @@ Result ModelStats(InferenceLogStore* logs, ModelStore* models, const Clock* cloc
                             {"errors_by_code", by_code}});
 }
 
+// An integer query parameter in [min, max]; `fallback` when absent.
+absl::StatusOr<int64_t> IntParam(const Request& req, const char* name, int64_t fallback,
+                                 int64_t min, int64_t max) {
+  auto value = req.QueryParam(name);
+  if (!value.has_value() || value->empty()) return fallback;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
+  if (ec != std::errc() || end != value->data() + value->size() || v < min || v > max) {
+    return BadRequest(StrCat("query parameter '", name, "' must be an integer between ", min,
+                             " and ", max));
+  }
+  return v;
+}
+
+nlohmann::json OptionalNumber(const std::optional<double>& v) {
+  return v.has_value() ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json SummaryJson(const LatencySummary& s) {
+  return {{"requests", s.requests},
+          {"errors", s.errors},
+          {"p50_ms", OptionalNumber(s.p50_ms)},
+          {"p99_ms", OptionalNumber(s.p99_ms)}};
+}
+
+constexpr int64_t kMaxOverviewBuckets = 1440;
+
+// The dashboard's overview: buckets aligned to multiples of step_s, the last
+// one holding now, so a refresh moves the chart by whole steps.
+Result Overview(InferenceLogStore* logs, const Clock* clock, const Request& req) {
+  ASSIGN_OR_RETURN(int64_t window, IntParam(req, "window_s", 3600, 60, 7 * 86400));
+  ASSIGN_OR_RETURN(int64_t step, IntParam(req, "step_s", 60, 10, 86400));
+  const int64_t buckets = (window + step - 1) / step;
+  if (buckets > kMaxOverviewBuckets || step > window) {
+    return BadRequest(StrCat("window_s / step_s must be between 1 and ", kMaxOverviewBuckets));
+  }
+  using namespace std::chrono;
+  const int64_t now = duration_cast<seconds>(clock->Now().time_since_epoch()).count();
+  const int64_t to_unix = (now / step + 1) * step;
+  StatsOverviewQuery q;
+  q.from_unix = to_unix - buckets * step;
+  q.step_s = step;
+  q.buckets = buckets;
+  q.from = FormatIso8601(Clock::TimePoint(seconds(q.from_unix)));
+  q.to = FormatIso8601(Clock::TimePoint(seconds(to_unix)));
+  q.month = FormatIso8601(clock->Now()).substr(0, 7);
+  ASSIGN_OR_RETURN(StatsOverviewRecord r, logs->StatsOverview(q));
+  nlohmann::json series = nlohmann::json::array();
+  for (int64_t i = 0; i < buckets; ++i) {
+    nlohmann::json b = SummaryJson(r.series[static_cast<size_t>(i)]);
+    b["t"] = FormatIso8601(Clock::TimePoint(seconds(q.from_unix + i * step)));
+    series.push_back(std::move(b));
+  }
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& m : r.models) {
+    nlohmann::json j = SummaryJson(m.stats);
+    j["model_id"] = m.model_id;
+    j["name"] = m.name;
+    j["status"] = m.status;
+    models.push_back(std::move(j));
+  }
+  nlohmann::json tokens = nlohmann::json::array();
+  for (const auto& t : r.top_tokens) {
+    tokens.push_back({{"token_id", t.token_id},
+                      {"name", t.name},
+                      {"used_count", t.used_count},
+                      {"monthly_limit", t.monthly_limit.has_value()
+                                            ? nlohmann::json(*t.monthly_limit)
+                                            : nlohmann::json(nullptr)}});
+  }
+  return JsonResponse(200, {{"from", q.from},
+                            {"to", q.to},
+                            {"window_s", buckets * step},
+                            {"step_s", step},
+                            {"month", q.month},
+                            {"totals", SummaryJson(r.totals)},
+                            {"series", std::move(series)},
+                            {"models", std::move(models)},
+                            {"models_by_status", r.models_by_status},
+                            {"top_tokens", std::move(tokens)},
+                            {"rows_scanned", r.rows_scanned}});
+}
+
+Result ListAudit(AuditStore* audit, const Request& req) {
+  ASSIGN_OR_RETURN(Page page, PageParams(req, 50, 200));
+  AuditFilter f;
+  f.actor = std::string(req.QueryParam("actor").value_or(""));
+  f.action = std::string(req.QueryParam("action").value_or(""));
+  ASSIGN_OR_RETURN(auto from, TimeParam(req, "from"));
+  ASSIGN_OR_RETURN(auto to, TimeParam(req, "to"));
+  if (from) f.from = FormatIso8601(*from);
+  if (to) f.to = FormatIso8601(*to);
+  f.offset = page.offset();
+  f.limit = page.size;
+  int64_t total = 0;
+  ASSIGN_OR_RETURN(auto rows, audit->QueryAudit(f, &total));
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& e : rows) {
+    auto detail = nlohmann::json::parse(e.detail, nullptr, false);
+    items.push_back({{"created_at", e.created_at},
+                     {"actor", e.actor},
+                     {"action", e.action},
+                     {"object_type", e.object_type},
+                     {"object_id", e.object_id},
+                     {"client_ip", e.client_ip},
+                     {"detail", detail.is_object() ? detail : nlohmann::json::object()}});
+  }
+  return PagedResponse(std::move(items), total, page);
+}
+
 }  // namespace
 
-void AddLogRoutes(InferenceLogStore* logs, ModelStore* models, const Clock* clock,
-                  std::vector<http::Route>& routes) {
+void AddLogRoutes(const LogRouteDeps& d, std::vector<http::Route>& routes) {
   using http::AuthScope;
+  InferenceLogStore* logs = d.logs;
+  ModelStore* models = d.models;
+  AuditStore* audit = d.audit;
+  const Clock* clock = d.clock;
+  routes.push_back({"GET", "/api/v1/internal/stats/overview", AuthScope::kAdmin,
+                    [logs, clock](Request& req) { return Overview(logs, clock, req); }});
+  routes.push_back({"GET", "/api/v1/internal/audit", AuthScope::kAdmin,
+                    [audit](Request& req) { return ListAudit(audit, req); }});
   routes.push_back({"GET", "/api/v1/internal/logs", AuthScope::kAdmin,
                     [logs](Request& req) { return ListLogs(logs, req); }});
   routes.push_back(

@@ -1,5 +1,6 @@
-// Admin inference-log routes: the log listing (filtered, paginated, newest
-// first) and per-model statistics over a time window.
+// Admin log routes: the inference log listing (filtered, paginated, newest
+// first), per-model statistics over a time window, the dashboard's overview and
+// the audit log.
 #pragma once
 
 #include <vector>
@@ -10,10 +11,16 @@
 
 namespace cinfer::api {
 
-// GET /api/v1/internal/logs and GET /api/v1/internal/models/{id}/stats, both
-// admin-only. The stores and the clock (the stats' default window ends now)
-// are not owned and must outlive the routes.
-void AddLogRoutes(InferenceLogStore* logs, ModelStore* models, const Clock* clock,
-                  std::vector<http::Route>& routes);
+// Not owned; must outlive the routes. The clock ends the default windows.
+struct LogRouteDeps {
+  InferenceLogStore* logs = nullptr;
+  ModelStore* models = nullptr;
+  AuditStore* audit = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// Admin-only: GET /api/v1/internal/logs, /models/{id}/stats, /stats/overview
+// (the dashboard) and /audit.
+void AddLogRoutes(const LogRouteDeps& deps, std::vector<http::Route>& routes);
 
 }  // namespace cinfer::api

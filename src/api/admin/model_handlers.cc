@@ -163,12 +163,16 @@ absl::StatusOr<int64_t> VersionParam(const Request& req) {
   return v;
 }
 
-Result Test(ModelService* models, Request& req) {
+Result Test(ModelService* models, const ModelRoutesOptions& options, Request& req) {
   const std::string type = ToLower(req.Header("content-type").value_or(""));
+  if ((type.starts_with("multipart/form-data") || type.starts_with("image/")) &&
+      options.image_test) {
+    return options.image_test(req);
+  }
   if (!type.empty() && type.find("application/json") == std::string::npos) {
     return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
-                     "the test endpoint takes JSON tensors ({\"inputs\": [...]}) or an empty "
-                     "body; image input arrives with the vision pipeline");
+                     "the test endpoint takes JSON tensors ({\"inputs\": [...]}), an empty "
+                     "body, a multipart 'image' part or an image body");
   }
   nlohmann::json inputs;  // null: synthetic inputs
   std::optional<int64_t> version;
@@ -270,7 +274,7 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
          return ModelResponse(models, 200, m);
        }});
   http::Route test{"POST", base + "/{id}/test", AuthScope::kAdmin,
-                   [models](Request& req) { return Test(models, req); }};
+                   [models, options](Request& req) { return Test(models, options, req); }};
   test.max_body_bytes = options.max_test_body_bytes;
   routes.push_back(std::move(test));
 }

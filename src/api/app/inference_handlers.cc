@@ -250,7 +250,8 @@ nlohmann::json OutcomeJson(const InferenceOutcome& o, bool header) {
     j["model_version"] = o.model_version;
     j["task"] = std::string(vision::TaskName(o.result.task));
   }
-  j["timing_ms"] = {{"queue", o.timing.queue},
+  j["timing_ms"] = {{"decode", o.timing.decode},
+                    {"queue", o.timing.queue},
                     {"preprocess", o.timing.preprocess},
                     {"infer", o.timing.infer},
                     {"postprocess", o.timing.postprocess},
@@ -391,6 +392,28 @@ Result AsyncResult(AsyncRequests* async, Request& req) {
 }
 
 }  // namespace
+
+Result TestImage(InferenceService* inference, ModelService* models,
+                 const InferenceRoutesOptions& o, Request& req) {
+  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
+  std::optional<int64_t> version;
+  if (auto v = req.QueryParam("version"); v.has_value() && !v->empty()) {
+    ASSIGN_OR_RETURN(double n, ParseNumber("version", *v, 1, 1e15));
+    if (n != static_cast<double>(static_cast<int64_t>(n)))
+      return ValidationError("query parameter 'version' must be a positive integer");
+    version = static_cast<int64_t>(n);
+  }
+  ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(inputs[0].image));
+  ASSIGN_OR_RETURN(TestTarget target, models->AcquireTestTarget(req.path_params["id"], version));
+  InFlight counted(*target.handle);
+  ASSIGN_OR_RETURN(InferenceOutcome outcome, inference->RunDirect(*target.handle, inputs[0], params));
+  nlohmann::json j = OutcomeJson(outcome, /*header=*/true);
+  j["source"] = target.served ? "serving" : "loaded";
+  j["image"] = {{"width", info.width}, {"height", info.height}};
+  j["timing_ms"]["load"] = target.load_ms;
+  return JsonResponse(200, j);
+}
 
 void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& options,
                         std::vector<http::Route>& routes) {

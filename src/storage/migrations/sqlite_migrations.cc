@@ -150,13 +150,22 @@ CREATE TABLE token_usage_daily (
 );
 )sql";
 
+// The dashboard's overview reads (created_at, model_id, status, latency_ms) of
+// every row in its window: a covering index makes that an index-only scan.
+constexpr std::string_view kV5 = R"sql(
+CREATE INDEX IF NOT EXISTS idx_inference_logs_overview
+  ON inference_logs(created_at, model_id, status, latency_ms);
+CREATE INDEX IF NOT EXISTS idx_audit_log_actor ON audit_log(actor, id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
   static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1},
                                                      {2, "model versions and unique names", kV2},
                                                      {3, "inference log stages", kV3},
-                                                     {4, "token usage", kV4}};
+                                                     {4, "token usage", kV4},
+                                                     {5, "dashboard overview index", kV5}};
   return kMigrations;
 }
 

@@ -30,10 +30,22 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
   RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
   RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   RETURN_IF_ERROR(db->Migrate());
+  RETURN_IF_ERROR(db->OpenReader(options.path, options.busy_timeout_ms));
   return db;
 }
 
-SqliteDatabase::~SqliteDatabase() { sqlite3_close(db_); }
+absl::Status SqliteDatabase::OpenReader(const std::string& path, int busy_timeout_ms) {
+  int rc = sqlite3_open_v2(path.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) return sqlite::SqliteError(reader_, rc, StrCat("open reader ", path));
+  sqlite3_busy_timeout(reader_, busy_timeout_ms);
+  return absl::OkStatus();
+}
+
+SqliteDatabase::~SqliteDatabase() {
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
 
 absl::Status SqliteDatabase::Exec(std::string_view sql) {
   char* err = nullptr;

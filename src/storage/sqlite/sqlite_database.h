@@ -1,7 +1,8 @@
 // SqliteDatabase: the Database over one SQLite file in WAL mode, with a busy
 // timeout and foreign keys on; prepared statements only. Thread-safe: one
-// connection serialised by a mutex (admin traffic is light; the hot paths of
-// later issues batch their writes).
+// read-write connection serialised by a mutex (admin traffic is light; the hot
+// paths batch their writes), and one read-only connection with its own mutex
+// for the dashboard and audit queries (sqlite_admin_queries.cc).
 #pragma once
 
 #include <functional>
@@ -53,12 +54,15 @@ class SqliteDatabase final : public Database {
 
   absl::Status AppendAudit(const AuditEntry& entry) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(int limit) override;
+  absl::StatusOr<std::vector<AuditEntry>> QueryAudit(const AuditFilter& filter,
+                                                     int64_t* total) override;
 
   absl::Status AppendInferenceLogs(const std::vector<InferenceLogRecord>& records) override;
   absl::StatusOr<std::vector<InferenceLogRecord>> QueryInferenceLogs(
       const InferenceLogFilter& filter, int64_t* total) override;
   absl::StatusOr<ModelStatsRecord> InferenceStats(std::string_view model_id, std::string_view from,
                                                   std::string_view to) override;
+  absl::StatusOr<StatsOverviewRecord> StatsOverview(const StatsOverviewQuery& query) override;
   // Deletes in chunks, each its own statement under the lock, so appends and
   // reads interleave with a large purge.
   absl::StatusOr<int64_t> PurgeInferenceLogs(std::string_view older_than,
@@ -79,6 +83,9 @@ class SqliteDatabase final : public Database {
 
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  // The read-only connection for the dashboard and audit queries (WAL: its
+  // readers never block the writer connection, nor wait for it).
+  absl::Status OpenReader(const std::string& path, int busy_timeout_ms);
   absl::Status Exec(std::string_view sql);
   absl::Status Migrate();
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
@@ -90,6 +97,8 @@ class SqliteDatabase final : public Database {
 
   std::mutex mu_;
   sqlite3* db_;
+  std::mutex reader_mu_;
+  sqlite3* reader_ = nullptr;
 };
 
 }  // namespace cinfer

@@ -81,4 +81,15 @@ std::optional<std::string> Statement::ColumnOptionalText(int col) const {
 
 int64_t Statement::ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
 
+std::string_view Statement::ColumnView(int col) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, col);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+std::optional<double> Statement::ColumnOptionalDouble(int col) const {
+  if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_double(stmt_, col);
+}
+
 }  // namespace cinfer::sqlite

@@ -39,6 +39,10 @@ class Statement {
   std::string ColumnText(int col) const;
   std::optional<std::string> ColumnOptionalText(int col) const;
   int64_t ColumnInt(int col) const;
+  // Valid until the next Step(); empty for NULL.
+  std::string_view ColumnView(int col) const;
+  // nullopt for NULL.
+  std::optional<double> ColumnOptionalDouble(int col) const;
 
  private:
   explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
