@@ -54,7 +54,7 @@ export default function TokensPage() {
     { title: t('fields.expires'), key: 'expires',
       render: (_: unknown, r: Token) => (r.expires_at ? formatTime(r.expires_at) : t('usage.never')) },
     { title: t('fields.lastUsed'), key: 'last', render: (_: unknown, r: Token) => formatTime(r.last_used_at) || '—' },
-    { title: t('fields.actions'), key: 'actions',
+    { title: t('fields.actions'), key: 'actions', fixed: 'right' as const,
       render: (_: unknown, r: Token) => <TokenActions token={r} onEdit={() => setEditing(r)} /> },
   ];
 
