@@ -54,7 +54,7 @@ function Actions({ model, onError }: { model: Model; onError: (m: string | null)
 
   const confirm = (action: Action, danger = false) => (
     <Popconfirm title={t(`detail.confirm.${action}`)} onConfirm={() => run(action)} okButtonProps={{ danger }}>
-      <Button danger={danger} type={action === 'publish' ? 'primary' : 'default'} loading={busy === action}
+      <Button danger={danger} type={action === 'publish' && model.status !== 'published' ? 'primary' : 'default'} loading={busy === action}
               disabled={busy !== null && busy !== action} data-testid={`model-${action}`}>
         {t(`detail.${action}`)}
       </Button>

@@ -118,11 +118,13 @@ export default function PlaygroundPage() {
     >
       <Row gutter={24}>
         <Col xs={24} lg={8}>
+          <div style={{ height: 180 }}>
           <Upload.Dragger accept="image/*" maxCount={1} showUploadList={false} beforeUpload={choose} data-testid="playground-file">
             <p className="ant-upload-drag-icon"><InboxOutlined /></p>
             <p className="ant-upload-text">{t('drop')}</p>
             {file && <p className="ant-upload-hint">{file.name}</p>}
           </Upload.Dragger>
+          </div>
           <Typography.Paragraph type="secondary" style={{ marginTop: 8 }}>{t(`taskHint.${task}`, { defaultValue: '' })}</Typography.Paragraph>
           {params && <Params task={task} value={params} onChange={setParams} />}
           <Button type="primary" icon={<PlayCircleOutlined />} disabled={!file} loading={running}
