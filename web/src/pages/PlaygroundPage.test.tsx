@@ -72,7 +72,7 @@ describe('PlaygroundPage', () => {
     const handle = screen.getAllByRole('slider')[0];
     fireEvent.keyDown(handle, { key: 'ArrowRight', keyCode: 39 });
     fireEvent.keyDown(handle, { key: 'ArrowRight', keyCode: 39 });
-    await waitFor(() => expect(sent).toHaveLength(2), { timeout: 3000 });
+    await waitFor(() => expect(sent).toHaveLength(2), { timeout: 8000 });
     expect(sent[1].get('score_threshold')).toBe('0.27');
     await new Promise((r) => setTimeout(r, 600));
     expect(sent).toHaveLength(2);

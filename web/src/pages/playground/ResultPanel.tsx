@@ -45,7 +45,7 @@ function Timing({ result }: { result: TestResult }) {
         {
           title: '', key: 'bar',
           render: (_: unknown, r: { key: string; ms: number }) => (
-            <Progress percent={total > 0 ? Math.min(100, (r.ms / total) * 100) : 0} showInfo={false} size="small" style={{ width: 120 }} />
+            <Progress percent={total > 0 ? Math.min(100, (r.ms / total) * 100) : 0} showInfo={false} status="normal" size="small" style={{ width: 120 }} />
           ),
         },
       ]}
