@@ -1,9 +1,10 @@
 // The model page against a stubbed server: header as text, the 409 state-machine
-// message, publish, polling while loading, and a config save's 422 at its field.
+// message, publish, polling while loading, a config save's 422 at its field,
+// version upload with progress and roll back.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import ModelDetailPage from './ModelDetailPage';
-import { renderAt, stubFetch } from './models/testUtils';
+import { renderAt, stubFetch, stubXhr, xhrLog } from './models/testUtils';
 
 vi.setConfig({ testTimeout: 30_000 });
 afterEach(() => cleanup());
@@ -82,5 +83,37 @@ describe('ModelDetailPage', () => {
     await screen.findByTestId('config-error');
     const item = screen.getByLabelText('Top K').closest('.ant-form-item') as HTMLElement;
     await waitFor(() => expect(item.textContent).toContain('must be an integer between 1 and 1000'));
+  });
+
+  it('uploads a new version with progress and rolls back to an older one', async () => {
+    const posts: string[] = [];
+    stubFetch((url, init) => {
+      if (url.pathname.endsWith('/stats')) return { body: stats };
+      if (url.pathname.endsWith('/versions') && !init?.method?.match(/POST/)) {
+        return { body: { items: [1, 2].map((v) => ({ version: v, size_bytes: 2048, sha256: 'ab'.repeat(32), original_filename: `v${v}.onnx`,
+          created_by: 'u', created_at: '2026-01-01T00:00:00.000Z', io_schema: {}, config: {} })) } };
+      }
+      if (url.pathname.endsWith('/activate')) { posts.push(url.pathname); return { body: { ...model('draft'), current_version: 1 } }; }
+      if (url.pathname === '/api/v1/internal/models/m1') return { body: { ...model('draft'), current_version: 2 } };
+      return undefined;
+    });
+    let answer = () => {};
+    stubXhr(() => ({ status: 201, body: { version: 3 } }), new Promise<void>((r) => { answer = r; }));
+    renderAt('/models/m1', '/models/:id', <ModelDetailPage />);
+    fireEvent.click(await screen.findByRole('tab', { name: 'Versions' }));
+    expect((await screen.findByText('v1.onnx'))).toBeTruthy();
+    const input = (await screen.findByTestId('version-upload')).closest('span')!.parentElement!.querySelector('input[type=file]') as HTMLInputElement;
+    const file = new File([new Uint8Array([1])], 'v3.onnx');
+    await act(async () => { fireEvent.change(input, { target: { files: [file] } }); });
+    const bar = await screen.findByTestId('version-upload-progress');
+    await waitFor(() => expect(bar.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow')).toBe('100'));
+    expect(xhrLog.at(-1)?.url).toBe('/api/v1/internal/models/m1/versions');
+    expect((xhrLog.at(-1)?.body as FormData).get('file')).toBeInstanceOf(File);
+    answer();
+    await waitFor(() => expect(screen.queryByTestId('version-upload-progress')).toBeNull());
+    expect(screen.getByTestId('version-activate-1').textContent).toBe('Roll back');
+    expect((screen.getByTestId('version-activate-2') as HTMLButtonElement).disabled).toBe(true);
+    await confirm('version-activate-1');
+    await waitFor(() => expect(posts).toEqual(['/api/v1/internal/models/m1/versions/1/activate']));
   });
 });
