@@ -32,7 +32,7 @@ function initialParams(m: Model): TestParams {
 function Params({ task, value, onChange }: { task: string; value: TestParams; onChange: (p: TestParams) => void }) {
   const { t } = useTranslation('playground');
   const slider = (key: 'score_threshold' | 'iou_threshold', label: string) => (
-    <Form.Item label={label} key={key}>
+    <Form.Item label={`${label}: ${(value[key] ?? 0).toFixed(2)}`} key={key}>
       <Slider min={0} max={1} step={0.01} value={value[key]} aria-label={label} data-testid={`pg-${key}`}
               onChange={(v: number) => onChange({ ...value, [key]: v })} />
     </Form.Item>
