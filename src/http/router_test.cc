@@ -104,6 +104,106 @@ TEST_F(RouterTest, BodyLimitsPerRoute) {
   EXPECT_EQ(router_.BodyLimitFor("PUT", "/unknown"), 1024u);
 }
 
+// The console's client-side routes: a catch-all GET listed first, to show that
+// list order does not let it shadow a real route.
+class FallbackRouterTest : public ::testing::Test {
+ protected:
+  static Route Fallback(std::string method, std::string what) {
+    Route r{std::move(method), "/{*path}", AuthScope::kPublic, Echo(std::move(what))};
+    r.fallback = true;
+    return r;
+  }
+  FallbackRouterTest()
+      : router_(
+            {
+                Fallback("GET", "console"),
+                {"GET", "/items", AuthScope::kPublic, Echo("list")},
+                {"POST", "/items", AuthScope::kPublic, Echo("create")},
+                {"GET", "/items/{id}", AuthScope::kPublic, Echo("get")},
+                {"PUT", "/only-put", AuthScope::kPublic, Echo("put"), 7},
+            },
+            {}, 1024) {}
+
+  Response Call(std::string method, std::string path) {
+    Request r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    r.request_id = "rid-2";
+    return router_.Handle(r);
+  }
+  std::string RouteOf(const Response& r) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? nlohmann::json::parse(r.body)["route"].get<std::string>() : "";
+  }
+
+  Router router_;
+};
+
+TEST_F(FallbackRouterTest, RealRoutesWinOverTheFallback) {
+  EXPECT_EQ(RouteOf(Call("GET", "/items")), "list");
+  EXPECT_EQ(RouteOf(Call("POST", "/items")), "create");
+  auto r = Call("GET", "/items/7");
+  EXPECT_EQ(RouteOf(r), "get");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["params"]["id"], "7");
+}
+
+TEST_F(FallbackRouterTest, UnmatchedPathsOfTheFallbackMethodGoToIt) {
+  auto r = Call("GET", "/models/abc/versions");
+  EXPECT_EQ(RouteOf(r), "console");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["params"]["path"], "models/abc/versions");
+  // Deeper than any real pattern: not a real route, so the fallback's.
+  EXPECT_EQ(RouteOf(Call("GET", "/items/7/extra")), "console");
+  auto* found = router_.Find("GET", "/dashboard");
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(found->fallback);
+}
+
+TEST_F(FallbackRouterTest, UnknownPathWithAnotherMethodIs404Not405) {
+  for (const char* method : {"POST", "DELETE", "PUT"}) {
+    SCOPED_TRACE(method);
+    auto r = Call(method, "/dashboard");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "NOT_FOUND");
+    EXPECT_EQ(router_.Find(method, "/dashboard"), nullptr);
+  }
+}
+
+TEST_F(FallbackRouterTest, KnownPathWithWrongMethodStays405) {
+  // The fallback matches GET /only-put, but the path belongs to a real route.
+  auto r = Call("GET", "/only-put");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(Call("DELETE", "/items").status, 405);
+  EXPECT_EQ(RouteOf(Call("PUT", "/only-put")), "put");
+}
+
+TEST_F(FallbackRouterTest, BodyLimitsFollowTheResolvedRoute) {
+  EXPECT_EQ(router_.BodyLimitFor("PUT", "/only-put"), 7u);
+  EXPECT_EQ(router_.BodyLimitFor("GET", "/anything"), 1024u);
+  EXPECT_EQ(router_.BodyLimitFor("POST", "/anything"), 1024u);
+}
+
+TEST(FallbackRouterMethodsTest, EachFallbackAnswersOnlyItsMethod) {
+  Route get{"GET", "/{*path}", AuthScope::kPublic, Echo("get-fallback")};
+  get.fallback = true;
+  Route post{"POST", "/{*path}", AuthScope::kPublic, Echo("post-fallback")};
+  post.fallback = true;
+  Router router({get, post, {"GET", "/x", AuthScope::kPublic, Echo("x")}}, {}, 1024);
+  auto name = [&](const char* method, const char* path) -> std::string {
+    auto r = router.Find(method, path);
+    return r == nullptr ? "none"
+                        : r->pattern + (r->fallback ? " (fallback " + r->method + ")" : "");
+  };
+  EXPECT_EQ(name("GET", "/y"), "/{*path} (fallback GET)");
+  EXPECT_EQ(name("POST", "/y"), "/{*path} (fallback POST)");
+  EXPECT_EQ(name("PATCH", "/y"), "none");
+  EXPECT_EQ(name("GET", "/x"), "/x");
+  // /x is a real GET path: POST on it is 405, not the POST fallback.
+  auto resolved = router.Resolve("POST", "/x", nullptr);
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(resolved.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(RequestTest, QueryAndPercentDecoding) {
   auto q = ParseQuery("a=1&b=x%20y+z&flag&&c=%zz");
   ASSERT_EQ(q.size(), 3u);

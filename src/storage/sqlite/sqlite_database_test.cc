@@ -771,7 +771,7 @@ TEST_F(SqliteTokenTest, UsageRangeIsInclusiveAndOrdered) {
 }
 
 TEST_F(SqliteDatabaseTest, SchemaVersion3MigratesToTokenUsage) {
-  EXPECT_EQ(SqliteMigrations().back().version, 4);
+  ASSERT_GE(SqliteMigrations().back().version, 4);
   // A database as version 3 left it, with a token.
   {
     sqlite3* raw = nullptr;
@@ -797,7 +797,7 @@ TEST_F(SqliteDatabaseTest, SchemaVersion3MigratesToTokenUsage) {
   }
   auto db = Open();
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(*db->SchemaVersion(), 4);
+  EXPECT_EQ(*db->SchemaVersion(), SqliteMigrations().back().version);
   auto t = db->FindToken("t1");
   ASSERT_TRUE(t.ok() && t->has_value()) << t.status();
   EXPECT_EQ((*t)->name, "old");
