@@ -11,7 +11,8 @@ std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* mod
   AddAuthRoutes(system.auth, routes);
   ModelRoutesOptions with_images = model_options;
   if (app.inference != nullptr) {
-    with_images.image_test = [inference = app.inference, models, o = app.options](http::Request& req) {
+    with_images.image_test = [inference = app.inference, models,
+                              o = app.options](http::Request& req) {
       return TestImage(inference, models, o, req);
     };
   }

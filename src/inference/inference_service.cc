@@ -108,9 +108,9 @@ absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
   return tensor;
 }
 
-absl::Status InferenceService::Postprocess(const ServedModel& served,
-                                           std::vector<Tensor> outputs, Pending& pending,
-                                           const InferenceParams& params, InferenceOutcome& out) {
+absl::Status InferenceService::Postprocess(const ServedModel& served, std::vector<Tensor> outputs,
+                                           Pending& pending, const InferenceParams& params,
+                                           InferenceOutcome& out) {
   if (pending.tensors) {
     out.result.task = Task::kRaw;
     out.result.outputs = std::move(outputs);

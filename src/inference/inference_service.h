@@ -115,8 +115,8 @@ class InferenceService {
   absl::StatusOr<Tensor> PrepareImage(const ServedModel& served, const std::string& image,
                                       const InferenceParams& params,
                                       std::chrono::steady_clock::time_point t0, Pending& pending);
-  absl::Status Postprocess(const ServedModel& served, std::vector<Tensor> outputs,
-                           Pending& pending, const InferenceParams& params, InferenceOutcome& out);
+  absl::Status Postprocess(const ServedModel& served, std::vector<Tensor> outputs, Pending& pending,
+                           const InferenceParams& params, InferenceOutcome& out);
   absl::StatusOr<std::shared_ptr<Pending>> Start(const std::shared_ptr<const ServedModel>& served,
                                                  const InferenceInput& input,
                                                  const InferenceParams& params,

@@ -164,7 +164,7 @@ struct StatsOverviewQuery {
 };
 struct StatsOverviewRecord {
   LatencySummary totals;
-  std::vector<LatencySummary> series;  // `buckets` entries
+  std::vector<LatencySummary> series;    // `buckets` entries
   std::vector<OverviewModelRow> models;  // every model with traffic, most requests first
   std::map<std::string, int64_t> models_by_status;
   std::vector<TopTokenRow> top_tokens;

@@ -104,8 +104,20 @@ nlohmann::json LogJson(const InferenceLogRecord& r) {
   return j;
 }
 
-Result ListLogs(InferenceLogStore* logs, const Request& req) {
+// The paging and the from/to window every log listing takes, into `f`.
+template <class Filter>
+absl::StatusOr<Page> ListingParams(const Request& req, Filter& f) {
   ASSIGN_OR_RETURN(Page page, PageParams(req, 50, 200));
+  ASSIGN_OR_RETURN(auto from, TimeParam(req, "from"));
+  ASSIGN_OR_RETURN(auto to, TimeParam(req, "to"));
+  if (from) f.from = FormatIso8601(*from);
+  if (to) f.to = FormatIso8601(*to);
+  f.offset = page.offset();
+  f.limit = page.size;
+  return page;
+}
+
+Result ListLogs(InferenceLogStore* logs, const Request& req) {
   InferenceLogFilter f;
   f.model_id = std::string(req.QueryParam("model_id").value_or(""));
   f.token_id = std::string(req.QueryParam("token_id").value_or(""));
@@ -113,12 +125,7 @@ Result ListLogs(InferenceLogStore* logs, const Request& req) {
   if (!f.status.empty() && f.status != "ok" && f.status != "error") {
     return BadRequest("query parameter 'status' must be 'ok' or 'error'");
   }
-  ASSIGN_OR_RETURN(auto from, TimeParam(req, "from"));
-  ASSIGN_OR_RETURN(auto to, TimeParam(req, "to"));
-  if (from) f.from = FormatIso8601(*from);
-  if (to) f.to = FormatIso8601(*to);
-  f.offset = page.offset();
-  f.limit = page.size;
+  ASSIGN_OR_RETURN(Page page, ListingParams(req, f));
   int64_t total = 0;
   ASSIGN_OR_RETURN(auto rows, logs->QueryInferenceLogs(f, &total));
   nlohmann::json items = nlohmann::json::array();
@@ -168,8 +175,8 @@ absl::StatusOr<int64_t> IntParam(const Request& req, const char* name, int64_t f
   int64_t v = 0;
   auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
   if (ec != std::errc() || end != value->data() + value->size() || v < min || v > max) {
-    return BadRequest(StrCat("query parameter '", name, "' must be an integer between ", min,
-                             " and ", max));
+    return BadRequest(
+        StrCat("query parameter '", name, "' must be an integer between ", min, " and ", max));
   }
   return v;
 }
@@ -223,12 +230,12 @@ Result Overview(InferenceLogStore* logs, const Clock* clock, const Request& req)
   }
   nlohmann::json tokens = nlohmann::json::array();
   for (const auto& t : r.top_tokens) {
-    tokens.push_back({{"token_id", t.token_id},
-                      {"name", t.name},
-                      {"used_count", t.used_count},
-                      {"monthly_limit", t.monthly_limit.has_value()
-                                            ? nlohmann::json(*t.monthly_limit)
-                                            : nlohmann::json(nullptr)}});
+    tokens.push_back(
+        {{"token_id", t.token_id},
+         {"name", t.name},
+         {"used_count", t.used_count},
+         {"monthly_limit", t.monthly_limit.has_value() ? nlohmann::json(*t.monthly_limit)
+                                                       : nlohmann::json(nullptr)}});
   }
   return JsonResponse(200, {{"from", q.from},
                             {"to", q.to},
@@ -244,16 +251,10 @@ Result Overview(InferenceLogStore* logs, const Clock* clock, const Request& req)
 }
 
 Result ListAudit(AuditStore* audit, const Request& req) {
-  ASSIGN_OR_RETURN(Page page, PageParams(req, 50, 200));
   AuditFilter f;
   f.actor = std::string(req.QueryParam("actor").value_or(""));
   f.action = std::string(req.QueryParam("action").value_or(""));
-  ASSIGN_OR_RETURN(auto from, TimeParam(req, "from"));
-  ASSIGN_OR_RETURN(auto to, TimeParam(req, "to"));
-  if (from) f.from = FormatIso8601(*from);
-  if (to) f.to = FormatIso8601(*to);
-  f.offset = page.offset();
-  f.limit = page.size;
+  ASSIGN_OR_RETURN(Page page, ListingParams(req, f));
   int64_t total = 0;
   ASSIGN_OR_RETURN(auto rows, audit->QueryAudit(f, &total));
   nlohmann::json items = nlohmann::json::array();

@@ -250,12 +250,9 @@ nlohmann::json OutcomeJson(const InferenceOutcome& o, bool header) {
     j["model_version"] = o.model_version;
     j["task"] = std::string(vision::TaskName(o.result.task));
   }
-  j["timing_ms"] = {{"decode", o.timing.decode},
-                    {"queue", o.timing.queue},
-                    {"preprocess", o.timing.preprocess},
-                    {"infer", o.timing.infer},
-                    {"postprocess", o.timing.postprocess},
-                    {"total", o.timing.total}};
+  j["timing_ms"] = {{"decode", o.timing.decode},           {"queue", o.timing.queue},
+                    {"preprocess", o.timing.preprocess},   {"infer", o.timing.infer},
+                    {"postprocess", o.timing.postprocess}, {"total", o.timing.total}};
   j["batch_size"] = o.batch_size;
   if (o.annotated_jpeg.has_value()) j["annotated_image"] = Base64Encode(*o.annotated_jpeg);
   return j;
@@ -393,8 +390,8 @@ Result AsyncResult(AsyncRequests* async, Request& req) {
 
 }  // namespace
 
-Result TestImage(InferenceService* inference, ModelService* models,
-                 const InferenceRoutesOptions& o, Request& req) {
+Result TestImage(InferenceService* inference, ModelService* models, const InferenceRoutesOptions& o,
+                 Request& req) {
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
   std::optional<int64_t> version;
@@ -407,7 +404,8 @@ Result TestImage(InferenceService* inference, ModelService* models,
   ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(inputs[0].image));
   ASSIGN_OR_RETURN(TestTarget target, models->AcquireTestTarget(req.path_params["id"], version));
   InFlight counted(*target.handle);
-  ASSIGN_OR_RETURN(InferenceOutcome outcome, inference->RunDirect(*target.handle, inputs[0], params));
+  ASSIGN_OR_RETURN(InferenceOutcome outcome,
+                   inference->RunDirect(*target.handle, inputs[0], params));
   nlohmann::json j = OutcomeJson(outcome, /*header=*/true);
   j["source"] = target.served ? "serving" : "loaded";
   j["image"] = {{"width", info.width}, {"height", info.height}};

@@ -33,8 +33,7 @@ struct AppServices {
 // loaded for the call; no quota and no inference-log row. Adds `source`
 // ("serving" | "loaded"), `image` {width, height} and `timing_ms.load`.
 absl::StatusOr<http::Response> TestImage(InferenceService* inference, ModelService* models,
-                                         const InferenceRoutesOptions& options,
-                                         http::Request& req);
+                                         const InferenceRoutesOptions& options, http::Request& req);
 
 // The routes run behind TokenAuthenticator (AuthScope::kApiToken).
 void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& options,

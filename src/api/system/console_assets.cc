@@ -68,7 +68,8 @@ bool IsClientRoute(std::string_view path) {
     return false;
   }
   const size_t slash = path.rfind('/');
-  return path.substr(slash == std::string_view::npos ? 0 : slash).find('.') == std::string_view::npos;
+  return path.substr(slash == std::string_view::npos ? 0 : slash).find('.') ==
+         std::string_view::npos;
 }
 
 ConsoleAssets ConsoleAssets::Load(const std::string& dir) {

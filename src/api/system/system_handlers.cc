@@ -48,14 +48,14 @@ void AddConsoleRoutes(const StaticAssets* assets, std::vector<http::Route>& rout
                       if (f == nullptr) return NotFoundError("no such console file");
                       return ConsoleAssets::Serve(*f, true, AcceptEncoding(req));
                     }});
-  http::Route fallback{"GET", "/{*path}", AuthScope::kPublic, [assets, index](Request& req) -> Result {
-                         if (IsClientRoute(req.path)) return index(req);
-                         const auto* f = req.path.rfind('/') == 0
-                                             ? assets->console.Find(req.path.substr(1))
-                                             : nullptr;
-                         if (f == nullptr) return NotFoundError("no such route");
-                         return ConsoleAssets::Serve(*f, false, AcceptEncoding(req));
-                       }};
+  http::Route fallback{
+      "GET", "/{*path}", AuthScope::kPublic, [assets, index](Request& req) -> Result {
+        if (IsClientRoute(req.path)) return index(req);
+        const auto* f =
+            req.path.rfind('/') == 0 ? assets->console.Find(req.path.substr(1)) : nullptr;
+        if (f == nullptr) return NotFoundError("no such route");
+        return ConsoleAssets::Serve(*f, false, AcceptEncoding(req));
+      }};
   fallback.fallback = true;
   routes.push_back(std::move(fallback));
 }

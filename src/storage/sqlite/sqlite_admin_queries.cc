@@ -165,7 +165,8 @@ absl::StatusOr<std::vector<AuditEntry>> SqliteDatabase::QueryAudit(const AuditFi
   ASSIGN_OR_RETURN(Statement q, prepare(StrCat("SELECT created_at, actor, action, object_type, "
                                                "object_id, client_ip, detail FROM audit_log",
                                                where, " ORDER BY id DESC LIMIT ? OFFSET ?")));
-  q.Bind(static_cast<int>(args.size()) + 1, f.limit).Bind(static_cast<int>(args.size()) + 2, f.offset);
+  q.Bind(static_cast<int>(args.size()) + 1, f.limit)
+      .Bind(static_cast<int>(args.size()) + 2, f.offset);
   std::vector<AuditEntry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());

@@ -212,20 +212,10 @@ absl::Status SqliteDatabase::AppendAudit(const AuditEntry& e) {
 }
 
 absl::StatusOr<std::vector<AuditEntry>> SqliteDatabase::RecentAudit(int limit) {
-  std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_,
-                                      "SELECT created_at, actor, action, object_type, object_id, "
-                                      "client_ip, detail FROM audit_log ORDER BY id DESC LIMIT ?"));
-  q.Bind(1, static_cast<int64_t>(limit));
-  std::vector<AuditEntry> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    out.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3),
-                   q.ColumnText(4), q.ColumnText(5), q.ColumnText(6)});
-  }
-  return out;
+  AuditFilter f;
+  f.limit = limit;
+  int64_t total = 0;
+  return QueryAudit(f, &total);
 }
 
 }  // namespace cinfer

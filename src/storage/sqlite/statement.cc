@@ -84,7 +84,8 @@ int64_t Statement::ColumnInt(int col) const { return sqlite3_column_int64(stmt_,
 std::string_view Statement::ColumnView(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);
   if (text == nullptr) return {};
-  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+  return {reinterpret_cast<const char*>(text),
+          static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
 std::optional<double> Statement::ColumnOptionalDouble(int col) const {
