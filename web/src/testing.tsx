@@ -7,7 +7,7 @@ import { App as AntApp } from 'antd';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
 import { vi } from 'vitest';
-import '../../i18n';
+import './i18n';
 
 export interface Reply {
   status?: number;

@@ -1,7 +1,7 @@
 // One way to call the admin API: JSON in, JSON out, errors as ApiError with the
 // server's code, message and details. A 401 on an authenticated call ends the
 // session; the router then sends the user to the login page and back.
-import { getSession, setSession } from './session';
+import { endSession, getSession } from './session';
 
 export const API = '/api/v1/internal';
 
@@ -78,7 +78,7 @@ export async function call<T>(method: string, path: string, body?: unknown,
   if (!res.ok) {
     const err = await toApiError(res);
     if (res.status === 401 && auth) {
-      setSession(null);
+      endSession();
       onUnauthorized();
     }
     throw err;
@@ -117,7 +117,7 @@ export function upload<T>(path: string, form: FormData, onProgress: (fraction: n
         const res = new Response(xhr.responseText || null, { status: xhr.status, headers });
         void toApiError(res).then((err) => {
           if (xhr.status === 401) {
-            setSession(null);
+            endSession();
             onUnauthorized();
           }
           reject(err);

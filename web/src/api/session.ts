@@ -10,6 +10,9 @@ export interface Session {
 
 type Listener = (s: Session | null) => void;
 
+// The last session ended by itself (it expired, or the server refused it), not
+// by logging out: the login page then says "session expired".
+let ended = false;
 let current: Session | null = load();
 const listeners = new Set<Listener>();
 
@@ -19,18 +22,32 @@ function load(): Session | null {
     if (!raw) return null;
     const s = JSON.parse(raw) as Session;
     if (typeof s.token !== 'string' || typeof s.expiresAt !== 'number') return null;
-    return s.expiresAt > Date.now() ? s : null;
+    if (s.expiresAt > Date.now()) return s;
+    ended = true;
+    return null;
   } catch {
     return null;
   }
 }
 
 export function getSession(): Session | null {
-  if (current && current.expiresAt <= Date.now()) setSession(null);
+  if (current && current.expiresAt <= Date.now()) endSession();
   return current;
 }
 
+/** Ends the session because it expired or the server refused it (a 401). */
+export function endSession(): void {
+  ended = true;
+  setSession(null);
+}
+
+/** Whether the last session expired or was refused, rather than logged out. */
+export function sessionEnded(): boolean {
+  return ended && current === null;
+}
+
 export function setSession(s: Session | null): void {
+  if (s) ended = false;
   current = s;
   if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
   else sessionStorage.removeItem(KEY);

@@ -5,7 +5,7 @@ import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { useQuery } from '@tanstack/react-query';
 import { Spin } from 'antd';
 import { get, setUnauthorizedHandler } from '../api/client';
-import { getSession, onSessionChange } from '../api/session';
+import { getSession, onSessionChange, sessionEnded } from '../api/session';
 
 export function loginPath(location: { pathname: string; search: string }, expired = false): string {
   const next = encodeURIComponent(location.pathname + location.search);
@@ -36,7 +36,8 @@ export default function RequireAuth({ children }: { children: ReactNode }) {
   if (setup.isPending) return <Spin style={{ display: 'block', margin: '20vh auto' }} size="large" />;
   if (setup.data && !setup.data.initialized) return <Navigate to="/setup" replace />;
   if (!session || session.expiresAt <= Date.now()) {
-    const expired = !!session;
+    // Expired or refused (also when found expired in storage on a reload): say so.
+    const expired = !!session || sessionEnded();
     return <Navigate to={loginPath(location, expired)} replace />;
   }
   return <>{children}</>;

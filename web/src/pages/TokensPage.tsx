@@ -35,6 +35,9 @@ export default function TokensPage() {
     queryKey: ['tokens', 'list', page, pageSize, name, state],
     queryFn: () => get<Paged<Token>>(tokenQuery(page, pageSize, name, state)),
     placeholderData: keepPreviousData,
+    // Usage grows with every application call: refresh on return and while open.
+    refetchOnMount: 'always',
+    refetchInterval: 10_000,
   });
 
   function saved(tok: Token | CreatedToken, isNew: boolean) {

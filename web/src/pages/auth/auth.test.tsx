@@ -5,7 +5,7 @@ import SetupPage from '../SetupPage';
 import LoginPage from '../LoginPage';
 import AccountPage from '../AccountPage';
 import { getSession, setSession } from '../../api/session';
-import { API, err, mockFetch, renderPage } from './testUtils';
+import { API, err, mockFetch, renderPage } from '../../testing';
 import { passwordScore, safeNext } from './authApi';
 
 const SESSION = { access_token: 'jwt.a.b', token_type: 'Bearer', expires_in: 3600 };

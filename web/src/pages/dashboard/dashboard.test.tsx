@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, screen, waitFor } from '@testing-library/react';
 import DashboardPage from '../DashboardPage';
-import { API, err, mockFetch, renderPage } from '../auth/testUtils';
+import { API, err, mockFetch, renderPage } from '../../testing';
 import { formatUptime, perMinute, usedPct, type Overview } from './dashboardData';
 
 vi.mock('./EChart', () => ({ default: ({ testId }: { testId?: string }) => <div data-testid={testId} /> }));

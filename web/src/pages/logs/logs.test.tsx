@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import dayjs from 'dayjs';
 import LogsPage from '../LogsPage';
-import { API, err, mockFetch, renderPage } from '../auth/testUtils';
+import { API, err, mockFetch, renderPage } from '../../testing';
 import { buildQuery, type InferenceLog } from './logsData';
 
 vi.setConfig({ testTimeout: 30_000 });

@@ -1,27 +1,12 @@
 // Test helpers for the models and playground pages: providers, a fetch stub
 // answering by path, and a fake XMLHttpRequest for upload().
 import type { ReactElement } from 'react';
-import { render } from '@testing-library/react';
-import { App as AntApp } from 'antd';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { renderPage } from '../../testing';
 import { vi } from 'vitest';
 import '../../i18n';
 
 export function renderAt(path: string, route: string, element: ReactElement) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <AntApp>
-      <QueryClientProvider client={client}>
-        <MemoryRouter initialEntries={[path]}>
-          <Routes>
-            <Route path={route} element={element} />
-            <Route path="*" element={<div data-testid="elsewhere" />} />
-          </Routes>
-        </MemoryRouter>
-      </QueryClientProvider>
-    </AntApp>,
-  );
+  return renderPage(element, path, route);
 }
 
 export type Handler = (url: URL, init: RequestInit | undefined) => { status?: number; body?: unknown } | undefined;

@@ -5,7 +5,7 @@ import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/re
 import userEvent from '@testing-library/user-event';
 import TokensPage from '../TokensPage';
 import TokenDetailPage from '../TokenDetailPage';
-import { API, mockFetch, renderPage } from '../auth/testUtils';
+import { API, mockFetch, renderPage } from '../../testing';
 import { deriveState, isIpOrCidr, toBody, usagePercent, type Token } from './tokenUtils';
 import { curlSnippet } from './snippets';
 
