@@ -111,8 +111,10 @@ int Routes(const std::string& config_path) {
     return 1;
   }
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [method, pattern] : (*app)->RouteList()) {
-    out.push_back({{"method", method}, {"path", pattern}});
+  for (const auto& r : (*app)->RouteList()) {
+    nlohmann::json j = {{"method", r.method}, {"path", r.pattern}, {"auth", r.auth}};
+    if (!r.role.empty()) j["role"] = r.role;
+    out.push_back(std::move(j));
   }
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;

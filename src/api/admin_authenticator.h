@@ -1,6 +1,6 @@
 // AdminAuthenticator: the routing stage for AuthScope::kAdmin. Accepts
-// "Authorization: Bearer <admin JWT>" and stores the Principal in
-// request.identity. Thread-safe.
+// "Authorization: Bearer <session JWT>", stores the Principal in
+// request.identity, and checks the route's role. Thread-safe.
 #pragma once
 
 #include "auth/admin_auth_service.h"
@@ -13,6 +13,10 @@ class AdminAuthenticator final : public http::Authenticator {
  public:
   explicit AdminAuthenticator(AdminAuthService* auth) : auth_(auth) {}
   absl::Status Authenticate(http::Request& request) override;
+  // The route's permission names the least role (api/route_roles.h): 403
+  // FORBIDDEN below it; 403 PASSWORD_CHANGE_REQUIRED on every route but
+  // auth/me, auth/password and auth/logout while a reset password is unchanged.
+  absl::Status Authorize(const http::Request& request, const http::Route& route) override;
 
  private:
   AdminAuthService* auth_;

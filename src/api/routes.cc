@@ -1,11 +1,14 @@
 #include "api/routes.h"
 
 #include "api/admin/auth_handlers.h"
+#include "api/route_roles.h"
 
 namespace cinfer::api {
 
-std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* models,
-                                     const ModelRoutesOptions& model_options, const AppDeps& app) {
+absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system,
+                                                     ModelService* models,
+                                                     const ModelRoutesOptions& model_options,
+                                                     const AppDeps& app) {
   std::vector<http::Route> routes;
   AddSystemRoutes(system, routes);
   AddAuthRoutes(system.auth, routes);
@@ -19,7 +22,9 @@ std::vector<http::Route> BuildRoutes(const SystemDeps& system, ModelService* mod
   AddModelRoutes(models, with_images, routes);
   AddLogRoutes({app.logs, app.model_store, app.audit, app.clock}, routes);
   AddTokenRoutes(app.tokens, routes);
+  if (app.users != nullptr) AddUserRoutes(app.users, routes);
   AddInferenceRoutes({app.inference, app.async, app.tokens}, app.options, routes);
+  if (absl::Status st = AssignRouteRoles(routes); !st.ok()) return st;
   return routes;
 }
 

@@ -100,6 +100,7 @@ absl::StatusOr<UserRecord> AdminAuthService::Setup(const std::string& username,
   admin.id = NewUuid();
   admin.username = username;
   admin.is_admin = true;
+  admin.role = "admin";
   admin.created_at = FormatIso8601(d_.clock->Now());
   ASSIGN_OR_RETURN(admin.password_hash, d_.hasher->Hash(password));
   absl::Status st = d_.users->CreateFirstAdmin(admin);
@@ -120,7 +121,8 @@ absl::StatusOr<IssuedSession> AdminAuthService::IssueFor(const UserRecord& user)
   claims.username = user.username;
   claims.token_version = user.token_version;
   ASSIGN_OR_RETURN(std::string token, d_.jwt->Issue(claims));
-  return IssuedSession{std::move(token), d_.jwt->ttl().count()};
+  return IssuedSession{std::move(token), d_.jwt->ttl().count(),
+                       ParseRole(user.role).value_or(Role::kViewer), user.must_change_password};
 }
 
 absl::StatusOr<IssuedSession> AdminAuthService::Login(const std::string& username,
@@ -140,6 +142,7 @@ absl::StatusOr<IssuedSession> AdminAuthService::Login(const std::string& usernam
   }
   if (!ok) {
     d_.throttle->RecordFailure(username, client_ip);
+    if (user.has_value()) (void)d_.users->RecordFailedLogin(user->id, FormatIso8601(d_.clock->Now()));
     Audit(username, "auth.login_failed", user ? user->id : "", client_ip);
     return BadCredentials();
   }
@@ -153,11 +156,13 @@ absl::StatusOr<Principal> AdminAuthService::Authenticate(std::string_view token)
   ASSIGN_OR_RETURN(SessionClaims claims, d_.jwt->Verify(token));
   ASSIGN_OR_RETURN(bool revoked, d_.sessions->IsSessionRevoked(claims.jti));
   ASSIGN_OR_RETURN(std::optional<UserRecord> user, d_.users->FindUserById(claims.user_id));
-  if (revoked || !user.has_value() || !user->is_admin || user->status != "active" ||
+  const std::optional<Role> role = user.has_value() ? ParseRole(user->role) : std::nullopt;
+  if (revoked || !user.has_value() || !role.has_value() || user->status != "active" ||
       user->token_version != claims.token_version) {
     return UnauthenticatedError("invalid or expired session token");
   }
-  return Principal{user->id, user->username, claims.jti, claims.expires_at};
+  return Principal{user->id,         user->username, claims.jti, claims.expires_at,
+                   *role, user->must_change_password};
 }
 
 absl::Status AdminAuthService::Logout(const Principal& who, const std::string& client_ip) {
@@ -184,7 +189,7 @@ absl::StatusOr<IssuedSession> AdminAuthService::ChangePassword(const Principal& 
   }
   RETURN_IF_ERROR(ValidatePassword(new_password));
   ASSIGN_OR_RETURN(std::string hash, d_.hasher->Hash(new_password));
-  RETURN_IF_ERROR(d_.users->UpdatePassword(user->id, hash));
+  RETURN_IF_ERROR(d_.users->UpdatePassword(user->id, hash, /*must_change=*/false));
   Audit(who.username, "auth.password_changed", user->id, client_ip);
   ASSIGN_OR_RETURN(std::optional<UserRecord> updated, d_.users->FindUserById(who.user_id));
   if (!updated.has_value()) return absl::InternalError("user vanished during password change");
@@ -197,7 +202,7 @@ absl::Status AdminAuthService::ResetPassword(const std::string& username,
   ASSIGN_OR_RETURN(std::optional<UserRecord> user, d_.users->FindUserByUsername(username));
   if (!user.has_value()) return NotFoundError(StrCat("no user named '", username, "'"));
   ASSIGN_OR_RETURN(std::string hash, d_.hasher->Hash(new_password));
-  RETURN_IF_ERROR(d_.users->UpdatePassword(user->id, hash));
+  RETURN_IF_ERROR(d_.users->UpdatePassword(user->id, hash, /*must_change=*/false));
   Audit("cli", "auth.password_reset", user->id, "");
   return absl::OkStatus();
 }

@@ -1,5 +1,5 @@
-// AdminAuthService: first-run setup, admin login/logout, session verification
-// and password changes. Owns the one-time setup code. Thread-safe; blocking
+// AdminAuthService: first-run setup, login/logout of console users (every
+// role), session verification and password changes. Owns the one-time setup code. Thread-safe; blocking
 // (argon2 and storage calls), so callers run it off the network threads.
 #pragma once
 
@@ -12,22 +12,28 @@
 #include "auth/jwt_codec.h"
 #include "auth/login_throttle.h"
 #include "auth/password_hasher.h"
+#include "auth/roles.h"
 #include "common/clock.h"
 #include "storage/database.h"
 
 namespace cinfer {
 
-// The authenticated admin behind a request.
+// The authenticated user behind an admin-API request.
 struct Principal {
   std::string user_id;
   std::string username;
   std::string jti;
   int64_t expires_at = 0;
+  Role role = Role::kViewer;
+  // An administrator reset the password: only changing it is allowed.
+  bool must_change_password = false;
 };
 
 struct IssuedSession {
   std::string access_token;
   int64_t expires_in = 0;  // seconds
+  Role role = Role::kViewer;
+  bool must_change_password = false;
 };
 
 class AdminAuthService {

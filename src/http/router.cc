@@ -96,6 +96,7 @@ Response Router::Handle(Request& request) const {
       if (it != authenticators_.end()) authenticator = it->second;
       auth = authenticator == nullptr ? absl::InternalError("no authenticator for route scope")
                                       : authenticator->Authenticate(request);
+      if (auth.ok()) auth = authenticator->Authorize(request, r);
     }
     if (!auth.ok()) {
       result = auth;

@@ -19,12 +19,19 @@ namespace cinfer::http {
 
 enum class AuthScope { kPublic, kAdmin, kApiToken };
 
+struct Route;
+
 // Verifies the credentials of a request for one scope and records who made it
 // in request.identity. Implementations must be thread-safe.
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual absl::Status Authenticate(Request& request) = 0;
+  // After a successful Authenticate: may `request` use `route`? (e.g. the
+  // route's permission against the caller's role). 403 on refusal.
+  virtual absl::Status Authorize(const Request& /*request*/, const Route& /*route*/) {
+    return absl::OkStatus();
+  }
   // Called with every response of the scope's routes, after the handler or
   // after a refused authentication: adds headers (e.g. rate-limit state).
   virtual void Decorate(const Request& /*request*/, Response& /*response*/) {}
@@ -45,6 +52,9 @@ struct Route {
   // client-side routes); never turns an unknown path into METHOD_NOT_ALLOWED.
   // Not part of the API contract, so `cinfer routes` leaves it out.
   bool fallback = false;
+  // What the caller must be allowed, checked by the scope's Authorizer; opaque
+  // to the router (admin routes: the least role, "viewer" | "operator" | "admin").
+  std::string permission;
 };
 
 class Router {

@@ -11,6 +11,7 @@
 #include "auth/login_throttle.h"
 #include "auth/password_hasher.h"
 #include "auth/secret_file.h"
+#include "auth/user_service.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/readiness.h"
@@ -55,6 +56,7 @@ struct Application::Components {
   std::unique_ptr<LoginThrottle> throttle;
   std::unique_ptr<AdminAuthService> auth;
   std::unique_ptr<api::AdminAuthenticator> admin_authenticator;
+  std::unique_ptr<UserService> users;
   std::unique_ptr<ModelValidator> validator;
   std::unique_ptr<InferenceLogWriter> log_writer;
   std::unique_ptr<ServingRegistry> serving;
@@ -174,6 +176,9 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   app.logs = c->db.get();
   app.model_store = c->db.get();
   app.audit = c->db.get();
+  c->users = std::make_unique<UserService>(
+      UserService::Deps{c->db.get(), c->db.get(), c->hasher.get(), &c->clock});
+  app.users = c->users.get();
   app.clock = &c->clock;
 
   api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
@@ -232,10 +237,14 @@ absl::Status Application::Serve() {
   return absl::OkStatus();
 }
 
-std::vector<std::pair<std::string, std::string>> Application::RouteList() const {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<Application::RouteInfo> Application::RouteList() const {
+  std::vector<RouteInfo> out;
   for (const auto& r : c_->router->routes()) {
-    if (!r.fallback) out.emplace_back(r.method, r.pattern);
+    if (r.fallback) continue;
+    const char* auth = r.scope == http::AuthScope::kAdmin      ? "admin"
+                       : r.scope == http::AuthScope::kApiToken ? "api_token"
+                                                               : "public";
+    out.push_back({r.method, r.pattern, auth, r.permission});
   }
   return out;
 }

@@ -29,7 +29,13 @@ class Application {
   // Binds, serves until SIGINT/SIGTERM and a graceful shutdown, then returns.
   absl::Status Serve();
   // The route table (method, pattern) as served; used by `cinfer routes`.
-  std::vector<std::pair<std::string, std::string>> RouteList() const;
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+    std::string auth;  // "public" | "admin" | "api_token"
+    std::string role;  // admin routes: the least role
+  };
+  std::vector<RouteInfo> RouteList() const;
   // Offline admin password reset.
   absl::Status ResetPassword(const std::string& username, const std::string& password);
 

@@ -23,9 +23,25 @@ class UserStore {
   virtual absl::Status CreateFirstAdmin(const UserRecord& admin) = 0;
   virtual absl::StatusOr<std::optional<UserRecord>> FindUserByUsername(std::string_view name) = 0;
   virtual absl::StatusOr<std::optional<UserRecord>> FindUserById(std::string_view id) = 0;
-  // Stores a new hash and increments token_version. NotFound for unknown ids.
-  virtual absl::Status UpdatePassword(std::string_view user_id, std::string_view hash) = 0;
+  // Every user, by username.
+  virtual absl::StatusOr<std::vector<UserRecord>> ListUsers() = 0;
+  // AlreadyExists when the username is taken.
+  virtual absl::Status CreateUser(const UserRecord& user) = 0;
+  // Writes role (and is_admin), status, must_change_password and updated_at;
+  // a change of role or status also increments token_version (ends sessions).
+  // NotFound for unknown ids; FailedPrecondition when the change would leave
+  // no active admin (checked in the same transaction).
+  virtual absl::Status UpdateUser(const UserRecord& user) = 0;
+  // NotFound / FailedPrecondition as UpdateUser.
+  virtual absl::Status DeleteUser(std::string_view id) = 0;
+  // Stores a new hash, sets must_change_password, and increments token_version
+  // (ends every session). NotFound for unknown ids.
+  virtual absl::Status UpdatePassword(std::string_view user_id, std::string_view hash,
+                                      bool must_change) = 0;
+  // A successful login: last_login = at, failed_logins = 0.
   virtual absl::Status RecordLogin(std::string_view user_id, std::string_view at) = 0;
+  // A failed login of an existing user: failed_logins + 1, last_failed_login = at.
+  virtual absl::Status RecordFailedLogin(std::string_view user_id, std::string_view at) = 0;
 };
 
 // Revoked admin sessions (logout), kept until they would have expired anyway.

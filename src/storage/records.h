@@ -9,11 +9,19 @@
 
 namespace cinfer {
 
+// A console/admin-API user. `role` is "admin", "operator" or "viewer"
+// (auth/roles.h); is_admin mirrors role == "admin" for the schema's old column.
 struct UserRecord {
   std::string id;
   std::string username;
   std::string password_hash;
   bool is_admin = false;
+  std::string role = "viewer";
+  // Set by an administrator's password reset: the next session may only change it.
+  bool must_change_password = false;
+  int64_t failed_logins = 0;  // since the last successful login
+  std::optional<std::string> last_failed_login;
+  std::string updated_at;
   // Incremented whenever the password changes; sessions carry the version they
   // were issued under, so older sessions stop working.
   int64_t token_version = 0;

@@ -8,7 +8,11 @@ namespace cinfer::api {
 namespace {
 
 nlohmann::json SessionJson(const IssuedSession& s) {
-  return {{"access_token", s.access_token}, {"token_type", "Bearer"}, {"expires_in", s.expires_in}};
+  return {{"access_token", s.access_token},
+          {"token_type", "Bearer"},
+          {"expires_in", s.expires_in},
+          {"role", std::string(RoleName(s.role))},
+          {"must_change_password", s.must_change_password}};
 }
 
 // A response carrying a session token: never stored by caches or browsers.
@@ -43,6 +47,8 @@ void AddAuthRoutes(AdminAuthService* auth, std::vector<http::Route>& routes) {
                       return JsonResponse(200, {{"id", u.id},
                                                 {"username", u.username},
                                                 {"is_admin", u.is_admin},
+                                                {"role", u.role},
+                                                {"must_change_password", u.must_change_password},
                                                 {"created_at", u.created_at},
                                                 {"last_login", last_login}});
                     }});

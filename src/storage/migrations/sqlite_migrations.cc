@@ -158,6 +158,18 @@ CREATE INDEX IF NOT EXISTS idx_inference_logs_overview
 CREATE INDEX IF NOT EXISTS idx_audit_log_actor ON audit_log(actor, id);
 )sql";
 
+// Users and roles: every existing administrator keeps "admin"; other rows
+// (none were ever created) become viewers.
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer';
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_failed_login TEXT;
+ALTER TABLE users ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+UPDATE users SET role = 'admin' WHERE is_admin = 1;
+UPDATE users SET updated_at = created_at;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
@@ -165,7 +177,8 @@ const std::vector<Migration>& SqliteMigrations() {
                                                      {2, "model versions and unique names", kV2},
                                                      {3, "inference log stages", kV3},
                                                      {4, "token usage", kV4},
-                                                     {5, "dashboard overview index", kV5}};
+                                                     {5, "dashboard overview index", kV5},
+                                                     {6, "users and roles", kV6}};
   return kMigrations;
 }
 

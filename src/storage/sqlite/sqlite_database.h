@@ -34,8 +34,14 @@ class SqliteDatabase final : public Database {
   absl::Status CreateFirstAdmin(const UserRecord& admin) override;
   absl::StatusOr<std::optional<UserRecord>> FindUserByUsername(std::string_view name) override;
   absl::StatusOr<std::optional<UserRecord>> FindUserById(std::string_view id) override;
-  absl::Status UpdatePassword(std::string_view user_id, std::string_view hash) override;
+  absl::StatusOr<std::vector<UserRecord>> ListUsers() override;
+  absl::Status CreateUser(const UserRecord& user) override;
+  absl::Status UpdateUser(const UserRecord& user) override;
+  absl::Status DeleteUser(std::string_view id) override;
+  absl::Status UpdatePassword(std::string_view user_id, std::string_view hash,
+                              bool must_change) override;
   absl::Status RecordLogin(std::string_view user_id, std::string_view at) override;
+  absl::Status RecordFailedLogin(std::string_view user_id, std::string_view at) override;
 
   absl::Status RevokeSession(std::string_view jti, int64_t expires_at_unix) override;
   absl::StatusOr<bool> IsSessionRevoked(std::string_view jti) override;
@@ -90,6 +96,8 @@ class SqliteDatabase final : public Database {
   absl::Status Migrate();
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
                                                      std::string_view value);
+  // Inside a transaction: FailedPrecondition unless an active admin remains.
+  absl::Status RequireActiveAdmin();
   absl::Status InTransaction(const std::function<absl::Status()>& body);
   // Runs `sql` (a DELETE binding `args`) under the lock; the rows it deleted.
   absl::StatusOr<int64_t> DeleteLogChunk(std::string_view sql,

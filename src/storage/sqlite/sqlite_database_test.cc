@@ -78,12 +78,12 @@ TEST_F(SqliteDatabaseTest, RacingFirstAdminsLeaveOne) {
 TEST_F(SqliteDatabaseTest, PasswordUpdateBumpsTokenVersion) {
   auto db = Open();
   ASSERT_TRUE(db->CreateFirstAdmin(Admin("u1", "admin")).ok());
-  ASSERT_TRUE(db->UpdatePassword("u1", "$argon2id$new").ok());
+  ASSERT_TRUE(db->UpdatePassword("u1", "$argon2id$new", false).ok());
   auto u = *db->FindUserById("u1");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->password_hash, "$argon2id$new");
   EXPECT_EQ(u->token_version, 1);
-  EXPECT_EQ(db->UpdatePassword("nobody", "x").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(db->UpdatePassword("nobody", "x", false).code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(db->RecordLogin("u1", "2026-02-02T00:00:00.000Z").ok());
   EXPECT_EQ((*db->FindUserByUsername("admin"))->last_login, "2026-02-02T00:00:00.000Z");
 }
