@@ -54,7 +54,7 @@ struct Route {
   bool fallback = false;
   // What the caller must be allowed, checked by the scope's Authorizer; opaque
   // to the router (admin routes: the least role, "viewer" | "operator" | "admin").
-  std::string permission;
+  std::string permission = {};
 };
 
 class Router {

@@ -21,6 +21,7 @@ const TokensPage = lazy(() => import('./pages/TokensPage'));
 const TokenDetailPage = lazy(() => import('./pages/TokenDetailPage'));
 const LogsPage = lazy(() => import('./pages/LogsPage'));
 const AccountPage = lazy(() => import('./pages/AccountPage'));
+const UsersPage = lazy(() => import('./pages/UsersPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 export function makeQueryClient(): QueryClient {
@@ -66,6 +67,7 @@ export default function App() {
                   <Route path="tokens/:id" element={<TokenDetailPage />} />
                   <Route path="logs" element={<LogsPage />} />
                   <Route path="account" element={<AccountPage />} />
+                  <Route path="users" element={<UsersPage />} />
                   <Route path="dashboard" element={<Navigate to="/" replace />} />
                   <Route path="*" element={<NotFoundPage />} />
                 </Route>

@@ -2,10 +2,22 @@
 // keeps the tab logged in), never in a URL or a cookie.
 const KEY = 'cinfer.session';
 
+export type Role = 'admin' | 'operator' | 'viewer';
+
 export interface Session {
   token: string;
   username: string;
   expiresAt: number; // epoch ms
+  role?: Role;
+  // An administrator reset the password: only the account page works until it changes.
+  mustChangePassword?: boolean;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** Whether the session's role is at least `need` (the server enforces it; the UI hides). */
+export function hasRole(s: Session | null, need: Role): boolean {
+  return !!s && RANK[s.role ?? 'viewer'] >= RANK[need];
 }
 
 type Listener = (s: Session | null) => void;

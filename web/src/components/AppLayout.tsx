@@ -1,11 +1,11 @@
 // The frame of every signed-in page: navigation, language, the user's menu.
 import { Button, Dropdown, Layout, Menu, Space, Typography } from 'antd';
-import { ApiOutlined, DashboardOutlined, DownOutlined, FileSearchOutlined, KeyOutlined, UserOutlined } from '@ant-design/icons';
+import { ApiOutlined, DashboardOutlined, DownOutlined, FileSearchOutlined, KeyOutlined, TeamOutlined, UserOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import { post } from '../api/client';
-import { getSession, setSession } from '../api/session';
+import { getSession, hasRole, setSession } from '../api/session';
 import LanguageSwitch from './LanguageSwitch';
 
 const { Header, Sider, Content } = Layout;
@@ -42,6 +42,9 @@ export default function AppLayout() {
             { key: '/models', icon: <ApiOutlined />, label: t('nav.models') },
             { key: '/tokens', icon: <KeyOutlined />, label: t('nav.tokens') },
             { key: '/logs', icon: <FileSearchOutlined />, label: t('nav.logs') },
+            ...(hasRole(session, 'admin')
+              ? [{ key: '/users', icon: <TeamOutlined />, label: t('nav.users') }]
+              : []),
           ]}
         />
       </Sider>

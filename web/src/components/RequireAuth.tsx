@@ -40,5 +40,9 @@ export default function RequireAuth({ children }: { children: ReactNode }) {
     const expired = !!session || sessionEnded();
     return <Navigate to={loginPath(location, expired)} replace />;
   }
+  // A password an administrator reset must be changed before anything else.
+  if (session.mustChangePassword && location.pathname !== '/account') {
+    return <Navigate to="/account" replace />;
+  }
   return <>{children}</>;
 }

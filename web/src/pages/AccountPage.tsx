@@ -22,6 +22,7 @@ export default function AccountPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const username = getSession()?.username ?? '';
+  const forced = !!getSession()?.mustChangePassword;
 
   async function submit(v: PasswordForm) {
     setBusy(true);
@@ -43,6 +44,8 @@ export default function AccountPage() {
   return (
     <Card title={t('account.title')} style={{ maxWidth: 520 }}>
       <Typography.Paragraph type="secondary">{t('account.intro', { name: username })}</Typography.Paragraph>
+      {forced && <Alert type="warning" showIcon title={t('account.forced')} data-testid="account-forced"
+                        style={{ marginBottom: 16 }} />}
       {error && <Alert type="error" showIcon title={error} data-testid="account-error" style={{ marginBottom: 16 }} />}
       <Form form={form} layout="vertical" onFinish={(v) => void submit(v)} requiredMark={false}>
         <Form.Item name="old_password" label={t('account.current')}

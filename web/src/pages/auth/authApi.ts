@@ -2,7 +2,7 @@
 // Session response into the stored session, the safe `next` redirect and the
 // password strength hint (the server's only rule: 8 to 1024 bytes, UTF-8).
 import { get, post } from '../../api/client';
-import { setSession } from '../../api/session';
+import { setSession, type Role } from '../../api/session';
 
 export const MIN_PASSWORD_BYTES = 8;
 export const MAX_PASSWORD_BYTES = 1024;
@@ -12,6 +12,8 @@ export interface SessionResponse {
   access_token: string;
   token_type: string;
   expires_in: number;
+  role?: Role;
+  must_change_password?: boolean;
 }
 
 export function fetchSetupStatus(): Promise<{ initialized: boolean }> {
@@ -20,7 +22,13 @@ export function fetchSetupStatus(): Promise<{ initialized: boolean }> {
 
 /** Stores a Session answer as the console's session. */
 export function storeSession(username: string, s: SessionResponse): void {
-  setSession({ token: s.access_token, username, expiresAt: Date.now() + s.expires_in * 1000 });
+  setSession({
+    token: s.access_token,
+    username,
+    expiresAt: Date.now() + s.expires_in * 1000,
+    role: s.role ?? 'viewer',
+    mustChangePassword: !!s.must_change_password,
+  });
 }
 
 export async function login(username: string, password: string): Promise<void> {
