@@ -26,8 +26,7 @@ absl::Status AdminAuthenticator::Authenticate(http::Request& request) {
   return absl::OkStatus();
 }
 
-absl::Status AdminAuthenticator::Authorize(const http::Request& request,
-                                           const http::Route& route) {
+absl::Status AdminAuthenticator::Authorize(const http::Request& request, const http::Route& route) {
   const Principal& who = AdminOf(request);
   if (who.must_change_password && route.pattern != "/api/v1/internal/auth/me" &&
       route.pattern != "/api/v1/internal/auth/password" &&
@@ -39,9 +38,9 @@ absl::Status AdminAuthenticator::Authorize(const http::Request& request,
   const std::optional<Role> need = ParseRole(route.permission);
   if (!need.has_value()) return absl::InternalError("admin route without a role");
   if (!RoleAllows(who.role, *need)) {
-    return MakeError(absl::StatusCode::kPermissionDenied, "FORBIDDEN",
-                     StrCat("this needs the ", route.permission, " role; yours is ",
-                            RoleName(who.role)));
+    return MakeError(
+        absl::StatusCode::kPermissionDenied, "FORBIDDEN",
+        StrCat("this needs the ", route.permission, " role; yours is ", RoleName(who.role)));
   }
   return absl::OkStatus();
 }

@@ -5,8 +5,7 @@
 
 namespace cinfer::api {
 
-absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system,
-                                                     ModelService* models,
+absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system, ModelService* models,
                                                      const ModelRoutesOptions& model_options,
                                                      const AppDeps& app) {
   std::vector<http::Route> routes;

@@ -27,8 +27,7 @@ struct AppDeps {
 
 // Every route, each admin route with its role (route_roles.h): an admin route
 // without one is an error.
-absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system,
-                                                     ModelService* models,
+absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system, ModelService* models,
                                                      const ModelRoutesOptions& model_options,
                                                      const AppDeps& app);
 

@@ -142,7 +142,8 @@ absl::StatusOr<IssuedSession> AdminAuthService::Login(const std::string& usernam
   }
   if (!ok) {
     d_.throttle->RecordFailure(username, client_ip);
-    if (user.has_value()) (void)d_.users->RecordFailedLogin(user->id, FormatIso8601(d_.clock->Now()));
+    if (user.has_value())
+      (void)d_.users->RecordFailedLogin(user->id, FormatIso8601(d_.clock->Now()));
     Audit(username, "auth.login_failed", user ? user->id : "", client_ip);
     return BadCredentials();
   }
@@ -161,8 +162,8 @@ absl::StatusOr<Principal> AdminAuthService::Authenticate(std::string_view token)
       user->token_version != claims.token_version) {
     return UnauthenticatedError("invalid or expired session token");
   }
-  return Principal{user->id,         user->username, claims.jti, claims.expires_at,
-                   *role, user->must_change_password};
+  return Principal{user->id,          user->username, claims.jti,
+                   claims.expires_at, *role,          user->must_change_password};
 }
 
 absl::Status AdminAuthService::Logout(const Principal& who, const std::string& client_ip) {

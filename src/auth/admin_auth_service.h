@@ -1,6 +1,6 @@
 // AdminAuthService: first-run setup, login/logout of console users (every
-// role), session verification and password changes. Owns the one-time setup code. Thread-safe; blocking
-// (argon2 and storage calls), so callers run it off the network threads.
+// role), session verification and password changes. Owns the one-time setup code. Thread-safe;
+// blocking (argon2 and storage calls), so callers run it off the network threads.
 #pragma once
 
 #include <memory>

@@ -15,6 +15,8 @@ enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
 
 std::optional<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
-inline bool RoleAllows(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+inline bool RoleAllows(Role have, Role need) {
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
 
 }  // namespace cinfer

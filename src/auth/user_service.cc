@@ -46,8 +46,13 @@ absl::Status Mapped(absl::Status st, std::string_view id) {
 
 void UserService::Audit(const Actor& actor, std::string_view action, const UserRecord& target,
                         const std::string& detail) {
-  AuditEntry e{FormatIso8601(d_.clock->Now()), actor.name, std::string(action), "user",
-               target.id, actor.ip, detail};
+  AuditEntry e{FormatIso8601(d_.clock->Now()),
+               actor.name,
+               std::string(action),
+               "user",
+               target.id,
+               actor.ip,
+               detail};
   if (absl::Status st = d_.audit->AppendAudit(e); !st.ok()) {
     spdlog::error("audit log write failed: {}", st.message());
   }
@@ -62,8 +67,8 @@ absl::StatusOr<UserRecord> UserService::Get(std::string_view id) {
 }
 
 absl::StatusOr<UserRecord> UserService::Create(const std::string& username,
-                                               const std::string& password,
-                                               const std::string& role, const Actor& actor) {
+                                               const std::string& password, const std::string& role,
+                                               const Actor& actor) {
   RETURN_IF_ERROR(AdminAuthService::ValidateUsername(username));
   RETURN_IF_ERROR(AdminAuthService::ValidatePassword(password));
   RETURN_IF_ERROR(CheckRole(role));

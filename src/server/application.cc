@@ -188,12 +188,12 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   model_routes.max_file_bytes = static_cast<uint64_t>(mc.max_file_size_mb) << 20;
   ASSIGN_OR_RETURN(std::vector<http::Route> routes,
                    api::BuildRoutes(system, c->models.get(), model_routes, app));
-  c->router = std::make_unique<http::Router>(
-      std::move(routes),
-      std::map<http::AuthScope, http::Authenticator*>{
-          {http::AuthScope::kAdmin, c->admin_authenticator.get()},
-          {http::AuthScope::kApiToken, c->app_authenticator.get()}},
-      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  c->router =
+      std::make_unique<http::Router>(std::move(routes),
+                                     std::map<http::AuthScope, http::Authenticator*>{
+                                         {http::AuthScope::kAdmin, c->admin_authenticator.get()},
+                                         {http::AuthScope::kApiToken, c->app_authenticator.get()}},
+                                     static_cast<size_t>(config.server.max_json_body_kb) * 1024);
   return std::unique_ptr<Application>(new Application(std::move(c)));
 }
 

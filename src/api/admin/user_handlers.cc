@@ -112,7 +112,8 @@ void AddUserRoutes(UserService* users, std::vector<http::Route>& routes) {
                       RETURN_IF_ERROR(users->Delete(req.path_params["id"], ActorOf(req)));
                       return Response::NoContent();
                     }});
-  routes.push_back({"POST", base + "/{id}/disable", AuthScope::kAdmin, SetStatus(users, "disabled")});
+  routes.push_back(
+      {"POST", base + "/{id}/disable", AuthScope::kAdmin, SetStatus(users, "disabled")});
   routes.push_back({"POST", base + "/{id}/enable", AuthScope::kAdmin, SetStatus(users, "active")});
   routes.push_back({"POST", base + "/{id}/reset-password", AuthScope::kAdmin,
                     [users](Request& req) { return ResetPassword(users, req); }});

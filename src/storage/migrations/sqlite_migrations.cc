@@ -173,12 +173,10 @@ UPDATE users SET updated_at = created_at;
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() {
-  static const std::vector<Migration> kMigrations = {{1, "initial schema", kV1},
-                                                     {2, "model versions and unique names", kV2},
-                                                     {3, "inference log stages", kV3},
-                                                     {4, "token usage", kV4},
-                                                     {5, "dashboard overview index", kV5},
-                                                     {6, "users and roles", kV6}};
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema", kV1},           {2, "model versions and unique names", kV2},
+      {3, "inference log stages", kV3},     {4, "token usage", kV4},
+      {5, "dashboard overview index", kV5}, {6, "users and roles", kV6}};
   return kMigrations;
 }
 

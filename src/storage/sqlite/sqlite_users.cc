@@ -74,9 +74,9 @@ absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
 absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUser(std::string_view column,
                                                                    std::string_view value) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, StrCat("SELECT ", kUserColumns,
-                                                               " FROM users WHERE ", column,
-                                                               " = ?")));
+  ASSIGN_OR_RETURN(Statement q,
+                   Statement::Prepare(
+                       db_, StrCat("SELECT ", kUserColumns, " FROM users WHERE ", column, " = ?")));
   q.Bind(1, value);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<UserRecord>();
@@ -107,11 +107,11 @@ absl::StatusOr<std::vector<UserRecord>> SqliteDatabase::ListUsers() {
 
 absl::Status SqliteDatabase::CreateUser(const UserRecord& u) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q,
-                   Statement::Prepare(db_,
-                                      "INSERT INTO users (id, username, password_hash, is_admin, "
-                                      "role, token_version, created_at, updated_at, status, "
-                                      "must_change_password) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(
+                                    db_,
+                                    "INSERT INTO users (id, username, password_hash, is_admin, "
+                                    "role, token_version, created_at, updated_at, status, "
+                                    "must_change_password) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
   absl::Status st = q.Bind(1, u.id)
                         .Bind(2, u.username)
                         .Bind(3, u.password_hash)
