@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,19 +32,14 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from served_vs_raw import free_port  # noqa: E402  (one free-port helper for the benches)
+
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
 API = "/api/v1/internal"
 USER, PASSWORD = "bench", "Bench-Pass-123!"
 MODELS = 5
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def iso(ts):
