@@ -814,6 +814,50 @@ TEST_F(SqliteDatabaseTest, SchemaVersion3MigratesToTokenUsage) {
   EXPECT_EQ(UsageRows(*rows), (std::vector<std::string>{"2026-03-01/a=2"}));
 }
 
+TEST_F(SqliteDatabaseTest, SchemaVersion5AdminMigratesToTheAdminRole) {
+  ASSERT_GE(SqliteMigrations().back().version, 6);
+  // A database as version 5 left it: the one administrator of setup.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      EXPECT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+          << sqlite3_errmsg(raw);
+    };
+    exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))");
+    for (const Migration& m : SqliteMigrations()) {
+      if (m.version > 5) continue;
+      exec(std::string(m.sql));
+      exec(fmt::format("INSERT INTO schema_migrations (version, name) VALUES ({}, '{}')", m.version,
+                       m.name));
+    }
+    exec("INSERT INTO users (id, username, password_hash, is_admin, token_version, created_at, "
+         "last_login, status) VALUES ('u1', 'root', '$argon2id$x', 1, 3, '" +
+         At(1) + "', '" + At(2) + "', 'active')");
+    sqlite3_close(raw);
+  }
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*db->SchemaVersion(), SqliteMigrations().back().version);
+  auto u = db->FindUserById("u1");
+  ASSERT_TRUE(u.ok() && u->has_value()) << u.status();
+  EXPECT_EQ((*u)->role, "admin");
+  EXPECT_TRUE((*u)->is_admin);
+  EXPECT_EQ((*u)->token_version, 3);  // existing sessions stay valid
+  EXPECT_EQ((*u)->updated_at, At(1));
+  EXPECT_FALSE((*u)->must_change_password);
+  EXPECT_EQ((*u)->failed_logins, 0);
+  EXPECT_EQ((*u)->last_login, At(2));
+  EXPECT_TRUE(*db->HasAdmin());
+  // It is the last active admin: the store refuses to demote it.
+  UserRecord demoted = **u;
+  demoted.role = "viewer";
+  EXPECT_EQ(db->UpdateUser(demoted).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*db->FindUserById("u1"))->role, "admin");
+}
+
 TEST_F(SqliteDatabaseTest, UnopenablePathIsAnError) {
   EXPECT_FALSE(SqliteDatabase::Open({.path = dir_.File("missing-dir/x.db")}).ok());
 }
