@@ -22,6 +22,7 @@ const TokenDetailPage = lazy(() => import('./pages/TokenDetailPage'));
 const LogsPage = lazy(() => import('./pages/LogsPage'));
 const AccountPage = lazy(() => import('./pages/AccountPage'));
 const UsersPage = lazy(() => import('./pages/UsersPage'));
+const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 export function makeQueryClient(): QueryClient {
@@ -68,6 +69,7 @@ export default function App() {
                   <Route path="logs" element={<LogsPage />} />
                   <Route path="account" element={<AccountPage />} />
                   <Route path="users" element={<UsersPage />} />
+                  <Route path="settings" element={<SettingsPage />} />
                   <Route path="dashboard" element={<Navigate to="/" replace />} />
                   <Route path="*" element={<NotFoundPage />} />
                 </Route>

@@ -1,6 +1,6 @@
 // The frame of every signed-in page: navigation, language, the user's menu.
 import { Button, Dropdown, Layout, Menu, Space, Typography } from 'antd';
-import { ApiOutlined, DashboardOutlined, DownOutlined, FileSearchOutlined, KeyOutlined, TeamOutlined, UserOutlined } from '@ant-design/icons';
+import { ApiOutlined, DashboardOutlined, DownOutlined, FileSearchOutlined, KeyOutlined, SettingOutlined, TeamOutlined, UserOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -43,7 +43,8 @@ export default function AppLayout() {
             { key: '/tokens', icon: <KeyOutlined />, label: t('nav.tokens') },
             { key: '/logs', icon: <FileSearchOutlined />, label: t('nav.logs') },
             ...(hasRole(session, 'admin')
-              ? [{ key: '/users', icon: <TeamOutlined />, label: t('nav.users') }]
+              ? [{ key: '/users', icon: <TeamOutlined />, label: t('nav.users') },
+                 { key: '/settings', icon: <SettingOutlined />, label: t('nav.settings') }]
               : []),
           ]}
         />
