@@ -11,7 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "cinfer_version.h"
 #include "cli/model_commands.h"
-#include "config/config_loader.h"
+#include "config/runtime_config.h"
 #include "nlohmann/json.hpp"
 #include "server/application.h"
 #include "server/stderr_capture.h"
@@ -43,15 +43,22 @@ std::string ExecutableDir() {
   return std::filesystem::path(ExecutablePath()).parent_path().string();
 }
 
-std::optional<Config> LoadOrReport(const std::string& config_path) {
-  auto config = LoadConfig(config_path.empty() ? std::nullopt : std::optional(config_path),
-                           ProcessEnvironment());
-  if (!config.ok()) {
-    std::cerr << "cinfer: configuration error: " << config.status().message() << "\n";
-    return std::nullopt;
+// The configuration with its runtime override file (<data_dir>/config-override.yaml).
+std::unique_ptr<RuntimeConfig> LoadRuntimeOrReport(const std::string& config_path) {
+  auto runtime = RuntimeConfig::Load(
+      {config_path.empty() ? std::nullopt : std::optional(config_path), ProcessEnvironment()});
+  if (!runtime.ok()) {
+    std::cerr << "cinfer: configuration error: " << runtime.status().message() << "\n";
+    return nullptr;
   }
-  spdlog::set_level(spdlog::level::from_str(config->server.log_level));
-  return *std::move(config);
+  spdlog::set_level(spdlog::level::from_str((*runtime)->Current()->server.log_level));
+  return *std::move(runtime);
+}
+
+std::optional<Config> LoadOrReport(const std::string& config_path) {
+  auto runtime = LoadRuntimeOrReport(config_path);
+  if (runtime == nullptr) return std::nullopt;
+  return *runtime->Current();
 }
 
 std::optional<std::string> ReadPassword() {
@@ -81,13 +88,13 @@ std::optional<std::string> ReadPassword() {
 }
 
 int Serve(const std::string& config_path) {
-  auto config = LoadOrReport(config_path);
-  if (!config) return 2;
+  auto config = LoadRuntimeOrReport(config_path);
+  if (config == nullptr) return 2;
   // Decoder and engine messages written to stderr go through the log, escaped.
   auto capture = StderrCapture::Start();
   if (!capture.ok()) spdlog::warn("stderr is not captured: {}", capture.status().ToString());
   auto app = Application::Create(
-      *config, {.executable_dir = ExecutableDir(), .executable = ExecutablePath()});
+      std::move(config), {.executable_dir = ExecutableDir(), .executable = ExecutablePath()});
   if (!app.ok()) {
     spdlog::critical("startup failed: {}", app.status().ToString());
     return 1;
@@ -101,10 +108,10 @@ int Serve(const std::string& config_path) {
 }
 
 int Routes(const std::string& config_path) {
-  auto config = LoadOrReport(config_path);
-  if (!config) return 2;
+  auto config = LoadRuntimeOrReport(config_path);
+  if (config == nullptr) return 2;
   auto app = Application::Create(
-      *config,
+      std::move(config),
       {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";
@@ -121,10 +128,10 @@ int Routes(const std::string& config_path) {
 }
 
 int ResetPassword(const std::string& config_path, const std::string& username) {
-  auto config = LoadOrReport(config_path);
-  if (!config) return 2;
+  auto config = LoadRuntimeOrReport(config_path);
+  if (config == nullptr) return 2;
   auto app = Application::Create(
-      *config,
+      std::move(config),
       {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
   if (!app.ok()) {
     std::cerr << "cinfer: " << app.status().ToString() << "\n";

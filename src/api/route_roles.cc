@@ -18,6 +18,8 @@ constexpr std::string_view kBase = "/api/v1/internal";
 // Patterns relative to /api/v1/internal.
 constexpr RouteRole kRouteRoles[] = {
     {"GET", "/system/info", "viewer"},
+    {"GET", "/system/config", "admin"},
+    {"PATCH", "/system/config", "admin"},
     {"POST", "/auth/logout", "viewer"},
     {"GET", "/auth/me", "viewer"},
     {"POST", "/auth/password", "viewer"},

@@ -58,4 +58,9 @@ void LoginThrottle::RecordSuccess(const std::string& username) {
   by_user_.erase(username);
 }
 
+void LoginThrottle::UpdateOptions(const Options& options) {
+  std::lock_guard lock(mu_);
+  options_ = options;
+}
+
 }  // namespace cinfer

@@ -28,6 +28,8 @@ class LoginThrottle {
   void RecordFailure(const std::string& username, const std::string& ip);
   // A successful login forgives the username's failures (not the IP's).
   void RecordSuccess(const std::string& username);
+  // New limits for the next attempt; the failures already recorded are kept.
+  void UpdateOptions(const Options& options);
 
  private:
   using Failures = std::deque<Clock::TimePoint>;

@@ -97,6 +97,7 @@ struct IpFilterConfig {
 };
 
 struct AuthConfig {
+  std::string jwt_secret;  // empty: <data_dir>/jwt-secret (replicas must share one)
   int token_expiry_days = 30;
   int admin_session_minutes = 60;
   int login_max_failures = 5;

@@ -1,13 +1,19 @@
 #include "config/config_loader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <map>
+#include <type_traits>
 #include <variant>
 
+#include "common/errors.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "net/ip_address.h"
+#include "nlohmann/json.hpp"
 #include "yaml-cpp/yaml.h"
 
 namespace cinfer {
@@ -90,6 +96,7 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"logs.max_rows", &c.logs.max_rows, 1, INT_MAX},
       {"logs.flush_interval_ms", &c.logs.flush_interval_ms, 1, 60'000},
       {"logs.queue_size", &c.logs.queue_size, 1, 100'000'000},
+      {"auth.jwt_secret", &c.auth.jwt_secret},
       {"auth.token_expiry_days", &c.auth.token_expiry_days, 0, 36500},
       {"auth.admin_session_minutes", &c.auth.admin_session_minutes, 1, 525600},
       {"auth.login_max_failures", &c.auth.login_max_failures, 1, 1'000'000},
@@ -101,9 +108,47 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
   };
 }
 
+// Keys applied without a restart; the server subscribes the modules that own
+// them (src/server/live_config.cc). Everything else waits for a restart.
+constexpr std::string_view kLiveKeys[] = {
+    "server.log_level",
+    "server.access_log",
+    "server.trusted_proxies",
+    "request.queue_size",
+    "request.timeout_ms",
+    "request.max_image_pixels",
+    "request.max_jpeg_scans",
+    "request.max_batch_images",
+    "request.async_max_pending",
+    "request.async_max_results",
+    "request.async_max_result_mb",
+    "request.async_result_ttl_s",
+    "logs.capture_payload",
+    "logs.retention_days",
+    "logs.max_rows",
+    "auth.token_expiry_days",
+    "auth.login_max_failures",
+    "auth.login_window_s",
+    "auth.rate_limit.requests_per_minute",
+    "auth.rate_limit.requests_per_month",
+    "auth.ip_filter.enabled",
+};
+constexpr std::string_view kStartupOnlyKeys[] = {"server.data_dir"};
+constexpr std::string_view kSecretKeys[] = {"auth.jwt_secret"};
+
+template <size_t N>
+bool Contains(const std::string_view (&list)[N], std::string_view key) {
+  return std::find(std::begin(list), std::end(list), key) != std::end(list);
+}
+
+absl::Status KeyError(std::string_view key, std::string_view message) {
+  return WithDetails(ValidationError(message), nlohmann::json{{"field", key}}.dump());
+}
+
 absl::Status BadValue(const FieldSpec& f, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(
-      StrCat("invalid value '", value, "' for config key '", f.path, "': ", why));
+  if (Contains(kSecretKeys, f.path)) value = "<redacted>";
+  return KeyError(f.path,
+                  StrCat("invalid value '", value, "' for config key '", f.path, "': ", why));
 }
 
 absl::Status SetScalar(const FieldSpec& f, const std::string& text) {
@@ -203,27 +248,35 @@ class FieldIndex {
   std::vector<FieldSpec> fields_;
 };
 
-absl::Status ApplyYamlMap(const FieldIndex& index, const YAML::Node& map,
-                          const std::string& prefix) {
+using Sources = std::map<std::string, ConfigSource>;
+
+absl::Status ApplyYamlMap(const FieldIndex& index, const YAML::Node& map, const std::string& prefix,
+                          Sources& sources) {
   for (const auto& kv : map) {
     const std::string key = kv.first.as<std::string>();
     const std::string path = prefix.empty() ? key : StrCat(prefix, ".", key);
     if (const FieldSpec* f = index.Find(path)) {
       RETURN_IF_ERROR(SetFromYaml(*f, kv.second));
+      sources[path] = ConfigSource::kFile;
     } else if (index.IsSection(path)) {
       if (kv.second.IsNull()) continue;
-      if (!kv.second.IsMap()) {
-        return absl::InvalidArgumentError(StrCat("config key '", path, "' must be a mapping"));
-      }
-      RETURN_IF_ERROR(ApplyYamlMap(index, kv.second, path));
+      if (!kv.second.IsMap())
+        return KeyError(path, StrCat("config key '", path, "' must be a mapping"));
+      RETURN_IF_ERROR(ApplyYamlMap(index, kv.second, path, sources));
     } else {
-      return absl::InvalidArgumentError(StrCat("unknown config key '", path, "'"));
+      return KeyError(path, StrCat("unknown config key '", path, "'"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status ApplyEnvironment(const FieldIndex& index, const Environment& env) {
+std::string EnvName(std::string_view path) {
+  std::string name = StrCat("CINFER_", ReplaceAll(path, ".", "__"));
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
+}
+
+absl::Status ApplyEnvironment(const FieldIndex& index, const Environment& env, Sources& sources) {
   for (const auto& [name, value] : env) {
     std::string_view rest = name;
     if (!rest.starts_with("CINFER_")) continue;
@@ -232,69 +285,194 @@ absl::Status ApplyEnvironment(const FieldIndex& index, const Environment& env) {
     const std::string path = ToLower(ReplaceAll(rest, "__", "."));
     const FieldSpec* f = index.Find(path);
     if (f == nullptr) {
-      return absl::InvalidArgumentError(
-          StrCat("unknown config key '", path, "' (from environment variable ", name, ")"));
+      return KeyError(
+          path, StrCat("unknown config key '", path, "' (from environment variable ", name, ")"));
     }
     RETURN_IF_ERROR(SetScalar(*f, value));
+    sources[path] = ConfigSource::kEnvironment;
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateCrossField(const Config& c) {
   if (c.server.tls.enabled && (c.server.tls.cert_file.empty() || c.server.tls.key_file.empty())) {
-    return absl::InvalidArgumentError(
-        "config key 'server.tls.cert_file' and 'server.tls.key_file' are required when "
-        "server.tls.enabled is true");
+    return KeyError("server.tls.cert_file",
+                    "config key 'server.tls.cert_file' and 'server.tls.key_file' are required when "
+                    "server.tls.enabled is true");
   }
   if (c.server.data_dir.empty()) {
-    return absl::InvalidArgumentError("config key 'server.data_dir' must not be empty");
+    return KeyError("server.data_dir", "config key 'server.data_dir' must not be empty");
   }
   if (c.server.host.empty()) {
-    return absl::InvalidArgumentError("config key 'server.host' must not be empty");
+    return KeyError("server.host", "config key 'server.host' must not be empty");
   }
   if (auto proxies = net::IpSet::Parse(c.server.trusted_proxies); !proxies.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("config key 'server.trusted_proxies': ", ToStd(proxies.status().message())));
+    return KeyError("server.trusted_proxies", StrCat("config key 'server.trusted_proxies': ",
+                                                     ToStd(proxies.status().message())));
+  }
+  if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret.size() < 32) {
+    return KeyError("auth.jwt_secret",
+                    "config key 'auth.jwt_secret' must be at least 32 characters when set");
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Config> Load(const YAML::Node* root, const Environment& env) {
-  Config config;
-  FieldIndex index(DescribeFields(config));
+struct ValueSetter {
+  const FieldSpec& f;
+  const ConfigValue& value;
+  absl::Status Mismatch(std::string_view expected) const {
+    return KeyError(f.path, StrCat("config key '", f.path, "' expects ", expected));
+  }
+  absl::Status operator()(int* out) const {
+    const auto* v = std::get_if<int64_t>(&value);
+    if (v == nullptr) return Mismatch("an integer");
+    if (*v < f.min || *v > f.max) {
+      return BadValue(f, StrCat(*v), StrCat("must be between ", f.min, " and ", f.max));
+    }
+    *out = static_cast<int>(*v);
+    return absl::OkStatus();
+  }
+  absl::Status operator()(bool* out) const {
+    const auto* v = std::get_if<bool>(&value);
+    if (v == nullptr) return Mismatch("a boolean");
+    *out = *v;
+    return absl::OkStatus();
+  }
+  absl::Status operator()(std::string* out) const {
+    const auto* v = std::get_if<std::string>(&value);
+    if (v == nullptr) return Mismatch("a string");
+    (void)out;  // SetScalar writes through f.target, which is `out`
+    return SetScalar(f, *v);
+  }
+  absl::Status operator()(std::vector<std::string>* out) const {
+    const auto* v = std::get_if<std::vector<std::string>>(&value);
+    if (v == nullptr) return Mismatch("a list of strings");
+    *out = *v;
+    return absl::OkStatus();
+  }
+};
+
+absl::Status ApplyOverrides(const FieldIndex& index, const ConfigOverrides& overrides,
+                            Sources& sources) {
+  for (const auto& [key, value] : overrides) {
+    const FieldSpec* f = index.Find(key);
+    if (f == nullptr) return KeyError(key, StrCat("unknown config key '", key, "'"));
+    if (Contains(kStartupOnlyKeys, key)) {
+      return KeyError(key, StrCat("config key '", key,
+                                  "' can only be set in the config file or the environment"));
+    }
+    RETURN_IF_ERROR(std::visit(ValueSetter{*f, value}, f->target));
+    sources[key] = ConfigSource::kOverride;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LayeredConfig> Load(const YAML::Node* root, const ConfigOverrides& overrides,
+                                   const Environment& env) {
+  LayeredConfig out;
+  FieldIndex index(DescribeFields(out.config));
+  for (const auto& f : index.fields()) out.sources[f.path] = ConfigSource::kDefault;
   if (root != nullptr && !root->IsNull()) {
     if (!root->IsMap()) return absl::InvalidArgumentError("config file must be a YAML mapping");
-    RETURN_IF_ERROR(ApplyYamlMap(index, *root, ""));
+    RETURN_IF_ERROR(ApplyYamlMap(index, *root, "", out.sources));
   }
-  RETURN_IF_ERROR(ApplyEnvironment(index, env));
-  RETURN_IF_ERROR(ValidateCrossField(config));
-  return config;
+  RETURN_IF_ERROR(ApplyOverrides(index, overrides, out.sources));
+  RETURN_IF_ERROR(ApplyEnvironment(index, env, out.sources));
+  RETURN_IF_ERROR(ValidateCrossField(out.config));
+  return out;
+}
+
+absl::StatusOr<YAML::Node> ParseYaml(const std::string& text, std::string_view what) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat("invalid YAML", what, ": ", e.what()));
+  }
+}
+
+struct ValueGetter {
+  ConfigValue operator()(const int* v) const { return static_cast<int64_t>(*v); }
+  ConfigValue operator()(const bool* v) const { return *v; }
+  ConfigValue operator()(const std::string* v) const { return *v; }
+  ConfigValue operator()(const std::vector<std::string>* v) const { return *v; }
+};
+
+const FieldSpec& FindOrDie(const FieldIndex& index, std::string_view key) {
+  const FieldSpec* f = index.Find(key);
+  if (f == nullptr) std::abort();  // callers pass keys from ConfigKeys()
+  return *f;
 }
 
 }  // namespace
 
-absl::StatusOr<Config> LoadConfigFromString(const std::string& yaml_text, const Environment& env) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(StrCat("invalid YAML: ", e.what()));
+std::string_view ConfigSourceName(ConfigSource source) {
+  switch (source) {
+    case ConfigSource::kDefault:
+      return "default";
+    case ConfigSource::kFile:
+      return "file";
+    case ConfigSource::kOverride:
+      return "override";
+    case ConfigSource::kEnvironment:
+      return "environment";
   }
-  return Load(&root, env);
+  return "default";
 }
 
-absl::StatusOr<Config> LoadConfig(const std::optional<std::string>& yaml_path,
-                                  const Environment& env) {
-  if (!yaml_path.has_value()) return Load(nullptr, env);
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(*yaml_path);
-  } catch (const YAML::BadFile&) {
-    return absl::NotFoundError(StrCat("cannot read config file ", *yaml_path));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(StrCat("invalid YAML in ", *yaml_path, ": ", e.what()));
+std::string_view ConfigApplyName(ConfigApply apply) {
+  switch (apply) {
+    case ConfigApply::kLive:
+      return "live";
+    case ConfigApply::kRestart:
+      return "restart";
+    case ConfigApply::kStartupOnly:
+      return "startup_only";
   }
-  return Load(&root, env);
+  return "restart";
+}
+
+std::string_view ConfigTypeName(ConfigType type) {
+  switch (type) {
+    case ConfigType::kInteger:
+      return "integer";
+    case ConfigType::kBoolean:
+      return "boolean";
+    case ConfigType::kString:
+      return "string";
+    case ConfigType::kList:
+      return "list";
+  }
+  return "string";
+}
+
+std::vector<ConfigKeyInfo> DescribeConfigKeys() {
+  Config c;
+  std::vector<ConfigKeyInfo> out;
+  for (const auto& f : DescribeFields(c)) {
+    ConfigKeyInfo k;
+    k.path = f.path;
+    k.type = std::visit(
+        [](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, int>) return ConfigType::kInteger;
+          if constexpr (std::is_same_v<T, bool>) return ConfigType::kBoolean;
+          if constexpr (std::is_same_v<T, std::string>) return ConfigType::kString;
+          return ConfigType::kList;
+        },
+        f.target);
+    if (k.type == ConfigType::kInteger) {
+      k.min = f.min;
+      k.max = f.max;
+    }
+    k.choices = f.choices;
+    k.apply = Contains(kLiveKeys, f.path)          ? ConfigApply::kLive
+              : Contains(kStartupOnlyKeys, f.path) ? ConfigApply::kStartupOnly
+                                                   : ConfigApply::kRestart;
+    k.secret = Contains(kSecretKeys, f.path);
+    k.env_name = EnvName(f.path);
+    out.push_back(std::move(k));
+  }
+  return out;
 }
 
 std::vector<std::string> ConfigKeys() {
@@ -302,6 +480,88 @@ std::vector<std::string> ConfigKeys() {
   std::vector<std::string> keys;
   for (const auto& f : DescribeFields(c)) keys.push_back(f.path);
   return keys;
+}
+
+ConfigValue GetConfigValue(const Config& config, std::string_view key) {
+  Config& c = const_cast<Config&>(config);  // DescribeFields takes pointers; only read here
+  FieldIndex index(DescribeFields(c));
+  return std::visit(ValueGetter{}, FindOrDie(index, key).target);
+}
+
+absl::Status SetConfigValue(Config& config, std::string_view key, const ConfigValue& value) {
+  FieldIndex index(DescribeFields(config));
+  const FieldSpec* f = index.Find(key);
+  if (f == nullptr) return KeyError(key, StrCat("unknown config key '", key, "'"));
+  return std::visit(ValueSetter{*f, value}, f->target);
+}
+
+absl::StatusOr<ConfigOverrides> ParseConfigOverrides(const std::string& yaml_text) {
+  ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(yaml_text, " in the override file"));
+  ConfigOverrides out;
+  if (root.IsNull()) return out;
+  if (!root.IsMap()) return absl::InvalidArgumentError("the override file must be a YAML mapping");
+  Config scratch;
+  FieldIndex index(DescribeFields(scratch));
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const FieldSpec* f = index.Find(key);
+    if (f == nullptr) return KeyError(key, StrCat("unknown config key '", key, "'"));
+    RETURN_IF_ERROR(SetFromYaml(*f, kv.second));
+    out[key] = std::visit(ValueGetter{}, f->target);
+  }
+  return out;
+}
+
+std::string SerializeConfigOverrides(const ConfigOverrides& overrides) {
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  for (const auto& [key, value] : overrides) {
+    y << YAML::Key << key << YAML::Value;
+    std::visit(
+        [&y](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            y << YAML::Flow << YAML::BeginSeq;
+            for (const auto& item : v) y << YAML::DoubleQuoted << item;
+            y << YAML::EndSeq;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            y << YAML::DoubleQuoted << v;
+          } else {
+            y << v;
+          }
+        },
+        value);
+  }
+  y << YAML::EndMap;
+  return StrCat(
+      "# Runtime overrides written by cinfer (PATCH /api/v1/internal/system/config).\n"
+      "# Applied after the config file and before CINFER_* environment variables.\n",
+      overrides.empty() ? std::string("{}") : std::string(y.c_str()), "\n");
+}
+
+absl::StatusOr<LayeredConfig> LoadLayeredConfig(const std::string& file_yaml,
+                                                const ConfigOverrides& overrides,
+                                                const Environment& env) {
+  ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file_yaml, ""));
+  return Load(&root, overrides, env);
+}
+
+absl::StatusOr<Config> LoadConfigFromString(const std::string& yaml_text, const Environment& env) {
+  ASSIGN_OR_RETURN(LayeredConfig layered, LoadLayeredConfig(yaml_text, {}, env));
+  return std::move(layered.config);
+}
+
+absl::StatusOr<Config> LoadConfig(const std::optional<std::string>& yaml_path,
+                                  const Environment& env) {
+  if (!yaml_path.has_value()) return LoadConfigFromString("", env);
+  auto text = ReadFileToString(*yaml_path);
+  if (!text.ok()) return absl::NotFoundError(StrCat("cannot read config file ", *yaml_path));
+  auto config = LoadConfigFromString(*text, env);
+  if (!config.ok() && ToStd(config.status().message()).starts_with("invalid YAML:")) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid YAML in ", *yaml_path, ToStd(config.status().message()).substr(12)));
+  }
+  return config;
 }
 
 }  // namespace cinfer

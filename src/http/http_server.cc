@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/live_value.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "http/error_response.h"
@@ -115,6 +116,7 @@ struct HttpServer::Impl {
   asio::signal_set signals;
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
+  LiveValue<LiveSettings> live;
 
   Impl(const Options& o, const Router* r)
       : opts(o),
@@ -123,7 +125,8 @@ struct HttpServer::Impl {
         handlers(static_cast<size_t>(o.handler_threads)),
         work_handlers(static_cast<size_t>(o.work_threads)),
         acceptor(ioc),
-        signals(ioc) {}
+        signals(ioc),
+        live(LiveSettings{o.access_log, o.trusted_proxies}) {}
 
   asio::awaitable<void> Listen();
   template <class Stream>
@@ -267,6 +270,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   const bool client_keep_alive = !ec && parser.get().keep_alive();
   std::string method = "-", path = "-";
   SpoolFile spool;
+  const std::shared_ptr<const LiveSettings> settings = live.Get();  // one per request
   std::optional<Request> request;
   const Route* route = nullptr;
   bool broken = false;
@@ -290,14 +294,15 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
         refused = co_await ReadBody(stream, buffer, file_parser, limit, &broken);
         if (!refused && !broken) {
           file_parser.get().body().close();
-          request = ToRequest(file_parser.release(), client_ip, request_id, opts.trusted_proxies);
+          request =
+              ToRequest(file_parser.release(), client_ip, request_id, settings->trusted_proxies);
           request->body_file = spool_path;
         }
       }
     } else {
       refused = co_await ReadBody(stream, buffer, parser, limit, &broken);
       if (!refused && !broken) {
-        request = ToRequest(parser.release(), client_ip, request_id, opts.trusted_proxies);
+        request = ToRequest(parser.release(), client_ip, request_id, settings->trusted_proxies);
       }
     }
   }
@@ -324,7 +329,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   const size_t bytes = res.body().size();
   beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
   co_await bhttp::async_write(stream, res, Ec(ec));
-  if (opts.access_log) {
+  if (settings->access_log) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", logged_ip, method, path, status, bytes, ms,
@@ -434,6 +439,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
+
+void HttpServer::UpdateLiveSettings(LiveSettings settings) { impl_->live.Set(std::move(settings)); }
 
 int HttpServer::port() const {
   error_code ec;

@@ -45,6 +45,14 @@ class HttpServer {
                                                             const Router* router);
   ~HttpServer();
 
+  // What a configuration change may replace while serving; each request
+  // reads one snapshot of it when it starts.
+  struct LiveSettings {
+    bool access_log = true;
+    net::IpSet trusted_proxies;
+  };
+  void UpdateLiveSettings(LiveSettings settings);
+
   int port() const;
   // Serves until a graceful shutdown completes.
   absl::Status Run();

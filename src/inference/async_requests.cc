@@ -12,6 +12,14 @@ AsyncRequests::AsyncRequests(Options options, const Clock* clock)
   for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
 }
 
+void AsyncRequests::UpdateLimits(const Options& options) {
+  std::lock_guard lock(mu_);
+  const int threads = options_.threads;
+  options_ = options;
+  options_.threads = threads;
+  EvictLocked(clock_->Now());
+}
+
 AsyncRequests::~AsyncRequests() {
   {
     std::lock_guard lock(mu_);

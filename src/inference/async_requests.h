@@ -54,6 +54,9 @@ class AsyncRequests {
   // The new request id, or QUEUE_FULL (503, Retry-After 1). `owner` is kept
   // in the snapshot so only its submitter reads the result.
   absl::StatusOr<std::string> Submit(Work work, std::string owner = "");
+  // New bounds (all but `threads`): admission checks use them from now on;
+  // kept results beyond them are evicted, and new results get the new ttl.
+  void UpdateLimits(const Options& options);
   // nullopt: unknown or expired.
   std::optional<Snapshot> Get(const std::string& id);
   static std::string_view StateName(State state);

@@ -42,6 +42,7 @@ struct InferenceService::Pending {
   double decode_ms = 0;
   double preprocess_ms = 0;
   std::future<absl::StatusOr<JobResult>> result;
+  std::shared_ptr<const InferenceService::Options> options;  // one snapshot per request
 };
 
 absl::StatusOr<std::vector<PublishedModel>> InferenceService::ListPublished() {
@@ -71,10 +72,11 @@ absl::StatusOr<PublishedModel> InferenceService::GetPublished(std::string_view i
   return PublishedModel{*std::move(m), std::move(served)};
 }
 
-SteadyClock::time_point InferenceService::DeadlineOf(const InferenceParams& params,
-                                                     SteadyClock::time_point t0) const {
+SteadyClock::time_point InferenceService::DeadlineOf(const Options& options,
+                                                     const InferenceParams& params,
+                                                     SteadyClock::time_point t0) {
   return t0 + (params.timeout_ms.has_value() ? std::chrono::milliseconds(*params.timeout_ms)
-                                             : options_.default_timeout);
+                                             : options.default_timeout);
 }
 
 absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
@@ -89,11 +91,12 @@ absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
                                   " inputs; send them as tensors ({\"inputs\": [...]})"));
   }
   ASSIGN_OR_RETURN(const vision::ImageInfo info, vision::ProbeImage(image));
-  RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options_.decode_limits));  // before waiting
+  const Options& options = *pending.options;
+  RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options.decode_limits));  // before waiting
   ASSIGN_OR_RETURN(pending.lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
-                                                          DeadlineOf(params, t0)));
+                                                          DeadlineOf(options, params, t0)));
   const auto d0 = SteadyClock::now();
-  ASSIGN_OR_RETURN(pending.image, vision::DecodeImage(image, info, options_.decode_limits));
+  ASSIGN_OR_RETURN(pending.image, vision::DecodeImage(image, info, options.decode_limits));
   pending.decode_ms = MsBetween(d0, SteadyClock::now());
   pending.lease.ShrinkTo(static_cast<int64_t>(pending.image.total() * pending.image.elemSize()));
   ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending.image, spec));
@@ -130,6 +133,7 @@ absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& 
                                                              const InferenceParams& params) {
   const auto t0 = SteadyClock::now();
   Pending pending;
+  pending.options = options_.Get();
   std::vector<Tensor> inputs;
   if (!input.tensors.is_null()) {
     pending.tensors = true;
@@ -157,8 +161,10 @@ absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& 
 
 absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Start(
     const std::shared_ptr<const ServedModel>& served, const InferenceInput& input,
-    const InferenceParams& params, SteadyClock::time_point t0) {
+    const InferenceParams& params, SteadyClock::time_point t0,
+    std::shared_ptr<const Options> options) {
   auto pending = std::make_shared<Pending>();
+  pending->options = std::move(options);
   const LoadedModel& model = *served->model;
   InferenceJob job;
   if (!input.tensors.is_null()) {
@@ -172,7 +178,7 @@ absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Sta
   }
   pending->preprocess_ms = MsBetween(t0, SteadyClock::now());
   job.priority = params.priority;
-  job.deadline = DeadlineOf(params, t0);
+  job.deadline = DeadlineOf(*pending->options, params, t0);
   auto promise = std::make_shared<std::promise<absl::StatusOr<JobResult>>>();
   pending->result = promise->get_future();
   job.done = [promise](absl::StatusOr<JobResult> r) { promise->set_value(std::move(r)); };
@@ -201,8 +207,8 @@ absl::StatusOr<InferenceOutcome> InferenceService::Finish(
   return out;
 }
 
-void InferenceService::Log(std::string_view model_id, const ServedModel* served,
-                           const RequestContext& ctx,
+void InferenceService::Log(const Options& options, std::string_view model_id,
+                           const ServedModel* served, const RequestContext& ctx,
                            const absl::StatusOr<InferenceOutcome>& outcome, double total_ms) {
   if (logs_ == nullptr) return;
   InferenceLogRecord r;
@@ -223,7 +229,7 @@ void InferenceService::Log(std::string_view model_id, const ServedModel* served,
     r.infer_ms = outcome->timing.infer;
     r.postprocess_ms = outcome->timing.postprocess;
     r.batch_size = outcome->batch_size;
-    if (options_.capture_payload) {
+    if (options.capture_payload) {
       r.response_data = Capped(vision::TaskResultToJson(outcome->result)
                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
@@ -241,14 +247,15 @@ absl::StatusOr<InferenceOutcome> InferenceService::Infer(std::string_view model_
                                                          const InferenceParams& params,
                                                          const RequestContext& ctx) {
   const auto t0 = SteadyClock::now();
+  const std::shared_ptr<const Options> options = options_.Get();
   std::shared_ptr<const ServedModel> served = serving_->Find(model_id);
   absl::StatusOr<InferenceOutcome> outcome = [&]() -> absl::StatusOr<InferenceOutcome> {
     if (served == nullptr) return NotPublished(model_id);
     InFlight counted(*served);
-    ASSIGN_OR_RETURN(std::shared_ptr<Pending> pending, Start(served, input, params, t0));
+    ASSIGN_OR_RETURN(std::shared_ptr<Pending> pending, Start(served, input, params, t0, options));
     return Finish(served, *pending, params, t0);
   }();
-  Log(model_id, served.get(), ctx, outcome, MsBetween(t0, SteadyClock::now()));
+  Log(*options, model_id, served.get(), ctx, outcome, MsBetween(t0, SteadyClock::now()));
   return outcome;
 }
 
@@ -257,27 +264,28 @@ absl::StatusOr<std::vector<absl::StatusOr<InferenceOutcome>>> InferenceService::
     const InferenceParams& params, const RequestContext& ctx) {
   const auto t0 = SteadyClock::now();
   if (inputs.empty()) return ValidationError("the batch has no images");
-  if (inputs.size() > options_.max_batch_images) {
+  const std::shared_ptr<const Options> options = options_.Get();
+  if (inputs.size() > options->max_batch_images) {
     return ValidationError(
-        StrCat("a batch takes at most ", options_.max_batch_images, " items, got ", inputs.size()));
+        StrCat("a batch takes at most ", options->max_batch_images, " items, got ", inputs.size()));
   }
   std::shared_ptr<const ServedModel> served = serving_->Find(model_id);
   if (served == nullptr) {
     absl::StatusOr<InferenceOutcome> missing = NotPublished(model_id);
-    Log(model_id, nullptr, ctx, missing, MsBetween(t0, SteadyClock::now()));
+    Log(*options, model_id, nullptr, ctx, missing, MsBetween(t0, SteadyClock::now()));
     return missing.status();
   }
   InFlight counted(*served);
   // Queue every item first, so the scheduler can batch them, then collect.
   std::vector<absl::StatusOr<std::shared_ptr<Pending>>> started;
   started.reserve(inputs.size());
-  for (const auto& input : inputs) started.push_back(Start(served, input, params, t0));
+  for (const auto& input : inputs) started.push_back(Start(served, input, params, t0, options));
   std::vector<absl::StatusOr<InferenceOutcome>> results;
   results.reserve(inputs.size());
   for (auto& s : started) {
     absl::StatusOr<InferenceOutcome> r =
         s.ok() ? Finish(served, **s, params, t0) : absl::StatusOr<InferenceOutcome>(s.status());
-    Log(model_id, served.get(), ctx, r, MsBetween(t0, SteadyClock::now()));
+    Log(*options, model_id, served.get(), ctx, r, MsBetween(t0, SteadyClock::now()));
     results.push_back(std::move(r));
   }
   return results;

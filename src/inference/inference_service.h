@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/live_value.h"
 #include "logs/inference_log_writer.h"
 #include "models/serving_registry.h"
 #include "nlohmann/json.hpp"
@@ -108,7 +109,9 @@ class InferenceService {
   absl::StatusOr<InferenceOutcome> RunDirect(const ServedModel& served, const InferenceInput& input,
                                              const InferenceParams& params);
 
-  size_t max_batch_images() const { return options_.max_batch_images; }
+  size_t max_batch_images() const { return options_.Get()->max_batch_images; }
+  // New settings for requests that start after this call.
+  void UpdateOptions(Options options) { options_.Set(std::move(options)); }
 
  private:
   struct Pending;
@@ -120,16 +123,19 @@ class InferenceService {
   absl::StatusOr<std::shared_ptr<Pending>> Start(const std::shared_ptr<const ServedModel>& served,
                                                  const InferenceInput& input,
                                                  const InferenceParams& params,
-                                                 std::chrono::steady_clock::time_point t0);
-  std::chrono::steady_clock::time_point DeadlineOf(const InferenceParams& params,
-                                                   std::chrono::steady_clock::time_point t0) const;
+                                                 std::chrono::steady_clock::time_point t0,
+                                                 std::shared_ptr<const Options> options);
+  static std::chrono::steady_clock::time_point DeadlineOf(const Options& options,
+                                                          const InferenceParams& params,
+                                                          std::chrono::steady_clock::time_point t0);
   absl::StatusOr<InferenceOutcome> Finish(const std::shared_ptr<const ServedModel>& served,
                                           Pending& pending, const InferenceParams& params,
                                           std::chrono::steady_clock::time_point t0);
-  void Log(std::string_view model_id, const ServedModel* served, const RequestContext& ctx,
-           const absl::StatusOr<InferenceOutcome>& outcome, double total_ms);
+  void Log(const Options& options, std::string_view model_id, const ServedModel* served,
+           const RequestContext& ctx, const absl::StatusOr<InferenceOutcome>& outcome,
+           double total_ms);
 
-  Options options_;
+  LiveValue<Options> options_;
   ServingRegistry* serving_;
   ModelStore* models_;
   InferenceLogWriter* logs_;

@@ -27,7 +27,20 @@ InferenceLogWriter::Options Normalized(InferenceLogWriter::Options o) {
 
 InferenceLogWriter::InferenceLogWriter(Options options, InferenceLogStore* store,
                                        const Clock* clock)
-    : options_(Normalized(options)), store_(store), clock_(clock), thread_([this] { Run(); }) {}
+    : options_(Normalized(options)),
+      store_(store),
+      clock_(clock),
+      retention_days_(options_.retention_days),
+      max_rows_(options_.max_rows),
+      thread_([this] { Run(); }) {}
+
+void InferenceLogWriter::UpdateRetention(int retention_days, int64_t max_rows) {
+  std::lock_guard lock(mu_);
+  retention_days_ = retention_days;
+  max_rows_ = max_rows;
+  purge_requested_ = true;
+  wake_.notify_one();
+}
 
 InferenceLogWriter::~InferenceLogWriter() {
   {
@@ -72,8 +85,8 @@ void InferenceLogWriter::Run() {
     const Steady::time_point deadline =
         was_empty ? next_purge : std::min(next_purge, oldest_ + options_.flush_interval);
     wake_.wait_until(lock, deadline, [&] {
-      return stopping_ || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_ ||
-             (was_empty && !queue_.empty());
+      return stopping_ || purge_requested_ || queue_.size() >= options_.max_batch ||
+             flush_requested_ > flush_done_ || (was_empty && !queue_.empty());
     });
     const bool due = !queue_.empty() && Steady::now() >= oldest_ + options_.flush_interval;
     if (stopping_ || due || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_) {
@@ -84,7 +97,8 @@ void InferenceLogWriter::Run() {
       flushed_.notify_all();
       if (stop) return;  // Record() drops once stopping_ is set: the queue is empty
     }
-    if (Steady::now() >= next_purge) {
+    if (purge_requested_ || Steady::now() >= next_purge) {
+      purge_requested_ = false;
       lock.unlock();
       Purge();
       lock.lock();
@@ -119,17 +133,24 @@ void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t 
 }
 
 void InferenceLogWriter::Purge() {
-  std::string cutoff;
-  if (options_.retention_days > 0) {
-    cutoff = FormatIso8601(clock_->Now() - std::chrono::hours(24) * options_.retention_days);
+  int retention_days = 0;
+  int64_t max_rows = 0;
+  {
+    std::lock_guard lock(mu_);
+    retention_days = retention_days_;
+    max_rows = max_rows_;
   }
-  if (cutoff.empty() && options_.max_rows <= 0) return;
-  absl::StatusOr<int64_t> deleted = store_->PurgeInferenceLogs(cutoff, options_.max_rows);
+  std::string cutoff;
+  if (retention_days > 0) {
+    cutoff = FormatIso8601(clock_->Now() - std::chrono::hours(24) * retention_days);
+  }
+  if (cutoff.empty() && max_rows <= 0) return;
+  absl::StatusOr<int64_t> deleted = store_->PurgeInferenceLogs(cutoff, max_rows);
   if (!deleted.ok()) {
     spdlog::warn("inference log purge failed: {}", deleted.status().ToString());
   } else if (*deleted > 0) {
     spdlog::info("purged {} inference log rows (created before {} or beyond the newest {})",
-                 *deleted, cutoff.empty() ? "-" : cutoff, options_.max_rows);
+                 *deleted, cutoff.empty() ? "-" : cutoff, max_rows);
   }
 }
 

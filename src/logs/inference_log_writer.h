@@ -50,6 +50,8 @@ class InferenceLogWriter {
   // Blocks until every record queued before the call has been handed to the
   // store (written or counted as dropped) and the initial purge has run.
   void Flush();
+  // New retention; a purge with it runs soon (not only at the next interval).
+  void UpdateRetention(int retention_days, int64_t max_rows);
 
   // Records lost to a full queue, a failed write or shutdown.
   uint64_t dropped() const { return dropped_.load(); }
@@ -76,6 +78,9 @@ class InferenceLogWriter {
   uint64_t flush_requested_ = 0;                  // Flush() tickets handed out
   uint64_t flush_done_ = 0;                       // tickets whose records are written
   bool stopping_ = false;
+  bool purge_requested_ = false;
+  int retention_days_;  // guarded by mu_ (options_ holds the initial values)
+  int64_t max_rows_;    // guarded by mu_
 
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> written_{0};

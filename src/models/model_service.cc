@@ -259,7 +259,7 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   if (warm_up) {  // for serving: the request queue and its workers
     ModelScheduler::Options so;
     so.instances = static_cast<int>(served->config.instances);
-    so.max_queue = options_.queue_size;
+    so.max_queue = queue_size_.load();
     so.max_batch_size = served->config.max_batch_size;
     so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);
     served->scheduler = std::make_unique<ModelScheduler>(so, served->model.get());

@@ -10,6 +10,7 @@
 // the ServingRegistry; readers never take these locks. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -77,6 +78,7 @@ class ModelService {
                const ModelValidator* validator, const EngineRegistry* engines,
                ServingRegistry* serving, const Clock* clock)
       : options_(std::move(options)),
+        queue_size_(options_.queue_size),
         models_(models),
         audit_(audit),
         validator_(validator),
@@ -91,6 +93,8 @@ class ModelService {
   absl::StatusOr<ModelRecord> Get(std::string_view id);
   absl::StatusOr<std::vector<ModelVersionRecord>> Versions(std::string_view id);
   absl::StatusOr<std::pair<std::vector<ModelRecord>, int64_t>> List(const ModelFilter& filter);
+  // The request queue size of versions loaded for serving after this call.
+  void SetQueueSize(size_t queue_size) { queue_size_.store(queue_size); }
   // The version serving `id`, or null.
   std::shared_ptr<const ServedModel> Serving(std::string_view id) const;
 
@@ -159,6 +163,7 @@ class ModelService {
                                         const ModelUpload& upload, const nlohmann::json& report);
 
   Options options_;
+  std::atomic<size_t> queue_size_;  // options_.queue_size, changed at run time
   ModelStore* models_;
   AuditStore* audit_;
   const ModelValidator* validator_;

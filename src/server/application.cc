@@ -24,6 +24,7 @@
 #include "logs/inference_log_writer.h"
 #include "models/model_service.h"
 #include "models/model_validator.h"
+#include "server/live_config.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
 #include "tokens/token_service.h"
@@ -45,7 +46,8 @@ void LoadAsset(const std::string& dir, const char* name, std::string* out) {
 
 // Declared in dependency order; destroyed in reverse.
 struct Application::Components {
-  Config config;
+  std::unique_ptr<RuntimeConfig> runtime;
+  Config config;  // as at start
   SystemClock clock;
   Clock::TimePoint started_at;
   Readiness readiness;
@@ -70,15 +72,20 @@ struct Application::Components {
   std::string spool_dir;
   api::StaticAssets assets;
   std::unique_ptr<http::Router> router;
+  int live_subscription = 0;
 };
 
 Application::Application(std::unique_ptr<Components> c) : c_(std::move(c)) {}
-Application::~Application() = default;
+Application::~Application() {
+  if (c_->live_subscription != 0) c_->runtime->Unsubscribe(c_->live_subscription);
+}
 
-absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& config,
-                                                                 const Options& options) {
+absl::StatusOr<std::unique_ptr<Application>> Application::Create(
+    std::unique_ptr<RuntimeConfig> runtime, const Options& options) {
   auto c = std::make_unique<Components>();
-  c->config = config;
+  c->config = *runtime->Current();
+  c->runtime = std::move(runtime);
+  const Config& config = c->config;
   c->started_at = c->clock.Now();
   const std::string& data_dir = config.server.data_dir;
   RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
@@ -87,17 +94,17 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   c->engines = BuildEngineRegistry(config.engines);
   ASSIGN_OR_RETURN(
       c->hasher, PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
-  ASSIGN_OR_RETURN(std::string secret, LoadOrCreateSecret(data_dir + "/jwt-secret", 32));
+  std::string secret = config.auth.jwt_secret;  // shared by replicas when set
+  if (secret.empty()) {
+    ASSIGN_OR_RETURN(secret, LoadOrCreateSecret(data_dir + "/jwt-secret", 32));
+  }
   ASSIGN_OR_RETURN(
       JwtCodec jwt,
       JwtCodec::Create(
           {.secret = secret, .ttl = std::chrono::minutes(config.auth.admin_session_minutes)},
           &c->clock));
   c->jwt = std::make_unique<JwtCodec>(std::move(jwt));
-  c->throttle = std::make_unique<LoginThrottle>(
-      LoginThrottle::Options{.max_failures = config.auth.login_max_failures,
-                             .window = std::chrono::seconds(config.auth.login_window_s)},
-      &c->clock);
+  c->throttle = std::make_unique<LoginThrottle>(ThrottleOptionsFrom(config), &c->clock);
   ASSIGN_OR_RETURN(c->auth,
                    AdminAuthService::Create({c->db.get(), c->db.get(), c->db.get(), c->hasher.get(),
                                              c->jwt.get(), c->throttle.get(), &c->clock},
@@ -123,13 +130,8 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   c->validator = std::make_unique<ModelValidator>(
       ModelValidator::Options{options.executable, "", mc.validation_memory_mb, mc.validation_cpu_s,
                               std::chrono::seconds(mc.validation_timeout_s)});
-  const LogsConfig& lc = config.logs;
-  InferenceLogWriter::Options lo;
-  lo.queue_capacity = static_cast<size_t>(lc.queue_size);
-  lo.flush_interval = std::chrono::milliseconds(lc.flush_interval_ms);
-  lo.retention_days = lc.retention_days;
-  lo.max_rows = lc.max_rows;
-  c->log_writer = std::make_unique<InferenceLogWriter>(lo, c->db.get(), &c->clock);
+  c->log_writer =
+      std::make_unique<InferenceLogWriter>(LogWriterOptionsFrom(config), c->db.get(), &c->clock);
   c->serving = std::make_unique<ServingRegistry>();
   const RequestConfig& rc = config.request;
   c->models = std::make_unique<ModelService>(
@@ -137,36 +139,16 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
                             static_cast<size_t>(rc.queue_size)},
       c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
 
-  InferenceService::Options io;
-  io.decode_limits.max_pixels = rc.max_image_pixels;
-  io.decode_limits.max_jpeg_scans = rc.max_jpeg_scans;
   c->decode_budget =
       std::make_unique<vision::DecodeBudget>(static_cast<int64_t>(rc.decode_memory_mb) << 20);
-  io.default_timeout = std::chrono::milliseconds(rc.timeout_ms);
-  io.max_batch_images = static_cast<size_t>(rc.max_batch_images);
-  io.capture_payload = lc.capture_payload;
-  c->inference = std::make_unique<InferenceService>(
-      io, c->serving.get(), c->db.get(), c->log_writer.get(), c->decode_budget.get(), &c->clock);
-  AsyncRequests::Options ao;
-  ao.threads = rc.async_threads;
-  ao.max_pending = static_cast<size_t>(rc.async_max_pending);
-  ao.max_results = static_cast<size_t>(rc.async_max_results);
-  ao.max_result_bytes = static_cast<size_t>(rc.async_max_result_mb) << 20;
-  ao.ttl = std::chrono::seconds(rc.async_result_ttl_s);
-  c->async = std::make_unique<AsyncRequests>(ao, &c->clock);
+  c->inference = std::make_unique<InferenceService>(InferenceOptionsFrom(config), c->serving.get(),
+                                                    c->db.get(), c->log_writer.get(),
+                                                    c->decode_budget.get(), &c->clock);
+  c->async = std::make_unique<AsyncRequests>(AsyncOptionsFrom(config), &c->clock);
   c->usage = std::make_unique<UsageRecorder>(UsageRecorder::Options{}, c->db.get());
-  const AuthConfig& ac = config.auth;
-  TokenService::Options to;
-  to.default_expiry_days = ac.token_expiry_days;
-  to.default_rate_limit = ac.rate_limit.requests_per_minute > 0
-                              ? std::optional<int64_t>(ac.rate_limit.requests_per_minute)
-                              : std::nullopt;
-  to.default_monthly_limit = ac.rate_limit.requests_per_month > 0
-                                 ? std::optional<int64_t>(ac.rate_limit.requests_per_month)
-                                 : std::nullopt;
-  to.ip_filter = ac.ip_filter.enabled;
-  ASSIGN_OR_RETURN(c->tokens, TokenService::Create(to, {c->db.get(), c->db.get(), c->db.get(),
-                                                        c->db.get(), c->usage.get(), &c->clock}));
+  ASSIGN_OR_RETURN(c->tokens, TokenService::Create(TokenOptionsFrom(config),
+                                                   {c->db.get(), c->db.get(), c->db.get(),
+                                                    c->db.get(), c->usage.get(), &c->clock}));
   c->app_authenticator = std::make_unique<api::TokenAuthenticator>(c->tokens.get());
   api::AppDeps app;
   app.inference = c->inference.get();
@@ -181,8 +163,9 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
   app.users = c->users.get();
   app.clock = &c->clock;
 
-  api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock, c->started_at,
-                         data_dir,      c->engines->Names(), &c->assets};
+  api::SystemDeps system{c->auth.get(), &c->readiness,    &c->clock,
+                         c->started_at, data_dir,         c->engines->Names(),
+                         &c->assets,    c->runtime.get(), c->db.get()};
   api::ModelRoutesOptions model_routes;
   model_routes.spool_dir = c->spool_dir;
   model_routes.max_file_bytes = static_cast<uint64_t>(mc.max_file_size_mb) << 20;
@@ -194,6 +177,10 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(const Config& c
                                          {http::AuthScope::kAdmin, c->admin_authenticator.get()},
                                          {http::AuthScope::kApiToken, c->app_authenticator.get()}},
                                      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  LiveModules live{c->inference.get(), c->tokens.get(),     c->async.get(),
+                   c->throttle.get(),  c->log_writer.get(), c->models.get()};
+  c->live_subscription =
+      c->runtime->Subscribe([live](const Config& next) { ApplyLiveConfig(next, live); });
   return std::unique_ptr<Application>(new Application(std::move(c)));
 }
 
@@ -209,15 +196,22 @@ absl::Status Application::Serve() {
   o.read_timeout = std::chrono::seconds(s.read_timeout_s);
   o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
-  o.access_log = s.access_log;
   o.upload_dir = c_->spool_dir;
-  ASSIGN_OR_RETURN(o.trusted_proxies, net::IpSet::Parse(s.trusted_proxies));
+  const std::shared_ptr<const Config> now = c_->runtime->Current();  // live keys may have moved
+  ASSIGN_OR_RETURN(http::HttpServer::LiveSettings live, HttpLiveSettingsFrom(*now));
+  o.access_log = live.access_log;
+  o.trusted_proxies = std::move(live.trusted_proxies);
   if (s.tls.enabled) {
     o.tls_cert_file = s.tls.cert_file;
     o.tls_key_file = s.tls.key_file;
   }
   c_->models->RemoveOrphanFiles();  // before any upload can be in flight
   ASSIGN_OR_RETURN(auto server, http::HttpServer::Create(o, c_->router.get()));
+  http::HttpServer* http = server.get();
+  const int subscription = c_->runtime->Subscribe([http](const Config& next) {
+    auto settings = HttpLiveSettingsFrom(next);  // validated before it was published
+    if (settings.ok()) http->UpdateLiveSettings(*std::move(settings));
+  });
   if (auto code = c_->auth->pending_setup_code()) {
     spdlog::warn("no administrator yet: first-run setup code is {} (also in {}/setup-code)", *code,
                  s.data_dir);
@@ -233,6 +227,7 @@ absl::Status Application::Serve() {
   spdlog::info("cinfer listening on {}://{}:{}", s.tls.enabled ? "https" : "http", s.host,
                server->port());
   absl::Status served = server->Run();
+  c_->runtime->Unsubscribe(subscription);
   restore.join();
   RETURN_IF_ERROR(served);
   spdlog::info("cinfer stopped");

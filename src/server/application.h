@@ -1,4 +1,4 @@
-// Application: the composition root. Builds every component from a Config —
+// Application: the composition root. Builds every component from the configuration —
 // storage → auth → api → http — owns them, and tears them down in reverse.
 // No component reaches another except through what is passed in here.
 #pragma once
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "config/config.h"
+#include "config/runtime_config.h"
 #include "http/router.h"
 
 namespace cinfer {
@@ -22,7 +22,8 @@ class Application {
     // first-run setup code under a running server's feet.
     bool offline = false;
   };
-  static absl::StatusOr<std::unique_ptr<Application>> Create(const Config& config,
+  // Runs with runtime->Current(); live keys follow runtime's changes.
+  static absl::StatusOr<std::unique_ptr<Application>> Create(std::unique_ptr<RuntimeConfig> runtime,
                                                              const Options& options);
   ~Application();
 

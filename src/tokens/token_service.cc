@@ -234,6 +234,7 @@ void TokenService::Audit(const Actor& actor, std::string_view action, const Toke
 
 // Validates `fields` and writes them into `record`. Creation fills defaults.
 absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecord& r) {
+  const std::shared_ptr<const Options> options = options_.Get();  // one snapshot
   const auto now = deps_.clock->Now();
   if (f.name.has_value()) {
     ASSIGN_OR_RETURN(r.name,
@@ -269,8 +270,8 @@ absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecor
       if (*t <= now) return ValidationError("'expires_at' must be in the future");
       r.expires_at = FormatIso8601(*t);
     }
-  } else if (creating && options_.default_expiry_days > 0) {
-    r.expires_at = FormatIso8601(now + std::chrono::hours(24 * options_.default_expiry_days));
+  } else if (creating && options->default_expiry_days > 0) {
+    r.expires_at = FormatIso8601(now + std::chrono::hours(24 * options->default_expiry_days));
   }
   if (f.allowed_models.has_value()) {
     const auto& list = *f.allowed_models;
@@ -306,9 +307,9 @@ absl::Status TokenService::Apply(const TokenFields& f, bool creating, TokenRecor
     r.ip_whitelist = "[]";
   }
   RETURN_IF_ERROR(ApplyLimit(f.rate_limit_per_minute, "rate_limit_per_minute", kMaxRateLimit,
-                             options_.default_rate_limit, creating, r.rate_limit));
+                             options->default_rate_limit, creating, r.rate_limit));
   RETURN_IF_ERROR(ApplyLimit(f.monthly_limit, "monthly_limit", kMaxMonthlyLimit,
-                             options_.default_monthly_limit, creating, r.monthly_limit));
+                             options->default_monthly_limit, creating, r.monthly_limit));
   return absl::OkStatus();
 }
 
@@ -566,7 +567,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
     return refuse(
         MakeError(absl::StatusCode::kPermissionDenied, "TOKEN_PAUSED", "the API token is paused"));
   }
-  if (options_.ip_filter && !p.whitelist.empty() && !p.whitelist.Contains(client_ip)) {
+  if (options_.Get()->ip_filter && !p.whitelist.empty() && !p.whitelist.Contains(client_ip)) {
     return refuse(
         MakeError(absl::StatusCode::kPermissionDenied, "IP_NOT_ALLOWED",
                   StrCat("client address ", client_ip, " is not allowed for this token")));

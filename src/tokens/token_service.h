@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "common/actor.h"
 #include "common/clock.h"
+#include "common/live_value.h"
 #include "nlohmann/json.hpp"
 #include "storage/database.h"
 #include "tokens/sliding_window.h"
@@ -142,6 +143,8 @@ class TokenService {
 
   // Loads every stored token into the cache.
   static absl::StatusOr<std::unique_ptr<TokenService>> Create(Options options, Deps deps);
+  // Defaults for tokens created after this call, and IP filtering from now on.
+  void UpdateOptions(Options options) { options_.Set(std::move(options)); }
   ~TokenService();
 
   // --- administration -------------------------------------------------------
@@ -194,7 +197,7 @@ class TokenService {
   void Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
              nlohmann::json detail);
 
-  const Options options_;
+  LiveValue<Options> options_;
   const Deps deps_;
   std::mutex admin_mu_;  // serialises administrative changes
   mutable std::shared_mutex cache_mu_;

@@ -1,6 +1,7 @@
 #include "api/system/system_handlers.h"
 
 #include "api/json_util.h"
+#include "api/system/config_handlers.h"
 #include "cinfer_version.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -91,6 +92,7 @@ Result Info(const SystemDeps& d) {
          {"compiler", CINFER_COMPILER}}},
        {"uptime_s", uptime},
        {"engines", d.engines},
+       {"config", {{"pending_restart", d.runtime->PendingRestart()}}},
        {"cpu",
         {{"count", r.cpu_count},
          {"load_1m", r.load_1m},
@@ -132,6 +134,7 @@ void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
       {"GET", "/docs", AuthScope::kPublic, Asset(&assets->docs_html, "text/html; charset=utf-8")});
   routes.push_back({"GET", "/docs/redoc.standalone.js", AuthScope::kPublic,
                     Asset(&assets->redoc_js, "application/javascript")});
+  AddConfigRoutes(deps.runtime, deps.audit, deps.clock, routes);
   AddConsoleRoutes(assets, routes);
 }
 

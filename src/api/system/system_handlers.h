@@ -10,7 +10,9 @@
 #include "auth/admin_auth_service.h"
 #include "common/clock.h"
 #include "common/readiness.h"
+#include "config/runtime_config.h"
 #include "http/router.h"
+#include "storage/database.h"
 
 namespace cinfer::api {
 
@@ -31,6 +33,8 @@ struct SystemDeps {
   std::string data_dir;
   std::vector<std::string> engines;  // compiled in
   const StaticAssets* assets;
+  RuntimeConfig* runtime;  // /system/config; pending restart keys in /system/info
+  AuditStore* audit;
 };
 
 void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes);
