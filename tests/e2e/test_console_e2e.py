@@ -456,3 +456,52 @@ def test_console_headers(ready, new_page):
     expect(page.get_by_test_id("login-submit")).to_be_visible()
     assert watch.csp_violations() == [], watch.report()
     assert watch.page_errors == [], watch.report()
+
+
+def test_settings_page(ready, new_page, out_dir):
+    """Settings: sources and markers, a live change saved, a restart key pending,
+    a bad value refused at its field, and a reset back to the default."""
+    page, watch = new_page()
+    page.goto(ready.url + "/login?next=%2Fsettings")
+    ui_login(page)
+    wait_path(page, r"/settings$")
+    token = admin_token(page)
+    expect(page.get_by_test_id("settings-section-server")).to_be_visible()
+    # The test server sets its port through the environment: shown, locked.
+    expect(page.get_by_test_id("setting-source-server.port")).to_have_text("environment")
+    expect(page.get_by_test_id("setting-locked-server.port")).to_be_visible()
+    expect(page.get_by_test_id("setting-apply-request.timeout_ms")).to_have_text("live")
+
+    timeout = page.get_by_test_id("setting-input-request.timeout_ms")
+    timeout.fill("4321")
+    body = page.get_by_test_id("setting-input-request.max_body_mb")
+    body.fill("16")
+    expect(page.get_by_test_id("settings-unsaved")).to_contain_text("2")
+    page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("settings-pending")).to_contain_text("request.max_body_mb")
+    expect(page.get_by_test_id("setting-source-request.timeout_ms")).to_have_text("override")
+    doc = ready.get(f"{API}/system/config", headers=bearer(token)).json()
+    keys = {k["key"]: k for k in doc["keys"]}
+    assert keys["request.timeout_ms"]["value"] == 4321, keys["request.timeout_ms"]
+    assert keys["request.max_body_mb"]["pending_value"] == 16, keys["request.max_body_mb"]
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, out_dir, "settings")
+
+    # A bad list entry: 422 shown at the field, nothing saved.
+    proxies = page.get_by_test_id("setting-row-server.trusted_proxies").locator("input")
+    proxies.fill("not-an-address,")
+    page.get_by_test_id("settings-save").click()
+    row = page.get_by_test_id("setting-row-server.trusted_proxies")
+    expect(row.locator(".ant-form-item-explain-error")).to_contain_text("server.trusted_proxies")
+    doc = ready.get(f"{API}/system/config", headers=bearer(token)).json()
+    assert {k["key"]: k for k in doc["keys"]}["server.trusted_proxies"]["value"] == []
+    page.get_by_test_id("settings-discard").click()
+
+    # Reset the live key to its default, and drop the pending restart change.
+    page.get_by_test_id("setting-reset-request.timeout_ms").click()
+    page.get_by_test_id("confirm-ok").click()
+    expect(page.get_by_test_id("setting-source-request.timeout_ms")).to_have_text("default")
+    r = ready.request("PATCH", f"{API}/system/config", json={"request.max_body_mb": None},
+                      headers=bearer(token))
+    assert r.status_code == 200 and r.json()["pending_restart"] == [], r.text[:300]
+    assert watch.page_errors == [], watch.report()
