@@ -1,5 +1,6 @@
 #include "api/admin_authenticator.h"
 
+#include "api/route_roles.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -28,9 +29,7 @@ absl::Status AdminAuthenticator::Authenticate(http::Request& request) {
 
 absl::Status AdminAuthenticator::Authorize(const http::Request& request, const http::Route& route) {
   const Principal& who = AdminOf(request);
-  if (who.must_change_password && route.pattern != "/api/v1/internal/auth/me" &&
-      route.pattern != "/api/v1/internal/auth/password" &&
-      route.pattern != "/api/v1/internal/auth/logout") {
+  if (who.must_change_password && !OpenBeforePasswordChange(route)) {
     return MakeError(absl::StatusCode::kPermissionDenied, "PASSWORD_CHANGE_REQUIRED",
                      "an administrator reset this password: change it first "
                      "(POST /api/v1/internal/auth/password)");

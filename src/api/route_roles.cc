@@ -11,6 +11,8 @@ struct RouteRole {
   std::string_view method;
   std::string_view pattern;
   std::string_view role;
+  // Open to a user whose password an administrator reset, before they change it.
+  bool before_password_change = false;
 };
 
 constexpr std::string_view kBase = "/api/v1/internal";
@@ -20,9 +22,9 @@ constexpr RouteRole kRouteRoles[] = {
     {"GET", "/system/info", "viewer"},
     {"GET", "/system/config", "admin"},
     {"PATCH", "/system/config", "admin"},
-    {"POST", "/auth/logout", "viewer"},
-    {"GET", "/auth/me", "viewer"},
-    {"POST", "/auth/password", "viewer"},
+    {"POST", "/auth/logout", "viewer", true},
+    {"GET", "/auth/me", "viewer", true},
+    {"POST", "/auth/password", "viewer", true},
     {"GET", "/models", "viewer"},
     {"POST", "/models", "operator"},
     {"GET", "/models/{id}", "viewer"},
@@ -58,6 +60,15 @@ constexpr RouteRole kRouteRoles[] = {
 };
 
 }  // namespace
+
+bool OpenBeforePasswordChange(const http::Route& route) {
+  for (const RouteRole& rr : kRouteRoles) {
+    if (route.method == rr.method && route.pattern == StrCat(kBase, rr.pattern)) {
+      return rr.before_password_change;
+    }
+  }
+  return false;
+}
 
 absl::Status AssignRouteRoles(std::vector<http::Route>& routes) {
   for (http::Route& r : routes) {

@@ -15,4 +15,9 @@ namespace cinfer::api {
 // route the table does not name is an error (a new route must choose a role).
 absl::Status AssignRouteRoles(std::vector<http::Route>& routes);
 
+// Whether the table opens `route` to a user who must change their password
+// first (auth/me, auth/password, auth/logout); every other route answers 403
+// PASSWORD_CHANGE_REQUIRED to them.
+bool OpenBeforePasswordChange(const http::Route& route);
+
 }  // namespace cinfer::api

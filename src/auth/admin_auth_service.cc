@@ -12,6 +12,7 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "spdlog/spdlog.h"
+#include "storage/audit_writer.h"
 
 namespace cinfer {
 namespace {
@@ -63,16 +64,8 @@ absl::Status AdminAuthService::ValidateUsername(std::string_view username) {
 
 void AdminAuthService::Audit(std::string_view actor, std::string_view action,
                              std::string_view object_id, std::string_view ip) {
-  AuditEntry e{FormatIso8601(d_.clock->Now()),
-               std::string(actor),
-               std::string(action),
-               "user",
-               std::string(object_id),
-               std::string(ip),
-               "{}"};
-  if (absl::Status st = d_.audit->AppendAudit(e); !st.ok()) {
-    spdlog::error("audit log write failed: {}", st.message());
-  }
+  WriteAudit(d_.audit, *d_.clock, Actor{std::string(actor), "", std::string(ip)}, action, "user",
+             object_id);
 }
 
 absl::StatusOr<bool> AdminAuthService::IsInitialized() { return d_.users->HasAdmin(); }

@@ -9,24 +9,21 @@
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
+#include "storage/audit_writer.h"
 
 namespace cinfer {
 namespace {
 
-absl::Status FieldError(std::string_view field, std::string message) {
-  return WithDetails(ValidationError(message), nlohmann::json{{"field", field}}.dump());
-}
-
 absl::Status CheckRole(const std::string& role) {
   if (!ParseRole(role).has_value()) {
-    return FieldError("role", "field 'role' must be 'admin', 'operator' or 'viewer'");
+    return FieldValidationError("role", "field 'role' must be 'admin', 'operator' or 'viewer'");
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckStatus(const std::string& status) {
   if (status != "active" && status != "disabled") {
-    return FieldError("status", "field 'status' must be 'active' or 'disabled'");
+    return FieldValidationError("status", "field 'status' must be 'active' or 'disabled'");
   }
   return absl::OkStatus();
 }
@@ -45,17 +42,8 @@ absl::Status Mapped(absl::Status st, std::string_view id) {
 }  // namespace
 
 void UserService::Audit(const Actor& actor, std::string_view action, const UserRecord& target,
-                        const std::string& detail) {
-  AuditEntry e{FormatIso8601(d_.clock->Now()),
-               actor.name,
-               std::string(action),
-               "user",
-               target.id,
-               actor.ip,
-               detail};
-  if (absl::Status st = d_.audit->AppendAudit(e); !st.ok()) {
-    spdlog::error("audit log write failed: {}", st.message());
-  }
+                        const nlohmann::json& detail) {
+  WriteAudit(d_.audit, *d_.clock, actor, action, "user", target.id, detail);
 }
 
 absl::StatusOr<std::vector<UserRecord>> UserService::List() { return d_.users->ListUsers(); }
@@ -86,7 +74,7 @@ absl::StatusOr<UserRecord> UserService::Create(const std::string& username,
                      StrCat("a user named '", username, "' exists"));
   }
   RETURN_IF_ERROR(st);
-  Audit(actor, "user.create", u, nlohmann::json{{"username", username}, {"role", role}}.dump());
+  Audit(actor, "user.create", u, nlohmann::json{{"username", username}, {"role", role}});
   return u;
 }
 
@@ -108,14 +96,14 @@ absl::StatusOr<UserRecord> UserService::Update(std::string_view id, const UserPa
   nlohmann::json detail = {{"username", u.username}};
   if (before.role != u.role) detail["role"] = {{"old", before.role}, {"new", u.role}};
   if (before.status != u.status) detail["status"] = {{"old", before.status}, {"new", u.status}};
-  Audit(actor, "user.update", u, detail.dump());
+  Audit(actor, "user.update", u, detail);
   return Get(id);
 }
 
 absl::Status UserService::Delete(std::string_view id, const Actor& actor) {
   ASSIGN_OR_RETURN(UserRecord u, Get(id));
   RETURN_IF_ERROR(Mapped(d_.users->DeleteUser(id), id));
-  Audit(actor, "user.delete", u, nlohmann::json{{"username", u.username}}.dump());
+  Audit(actor, "user.delete", u, nlohmann::json{{"username", u.username}});
   return absl::OkStatus();
 }
 
@@ -125,7 +113,7 @@ absl::Status UserService::ResetPassword(std::string_view id, const std::string& 
   RETURN_IF_ERROR(AdminAuthService::ValidatePassword(new_password));
   ASSIGN_OR_RETURN(std::string hash, d_.hasher->Hash(new_password));
   RETURN_IF_ERROR(Mapped(d_.users->UpdatePassword(id, hash, /*must_change=*/true), id));
-  Audit(actor, "user.password_reset", u, nlohmann::json{{"username", u.username}}.dump());
+  Audit(actor, "user.password_reset", u, nlohmann::json{{"username", u.username}});
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@
 #include "auth/password_hasher.h"
 #include "common/actor.h"
 #include "common/clock.h"
+#include "nlohmann/json.hpp"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -48,7 +49,7 @@ class UserService {
 
  private:
   void Audit(const Actor& actor, std::string_view action, const UserRecord& target,
-             const std::string& detail);
+             const nlohmann::json& detail);
 
   Deps d_;
 };

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/strings.h"
+#include "nlohmann/json.hpp"
 
 namespace cinfer {
 namespace {
@@ -180,6 +181,12 @@ absl::Status InvalidJsonError(std::string_view message) {
 }
 absl::Status ValidationError(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, "VALIDATION_FAILED", message);
+}
+absl::Status FieldValidationError(std::string_view field, std::string_view message) {
+  return WithField(ValidationError(message), field);
+}
+absl::Status WithField(absl::Status status, std::string_view field) {
+  return WithDetails(std::move(status), nlohmann::json{{"field", field}}.dump());
 }
 absl::Status UnauthenticatedError(std::string_view message) {
   return MakeError(absl::StatusCode::kUnauthenticated, "UNAUTHENTICATED", message);

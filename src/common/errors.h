@@ -27,6 +27,9 @@ std::optional<int> RetryAfterOf(const absl::Status& status);
 // clients as `error.details`, e.g. {"state": "published"}.
 absl::Status WithDetails(absl::Status status, std::string_view json_object);
 std::optional<std::string> DetailsOf(const absl::Status& status);
+// `status` with details {"field": field}: the input field (or config key) at fault,
+// so a client can show the message beside it.
+absl::Status WithField(absl::Status status, std::string_view field);
 
 // Third-party messages (engines, decoders, the validator child) can hold host
 // paths, source locations, C++ signatures and graph node names. A status made
@@ -45,6 +48,8 @@ std::string ScrubInternals(std::string_view message);
 // Shorthands for the codes used across layers.
 absl::Status InvalidJsonError(std::string_view message);
 absl::Status ValidationError(std::string_view message);
+// ValidationError naming `field` in its details (WithField).
+absl::Status FieldValidationError(std::string_view field, std::string_view message);
 absl::Status UnauthenticatedError(std::string_view message);
 absl::Status ForbiddenError(std::string_view message);
 absl::Status NotFoundError(std::string_view message);

@@ -13,7 +13,6 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "net/ip_address.h"
-#include "nlohmann/json.hpp"
 #include "yaml-cpp/yaml.h"
 
 namespace cinfer {
@@ -142,7 +141,7 @@ bool Contains(const std::string_view (&list)[N], std::string_view key) {
 }
 
 absl::Status KeyError(std::string_view key, std::string_view message) {
-  return WithDetails(ValidationError(message), nlohmann::json{{"field", key}}.dump());
+  return FieldValidationError(key, message);
 }
 
 absl::Status BadValue(const FieldSpec& f, std::string_view value, std::string_view why) {

@@ -6,14 +6,12 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "nlohmann/json.hpp"
 
 namespace cinfer {
 namespace {
 
 absl::Status KeyConflict(std::string_view code, const std::string& key, std::string_view why) {
-  return WithDetails(MakeError(absl::StatusCode::kFailedPrecondition, code, why),
-                     nlohmann::json{{"field", key}}.dump());
+  return WithField(MakeError(absl::StatusCode::kFailedPrecondition, code, why), key);
 }
 
 // The running configuration: `desired` for live keys, `startup` for the rest.
@@ -122,8 +120,7 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
     auto info = std::find_if(keys.begin(), keys.end(),
                              [&](const ConfigKeyInfo& k) { return k.path == key; });
     if (info == keys.end()) {
-      return WithDetails(ValidationError(StrCat("unknown config key '", key, "'")),
-                         nlohmann::json{{"field", key}}.dump());
+      return FieldValidationError(key, StrCat("unknown config key '", key, "'"));
     }
     if (info->apply == ConfigApply::kStartupOnly) {
       return KeyConflict("NOT_RUNTIME_CONFIGURABLE", key,

@@ -58,12 +58,8 @@ std::string_view NameOf(std::type_identity_t<NameTable<E>> table, E value) {
 
 // A 422 naming the field in its message and in error.details.field (the
 // console shows it beside that field).
-absl::Status FieldError(std::string_view field, std::string message) {
-  return WithDetails(ValidationError(message), nlohmann::json{{"field", field}}.dump());
-}
-
 absl::Status Bad(std::string_view field, std::string_view why) {
-  return FieldError(field, StrCat("config field '", field, "' ", why));
+  return FieldValidationError(field, StrCat("config field '", field, "' ", why));
 }
 
 // Readers: each reads obj[key] (path prefix + key in errors) into *out and
@@ -167,7 +163,8 @@ absl::Status OnlyKnown(const Json& obj, std::string_view prefix,
                        std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : obj.items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return FieldError(StrCat(prefix, key), StrCat("unknown config field '", prefix, key, "'"));
+      return FieldValidationError(StrCat(prefix, key),
+                                  StrCat("unknown config field '", prefix, key, "'"));
     }
   }
   return absl::OkStatus();
@@ -238,7 +235,8 @@ absl::Status CheckOutputFields(const Json& j, Task task) {
     auto field = std::find_if(std::begin(kTaskFields), std::end(kTaskFields),
                               [&k = key](const auto& f) { return f.first == k; });
     if (field == std::end(kTaskFields)) {
-      return FieldError(StrCat("output.", key), StrCat("unknown config field 'output.", key, "'"));
+      return FieldValidationError(StrCat("output.", key),
+                                  StrCat("unknown config field 'output.", key, "'"));
     }
     if (field->second != task) {
       return Bad(StrCat("output.", key),

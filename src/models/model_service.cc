@@ -15,6 +15,7 @@
 #include "models/model_config.h"
 #include "models/model_lifecycle.h"
 #include "spdlog/spdlog.h"
+#include "storage/audit_writer.h"
 #include "text/display_name.h"
 
 namespace cinfer {
@@ -77,15 +78,7 @@ std::shared_ptr<std::mutex> ModelService::LockFor(std::string_view id) {
 
 void ModelService::Audit(const Actor& actor, std::string_view action, std::string_view id,
                          nlohmann::json detail) {
-  AuditEntry e{FormatIso8601(clock_->Now()),
-               actor.name,
-               std::string(action),
-               "model",
-               std::string(id),
-               actor.ip,
-               detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-  if (absl::Status st = audit_->AppendAudit(e); !st.ok())
-    spdlog::error("audit log write failed: {}", st.message());
+  WriteAudit(audit_, *clock_, actor, action, "model", id, detail);
 }
 
 absl::Status ModelService::Save(ModelRecord& m) {

@@ -11,6 +11,7 @@
 #include "common/time_format.h"
 #include "net/ip_address.h"
 #include "spdlog/spdlog.h"
+#include "storage/audit_writer.h"
 #include "text/display_name.h"
 #include "tokens/token_value.h"
 
@@ -221,15 +222,7 @@ TokenView TokenService::ViewOf(const TokenEntry& e, Clock::TimePoint now) const 
 void TokenService::Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
                          nlohmann::json detail) {
   detail["name"] = token.name;
-  AuditEntry e{FormatIso8601(deps_.clock->Now()),
-               actor.name,
-               std::string(action),
-               "token",
-               token.id,
-               actor.ip,
-               JsonText(detail)};
-  if (absl::Status st = deps_.audit->AppendAudit(e); !st.ok())
-    spdlog::error("audit log write failed: {}", ToStd(st.message()));
+  WriteAudit(deps_.audit, *deps_.clock, actor, action, "token", token.id, detail);
 }
 
 // Validates `fields` and writes them into `record`. Creation fills defaults.

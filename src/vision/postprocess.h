@@ -11,10 +11,10 @@
 
 #include "absl/status/statusor.h"
 #include "engines/tensor.h"
-#include "models/model_config.h"
 #include "nlohmann/json.hpp"
 #include "opencv2/core.hpp"
 #include "vision/preprocess.h"
+#include "vision/specs.h"
 
 namespace cinfer::vision {
 

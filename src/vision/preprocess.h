@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "engines/tensor.h"
-#include "models/model_config.h"
 #include "opencv2/core.hpp"
+#include "vision/specs.h"
 
 namespace cinfer::vision {
 

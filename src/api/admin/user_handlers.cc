@@ -35,8 +35,7 @@ absl::StatusOr<std::optional<std::string>> StringField(const nlohmann::json& bod
   auto it = body.find(key);
   if (it == body.end()) return std::optional<std::string>();
   if (!it->is_string()) {
-    return WithDetails(ValidationError(StrCat("field '", key, "' must be a string")),
-                       nlohmann::json{{"field", key}}.dump());
+    return FieldValidationError(key, StrCat("field '", key, "' must be a string"));
   }
   return std::optional<std::string>(it->get<std::string>());
 }

@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "spdlog/spdlog.h"
+#include "storage/audit_writer.h"
 
 namespace cinfer::api {
 namespace {
@@ -74,10 +75,6 @@ nlohmann::json Document(const RuntimeConfig& runtime) {
           {"keys", std::move(keys)}};
 }
 
-absl::Status KeyError(const std::string& key, std::string_view message) {
-  return WithDetails(ValidationError(message), nlohmann::json{{"field", key}}.dump());
-}
-
 absl::StatusOr<ConfigValue> ValueFromJson(const ConfigKeyInfo& key, const nlohmann::json& v) {
   switch (key.type) {
     case ConfigType::kInteger:
@@ -85,13 +82,15 @@ absl::StatusOr<ConfigValue> ValueFromJson(const ConfigKeyInfo& key, const nlohma
         if (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX) break;
         return ConfigValue(v.get<int64_t>());
       }
-      return KeyError(key.path, StrCat("config key '", key.path, "' expects an integer"));
+      return FieldValidationError(key.path,
+                                  StrCat("config key '", key.path, "' expects an integer"));
     case ConfigType::kBoolean:
       if (v.is_boolean()) return ConfigValue(v.get<bool>());
-      return KeyError(key.path, StrCat("config key '", key.path, "' expects true or false"));
+      return FieldValidationError(key.path,
+                                  StrCat("config key '", key.path, "' expects true or false"));
     case ConfigType::kString:
       if (v.is_string()) return ConfigValue(v.get<std::string>());
-      return KeyError(key.path, StrCat("config key '", key.path, "' expects a string"));
+      return FieldValidationError(key.path, StrCat("config key '", key.path, "' expects a string"));
     case ConfigType::kList: {
       std::vector<std::string> items;
       if (v.is_array()) {
@@ -101,10 +100,11 @@ absl::StatusOr<ConfigValue> ValueFromJson(const ConfigKeyInfo& key, const nlohma
         }
         if (items.size() == v.size()) return ConfigValue(std::move(items));
       }
-      return KeyError(key.path, StrCat("config key '", key.path, "' expects a list of strings"));
+      return FieldValidationError(key.path,
+                                  StrCat("config key '", key.path, "' expects a list of strings"));
     }
   }
-  return KeyError(key.path, StrCat("config key '", key.path, "': value out of range"));
+  return FieldValidationError(key.path, StrCat("config key '", key.path, "': value out of range"));
 }
 
 nlohmann::json AuditValue(const RuntimeConfig::Change& c, const ConfigValue& v) {
@@ -121,7 +121,8 @@ Result Patch(RuntimeConfig* runtime, AuditStore* audit, const Clock* clock, Requ
   for (const auto& [name, value] : body.items()) {
     auto key = std::find_if(keys.begin(), keys.end(),
                             [&](const ConfigKeyInfo& k) { return k.path == name; });
-    if (key == keys.end()) return KeyError(name, StrCat("unknown config key '", name, "'"));
+    if (key == keys.end())
+      return FieldValidationError(name, StrCat("unknown config key '", name, "'"));
     if (value.is_null()) {
       patch.emplace_back(name, std::nullopt);
       continue;
@@ -140,16 +141,7 @@ Result Patch(RuntimeConfig* runtime, AuditStore* audit, const Clock* clock, Requ
   }
   if (!changes.empty()) {
     const Actor actor = ActorOf(req);
-    AuditEntry e{FormatIso8601(clock->Now()),
-                 actor.name,
-                 "config.update",
-                 "config",
-                 "",
-                 actor.ip,
-                 nlohmann::json{{"changes", detail}}.dump()};
-    if (absl::Status st = audit->AppendAudit(e); !st.ok()) {
-      spdlog::error("audit log write failed: {}", st.message());
-    }
+    WriteAudit(audit, *clock, actor, "config.update", "config", "", {{"changes", detail}});
     spdlog::info("configuration changed by {}: {}", actor.name, changed.dump());
   }
   nlohmann::json doc = Document(*runtime);

@@ -41,6 +41,24 @@ absl::Status LastAdminError() {
                    "the last active administrator cannot be disabled, demoted or deleted");
 }
 
+absl::Status InsertUser(sqlite3* db, const UserRecord& u) {
+  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(
+                                    db,
+                                    "INSERT INTO users (id, username, password_hash, is_admin, "
+                                    "role, token_version, created_at, updated_at, status, "
+                                    "must_change_password) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
+  return q.Bind(1, u.id)
+      .Bind(2, u.username)
+      .Bind(3, u.password_hash)
+      .Bind(4, int64_t{u.role == "admin"})
+      .Bind(5, u.role)
+      .Bind(6, u.created_at)
+      .Bind(7, u.created_at)
+      .Bind(8, u.status)
+      .Bind(9, int64_t{u.must_change_password})
+      .Run();
+}
+
 }  // namespace
 
 absl::StatusOr<bool> SqliteDatabase::HasAdmin() {
@@ -57,17 +75,11 @@ absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
                      Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
     ASSIGN_OR_RETURN(bool exists, q.Step());
     if (exists) return absl::AlreadyExistsError("an administrator already exists");
-    ASSIGN_OR_RETURN(Statement ins,
-                     Statement::Prepare(db_,
-                                        "INSERT INTO users (id, username, password_hash, is_admin, "
-                                        "role, token_version, created_at, updated_at, status) "
-                                        "VALUES (?, ?, ?, 1, 'admin', 0, ?, ?, 'active')"));
-    return ins.Bind(1, admin.id)
-        .Bind(2, admin.username)
-        .Bind(3, admin.password_hash)
-        .Bind(4, admin.created_at)
-        .Bind(5, admin.created_at)
-        .Run();
+    UserRecord first = admin;
+    first.role = "admin";
+    first.status = "active";
+    first.must_change_password = false;
+    return InsertUser(db_, first);
   });
 }
 
@@ -107,21 +119,7 @@ absl::StatusOr<std::vector<UserRecord>> SqliteDatabase::ListUsers() {
 
 absl::Status SqliteDatabase::CreateUser(const UserRecord& u) {
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(
-                                    db_,
-                                    "INSERT INTO users (id, username, password_hash, is_admin, "
-                                    "role, token_version, created_at, updated_at, status, "
-                                    "must_change_password) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"));
-  absl::Status st = q.Bind(1, u.id)
-                        .Bind(2, u.username)
-                        .Bind(3, u.password_hash)
-                        .Bind(4, int64_t{u.role == "admin"})
-                        .Bind(5, u.role)
-                        .Bind(6, u.created_at)
-                        .Bind(7, u.created_at)
-                        .Bind(8, u.status)
-                        .Bind(9, int64_t{u.must_change_password})
-                        .Run();
+  absl::Status st = InsertUser(db_, u);
   if (!st.ok() && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     return absl::AlreadyExistsError(StrCat("a user named '", u.username, "' exists"));
   }
