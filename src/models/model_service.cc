@@ -12,6 +12,7 @@
 #include "common/time_format.h"
 #include "engines/model_inspection.h"
 #include "engines/tensor_json.h"
+#include "models/io_compat.h"
 #include "models/model_config.h"
 #include "models/model_lifecycle.h"
 #include "spdlog/spdlog.h"
@@ -341,7 +342,7 @@ absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
 }
 
 absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t version,
-                                                   const Actor& actor) {
+                                                   const Actor& actor, bool force) {
   auto lock = LockFor(id);
   std::lock_guard guard(*lock);
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
@@ -351,6 +352,26 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
     return StateConflict(m.status, "activate a version of");
   std::shared_ptr<const ServedModel> previous;
   const ModelRecord before = m;
+  if (state == ModelState::kPublished && m.served_version.has_value() &&
+      *m.served_version != version) {
+    ASSIGN_OR_RETURN(ModelVersionRecord served, FindVersion(id, *m.served_version));
+    const std::vector<std::string> differences =
+        IoDifferences(nlohmann::json::parse(served.io_schema, nullptr, false),
+                      nlohmann::json::parse(v.io_schema, nullptr, false));
+    if (!differences.empty() && !force) {
+      Audit(actor, "model.version.activate", m.id,
+            {{"version", version}, {"result", "refused"}, {"differences", differences}});
+      return WithDetails(
+          MakeError(absl::StatusCode::kFailedPrecondition, "INCOMPATIBLE_VERSION",
+                    StrCat("version ", version, " is not compatible with the served version ",
+                           *m.served_version, ": ", Join(differences, "; "),
+                           " (send {\"force\": true} to switch anyway)")),
+          nlohmann::json{{"served_version", *m.served_version},
+                         {"version", version},
+                         {"differences", differences}}
+              .dump());
+    }
+  }
   if (state == ModelState::kPublished) {
     auto loaded = LoadVersion(m, v, /*warm_up=*/true);
     if (!loaded.ok()) {
@@ -371,7 +392,10 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
     return st;
   }
   Audit(actor, "model.version.activate", m.id,
-        {{"version", version}, {"previous", before.current_version}, {"result", "ok"}});
+        {{"version", version},
+         {"previous", before.current_version},
+         {"result", "ok"},
+         {"forced", force}});
   // `previous` is released when its last in-flight request lets go of it.
   return m;
 }

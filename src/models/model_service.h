@@ -110,7 +110,11 @@ class ModelService {
   // Makes `version` current. For a published model it is loaded, warmed up
   // and test-run before traffic moves to it; on failure the old version keeps
   // serving (422 MODEL_LOAD_FAILED). 404 VERSION_NOT_FOUND.
-  absl::StatusOr<ModelRecord> Activate(std::string_view id, int64_t version, const Actor& actor);
+  // On a published model, a version whose inputs or outputs differ from the
+  // served version's (models/io_compat.h) is refused with 409
+  // INCOMPATIBLE_VERSION (details: the differences) unless `force`.
+  absl::StatusOr<ModelRecord> Activate(std::string_view id, int64_t version, const Actor& actor,
+                                       bool force = false);
   // Loads, warms up and test-runs the current version; published on success,
   // failed with the reason otherwise (422 MODEL_LOAD_FAILED).
   absl::StatusOr<ModelRecord> Publish(std::string_view id, const Actor& actor);

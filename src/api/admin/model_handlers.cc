@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "engines/tensor_json.h"
 #include "http/multipart.h"
+#include "models/io_compat.h"
 
 namespace cinfer::api {
 namespace {
@@ -26,6 +27,30 @@ absl::Status BadRequest(std::string_view message) {
 nlohmann::json ParsedOr(const std::string& text, nlohmann::json fallback) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
+}
+
+// The optional body of an activation: {"force": true} switches even when the
+// version's inputs or outputs differ from the served version's.
+absl::StatusOr<bool> ForceFlag(const Request& req) {
+  if (Trim(req.body).empty()) return false;
+  ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
+  for (const auto& [key, value] : body.items()) {
+    if (key != "force")
+      return FieldValidationError(key, StrCat("unknown field '", key, "' (force)"));
+    if (!value.is_boolean())
+      return FieldValidationError(key, "field 'force' must be true or false");
+  }
+  return body.value("force", false);
+}
+
+// A version's compatibility with the served one (null when nothing is served).
+nlohmann::json Compatibility(const ModelVersionRecord& v, const ModelVersionRecord* served) {
+  if (served == nullptr) return nullptr;
+  const auto differences = IoDifferences(ParsedOr(served->io_schema, nlohmann::json::object()),
+                                         ParsedOr(v.io_schema, nlohmann::json::object()));
+  return {{"served_version", served->version},
+          {"compatible", differences.empty()},
+          {"differences", differences}};
 }
 
 nlohmann::json VersionJson(const ModelVersionRecord& v, bool full) {
@@ -252,15 +277,24 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
       {"GET", base + "/{id}/versions", AuthScope::kAdmin, [models](Request& req) -> Result {
          ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
          ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
+         const ModelVersionRecord* served = nullptr;
+         for (const auto& v : versions) {
+           if (m.served_version.has_value() && v.version == *m.served_version) served = &v;
+         }
          nlohmann::json items = nlohmann::json::array();
-         for (const auto& v : versions) items.push_back(VersionJson(v, /*full=*/true));
+         for (const auto& v : versions) {
+           nlohmann::json item = VersionJson(v, /*full=*/true);
+           item["compatibility"] = Compatibility(v, served);
+           items.push_back(std::move(item));
+         }
          return JsonResponse(200, {{"items", items}});
        }});
   routes.push_back({"POST", base + "/{id}/versions/{version}/activate", AuthScope::kAdmin,
                     [models](Request& req) -> Result {
                       ASSIGN_OR_RETURN(int64_t v, VersionParam(req));
-                      ASSIGN_OR_RETURN(ModelRecord m,
-                                       models->Activate(req.path_params["id"], v, ActorOf(req)));
+                      ASSIGN_OR_RETURN(bool force, ForceFlag(req));
+                      ASSIGN_OR_RETURN(ModelRecord m, models->Activate(req.path_params["id"], v,
+                                                                       ActorOf(req), force));
                       return ModelResponse(models, 200, m);
                     }});
   routes.push_back(
