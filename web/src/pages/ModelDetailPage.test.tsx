@@ -1,6 +1,7 @@
 // The model page against a stubbed server: header as text, the 409 state-machine
 // message, publish, polling while loading, a config save's 422 at its field,
-// version upload with progress and roll back.
+// version upload with progress and roll back; versions' compatibility with the
+// served one, and the modal before activating an incompatible version.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import ModelDetailPage from './ModelDetailPage';
@@ -115,5 +116,99 @@ describe('ModelDetailPage', () => {
     expect((screen.getByTestId('version-activate-2') as HTMLButtonElement).disabled).toBe(true);
     await confirm('version-activate-1');
     await waitFor(() => expect(posts).toEqual(['/api/v1/internal/models/m1/versions/1/activate']));
+  });
+});
+
+describe('ModelDetailPage versions compatibility', () => {
+  const differences = ["input 'x' changes datatype FP32 -> INT32", "output 'y' changes datatype FP32 -> INT32"];
+  const compat = (compatible: boolean) => ({ served_version: 1, compatible, differences: compatible ? [] : differences });
+  // Served v1; v2 incompatible, v3 listed compatible. `refuse` makes the server
+  // answer an activation without force with 409 INCOMPATIBLE_VERSION.
+  function serve(refuse: Set<number>) {
+    const activations: { version: number; body: unknown }[] = [];
+    stubFetch((url, init) => {
+      if (url.pathname.endsWith('/stats')) return { body: stats };
+      if (url.pathname.endsWith('/versions') && init?.method !== 'POST') {
+        return { body: { items: [1, 2, 3].map((v) => ({ version: v, size_bytes: 2048, sha256: 'ab'.repeat(32), original_filename: `v${v}.onnx`,
+          created_by: 'u', created_at: '2026-01-01T00:00:00.000Z', io_schema: {}, config: {}, compatibility: compat(v !== 2) })) } };
+      }
+      const m = /\/versions\/(\d+)\/activate$/.exec(url.pathname);
+      if (m && init?.method === 'POST') {
+        const version = Number(m[1]);
+        const body = init.body ? JSON.parse(String(init.body)) : undefined;
+        activations.push({ version, body });
+        if (refuse.has(version) && !body?.force) {
+          return { status: 409, body: { error: { code: 'INCOMPATIBLE_VERSION', request_id: 'r',
+            message: `version ${version} is not compatible with the served version 1: ${differences.join('; ')}`,
+            details: { served_version: 1, version, differences } } } };
+        }
+        return { body: { ...model('published'), current_version: version, served_version: version } };
+      }
+      if (url.pathname === '/api/v1/internal/models/m1') return { body: model('published') };
+      return undefined;
+    });
+    return activations;
+  }
+  async function openVersions() {
+    renderAt('/models/m1', '/models/:id', <ModelDetailPage />);
+    fireEvent.click(await screen.findByRole('tab', { name: 'Versions' }));
+    await screen.findByText('v2.onnx');
+  }
+  const modalDifferences = async () =>
+    [...(await screen.findByTestId('version-incompatible-differences')).querySelectorAll('li')].map((li) => li.textContent);
+
+  it('tags the other versions compatible or incompatible, with the differences', async () => {
+    serve(new Set([2]));
+    await openVersions();
+    expect(screen.queryByTestId('version-compat-1')).toBeNull(); // the served version itself
+    expect(screen.getByTestId('version-compat-3').textContent).toBe('compatible');
+    const tag = screen.getByTestId('version-compat-2');
+    expect(tag.textContent).toBe('incompatible');
+    fireEvent.mouseEnter(tag);
+    const tip = await screen.findByTestId('version-differences-2');
+    expect(tip.textContent).toContain('served version 1');
+    expect([...tip.querySelectorAll('li')].map((li) => li.textContent)).toEqual(differences);
+  });
+
+  it('asks before activating a version listed incompatible, then sends force', async () => {
+    const activations = serve(new Set([2]));
+    await openVersions();
+    fireEvent.click(screen.getByTestId('version-activate-2'));
+    expect(await modalDifferences()).toEqual(differences);
+    expect(screen.getByTestId('version-incompatible').textContent).toContain('clients built for version 1 will get errors');
+    expect(screen.queryByRole('tooltip')).toBeNull(); // no popconfirm: the modal is the confirmation
+    await new Promise((r) => setTimeout(r, 50));
+    expect(activations).toEqual([]);
+    fireEvent.click(screen.getByTestId('version-force-activate'));
+    await waitFor(() => expect(activations).toEqual([{ version: 2, body: { force: true } }]));
+    await screen.findByText('Version 2 is now current');
+    await waitFor(() => expect(screen.queryByTestId('version-incompatible-differences')).toBeNull());
+  });
+
+  it('opens the modal on a 409 INCOMPATIBLE_VERSION for a version listed compatible', async () => {
+    const activations = serve(new Set([3]));
+    await openVersions();
+    await confirm('version-activate-3');
+    expect(await modalDifferences()).toEqual(differences);
+    expect(activations).toEqual([{ version: 3, body: undefined }]);
+    expect(screen.queryByTestId('model-action-error')).toBeNull();
+    fireEvent.click(screen.getByTestId('version-force-activate'));
+    await waitFor(() => expect(activations).toEqual([{ version: 3, body: undefined }, { version: 3, body: { force: true } }]));
+    await screen.findByText('Version 3 is now current');
+  });
+
+  it('sends nothing when the switch is cancelled', async () => {
+    const activations = serve(new Set([2, 3]));
+    await openVersions();
+    fireEvent.click(screen.getByTestId('version-activate-2'));
+    expect(await modalDifferences()).toEqual(differences);
+    fireEvent.click(screen.getByTestId('version-force-cancel'));
+    await waitFor(() => expect(screen.queryByTestId('version-incompatible-differences')).toBeNull());
+    await confirm('version-activate-3');
+    await screen.findByTestId('version-incompatible-differences');
+    fireEvent.click(screen.getByTestId('version-force-cancel'));
+    await waitFor(() => expect(screen.queryByTestId('version-incompatible-differences')).toBeNull());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(activations).toEqual([{ version: 3, body: undefined }]);
   });
 });

@@ -27,9 +27,17 @@ export interface ModelVersion {
   created_by: string;
   created_at: string;
 }
+// In the versions list: whether clients of the served version keep working on
+// a version (null when the model is not served).
+export interface VersionCompatibility {
+  served_version: number;
+  compatible: boolean;
+  differences: string[];
+}
 export interface ModelVersionDetail extends ModelVersion {
   io_schema: IoSchema;
   config: ModelConfig;
+  compatibility?: VersionCompatibility | null;
 }
 export interface Serving {
   version: number;
@@ -93,7 +101,10 @@ export const patchModel = (id: string, body: { name?: string; description?: stri
 export const publishModel = (id: string) => post<Model>(`${path(id)}/publish`);
 export const unpublishModel = (id: string) => post<Model>(`${path(id)}/unpublish`);
 export const deleteModel = (id: string) => del<void>(path(id));
-export const activateVersion = (id: string, v: number) => post<Model>(`${path(id)}/versions/${v}/activate`);
+// `force` switches even when the version's inputs or outputs differ from the
+// served version's (otherwise 409 INCOMPATIBLE_VERSION).
+export const activateVersion = (id: string, v: number, force = false) =>
+  post<Model>(`${path(id)}/versions/${v}/activate`, force ? { force: true } : undefined);
 
 export function uploadModel(form: FormData, onProgress: (f: number) => void): Promise<Model> {
   return upload<Model>('models', form, onProgress);
