@@ -112,9 +112,15 @@ Response Router::Handle(Request& request) const {
   if (result.ok()) {
     response = *std::move(result);
   } else {
-    if (HttpStatusFor(result.status()) >= 500) {
-      spdlog::error("request {} {} {} failed: {}", request.request_id, request.method, request.path,
-                    result.status().ToString());
+    if (const int status = HttpStatusFor(result.status()); status >= 500) {
+      // The same failure on every request (a full disk) logs about once a second.
+      const std::string what = result.status().ToString();
+      if (auto suppressed = failures_.Admit(StrCat(status, " ", ErrorCodeOf(result.status()), " ",
+                                                   ToStd(result.status().message())))) {
+        spdlog::error("request {} {} {} failed: {}{}", request.request_id, request.method,
+                      request.path, what,
+                      *suppressed > 0 ? StrCat(" (and ", *suppressed, " more like it)") : "");
+      }
     }
     response = ErrorResponse(result.status(), request.request_id);
   }

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/repeat_filter.h"
 #include "http/request.h"
 
 namespace cinfer::http {
@@ -77,6 +78,7 @@ class Router {
  private:
   std::vector<Route> routes_;
   std::map<AuthScope, Authenticator*> authenticators_;
+  mutable RepeatFilter failures_;  // 5xx log lines
   size_t default_max_body_bytes_;
 };
 

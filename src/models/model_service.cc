@@ -531,7 +531,10 @@ int ModelService::RemoveOrphanFiles() {
   int removed = 0;
   std::error_code ec;
   auto remove = [&](const fs::path& dir) {
-    spdlog::warn("removing {}: no model or version in the database names it", dir.string());
+    spdlog::warn(
+        "removing {}: no model or version in the database names it (left by a stop "
+        "during an upload or a delete)",
+        dir.string());
     fs::remove_all(dir, ec);
     ++removed;
   };
@@ -570,13 +573,20 @@ void ModelService::RestoreServing() {
     if (!fresh.ok()) continue;
     m = *std::move(fresh);
     auto state = ModelStateFromName(m.status);
+    // A stop in the middle of a transition: finish it the safe way, and say so.
+    auto recovered = [&](ModelState to) {
+      spdlog::warn("model {} ({}) was {} when the server stopped; it is now {}", m.id, m.name,
+                   m.status, ModelStateName(to));
+      Audit(system, "model.recovered", m.id,
+            {{"from", m.status}, {"to", ModelStateName(to)}, {"version", m.current_version}});
+      m.status = std::string(ModelStateName(to));
+      m.served_version.reset();
+    };
     if (state == ModelState::kDraining) {
-      m.status = std::string(ModelStateName(ModelState::kUnpublished));
-      m.served_version.reset();
+      recovered(ModelState::kUnpublished);
     } else if (state == ModelState::kLoading) {
-      m.status = std::string(ModelStateName(ModelState::kFailed));
+      recovered(ModelState::kFailed);
       m.status_reason = "the server stopped while this model was being published; publish it again";
-      m.served_version.reset();
     } else if (state == ModelState::kPublished) {
       const int64_t version = m.served_version.value_or(m.current_version);
       auto v = FindVersion(m.id, version);

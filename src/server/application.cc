@@ -125,7 +125,9 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   c->spool_dir = data_dir + "/tmp";
   RETURN_IF_ERROR(EnsureDirectory(models_dir, 0700));
   std::error_code ec;
-  std::filesystem::remove_all(c->spool_dir, ec);  // spool files left by a crash
+  if (auto left = std::filesystem::remove_all(c->spool_dir, ec); left > 1 && !ec) {
+    spdlog::warn("removed {} spool file(s) an unclean stop left in {}", left - 1, c->spool_dir);
+  }
   RETURN_IF_ERROR(EnsureDirectory(c->spool_dir, 0700));
   c->validator = std::make_unique<ModelValidator>(
       ModelValidator::Options{options.executable, "", mc.validation_memory_mb, mc.validation_cpu_s,

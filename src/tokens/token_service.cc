@@ -651,7 +651,10 @@ absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id,
     e.last_used_at = inc.at;
   }
   if (!st.ok()) {
-    spdlog::error("token usage not recorded: {}", ToStd(st.message()));
+    if (auto suppressed = usage_failures_.Admit(ToStd(st.message()))) {
+      spdlog::error("token usage not recorded: {}{}", ToStd(st.message()),
+                    *suppressed > 0 ? StrCat(" (and ", *suppressed, " more like it)") : "");
+    }
     return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "USAGE_NOT_RECORDED",
                                     "the request's usage could not be recorded; it was not "
                                     "counted, retry later"),

@@ -28,6 +28,7 @@
 #include "common/actor.h"
 #include "common/clock.h"
 #include "common/live_value.h"
+#include "common/repeat_filter.h"
 #include "nlohmann/json.hpp"
 #include "storage/database.h"
 #include "tokens/sliding_window.h"
@@ -198,6 +199,7 @@ class TokenService {
              nlohmann::json detail);
 
   LiveValue<Options> options_;
+  RepeatFilter usage_failures_;  // "usage not recorded" log lines
   const Deps deps_;
   std::mutex admin_mu_;  // serialises administrative changes
   mutable std::shared_mutex cache_mu_;
