@@ -387,10 +387,19 @@ asio::awaitable<void> HttpServer::Impl::Listen() {
 asio::awaitable<void> HttpServer::Impl::WaitForDrain() {
   const auto deadline = std::chrono::steady_clock::now() + opts.shutdown_timeout;
   asio::steady_timer timer(ioc);
-  while (in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    error_code ec;
-    co_await timer.async_wait(Ec(ec));
+  auto wait_until = [&](std::chrono::steady_clock::time_point until) -> asio::awaitable<void> {
+    while (in_flight > 0 && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(10));
+      error_code ec;
+      co_await timer.async_wait(Ec(ec));
+    }
+  };
+  co_await wait_until(deadline);
+  if (in_flight > 0 && opts.on_drain_timeout) {
+    spdlog::warn("shutdown timeout: {} request(s) in flight; failing queued work",
+                 in_flight.load());
+    opts.on_drain_timeout();
+    co_await wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(450));
   }
   if (in_flight > 0) spdlog::warn("shutdown timeout: abandoning {} request(s)", in_flight.load());
   ioc.stop();

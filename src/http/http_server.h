@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,10 @@ class HttpServer {
     std::string upload_dir;  // where body_to_file routes spool bodies (must exist)
     // Peers whose X-Forwarded-For / X-Real-IP name the client (Request::client_ip).
     net::IpSet trusted_proxies;
+    // Called once when a graceful shutdown reaches `shutdown_timeout` with requests
+    // still in flight: it should make them finish now (fail queued inferences);
+    // their responses are then written for up to 0.5 s before the loop stops.
+    std::function<void()> on_drain_timeout;
   };
 
   // Binds the listening socket (so port() is known before Run).

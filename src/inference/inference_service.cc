@@ -163,6 +163,8 @@ absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Sta
     const std::shared_ptr<const ServedModel>& served, const InferenceInput& input,
     const InferenceParams& params, SteadyClock::time_point t0,
     std::shared_ptr<const Options> options) {
+  // A closed queue (shutdown) refuses before any decoding is paid for.
+  if (served->scheduler != nullptr) RETURN_IF_ERROR(served->scheduler->Refusal());
   auto pending = std::make_shared<Pending>();
   pending->options = std::move(options);
   const LoadedModel& model = *served->model;

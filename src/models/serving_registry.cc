@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/errors.h"
 #include "spdlog/spdlog.h"
 
 namespace cinfer {
@@ -55,6 +56,16 @@ bool WaitForDrain(const std::weak_ptr<const ServedModel>& released,
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+size_t ServingRegistry::CancelQueued() const {
+  const absl::Status shutting_down = WithRetryAfter(
+      MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "the server is shutting down"), 1);
+  size_t cancelled = 0;
+  for (const auto& served : All()) {
+    if (served->scheduler != nullptr) cancelled += served->scheduler->CancelQueued(shutting_down);
+  }
+  return cancelled;
 }
 
 }  // namespace cinfer

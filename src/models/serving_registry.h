@@ -68,6 +68,9 @@ class ServingRegistry {
   // Stops serving `model_id`; returns the version removed (or null).
   std::shared_ptr<const ServedModel> Remove(std::string_view model_id);
   std::vector<std::shared_ptr<const ServedModel>> All() const;
+  // Fails the queued jobs of every served model with 503 UNAVAILABLE ("the
+  // server is shutting down") and refuses new ones; returns how many.
+  size_t CancelQueued() const;
 
  private:
   using Map = std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>>;

@@ -98,6 +98,7 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
       return MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE",
                        "the model is being unloaded");
     }
+    if (cancelled_.has_value()) return *cancelled_;
     if (size_ >= options_.max_queue) {
       return WithRetryAfter(
           MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
@@ -116,6 +117,26 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
     cv_.notify_one();
   }
   return absl::OkStatus();
+}
+
+size_t ModelScheduler::CancelQueued(const absl::Status& status) {
+  std::vector<Queued> left;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = status;
+    for (auto& [priority, fifo] : queue_) {
+      for (Queued& q : fifo) left.push_back(std::move(q));
+    }
+    queue_.clear();
+    size_ = 0;
+  }
+  for (Queued& q : left) q.job.done(status);
+  return left.size();
+}
+
+absl::Status ModelScheduler::Refusal() const {
+  std::lock_guard lock(mu_);
+  return cancelled_.value_or(absl::OkStatus());
 }
 
 size_t ModelScheduler::queued() const {

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -67,6 +68,11 @@ class ModelScheduler {
   // OK: queued, `job.done` will be called. QUEUE_FULL (kUnavailable, 503,
   // Retry-After 1) when the queue is full; UNAVAILABLE when stopping.
   absl::Status Submit(InferenceJob job);
+  // Shutdown past its limit: fails every queued job at once with `status` and
+  // refuses new ones with it; running jobs finish. Returns the jobs failed.
+  size_t CancelQueued(const absl::Status& status);
+  // What Submit would refuse every job with now (after CancelQueued), or OK.
+  absl::Status Refusal() const;
 
   size_t queued() const;
   int64_t running() const;
@@ -100,6 +106,7 @@ class ModelScheduler {
   size_t size_ = 0;
   uint64_t seq_ = 0;
   bool stopping_ = false;
+  std::optional<absl::Status> cancelled_;  // CancelQueued's status: Submit refuses with it
   std::atomic<int64_t> running_{0};
   std::vector<std::thread> workers_;
 };

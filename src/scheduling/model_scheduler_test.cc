@@ -232,6 +232,23 @@ TEST(ModelSchedulerTest, FullQueueRefusesWithRetryAfter) {
   EXPECT_EQ(h.results.calls().count(3), 0u);  // a refused job is never answered
 }
 
+TEST(ModelSchedulerTest, CancelQueuedFailsWaitingJobsAtOnceAndLetsTheRunningOneFinish) {
+  Harness h({});
+  ASSERT_TRUE(h.HoldWorker());  // job 0 runs (held at the gate)
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2)).ok());
+  const absl::Status down = MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "bye");
+  EXPECT_EQ(h.scheduler->CancelQueued(down), 2u);
+  ASSERT_TRUE(h.results.WaitFor(2));  // answered without the gate opening
+  EXPECT_EQ(ErrorCodeOf(h.results.Get(1).status()), "SHUTTING_DOWN");
+  EXPECT_EQ(ErrorCodeOf(h.results.Get(2).status()), "SHUTTING_DOWN");
+  EXPECT_EQ(ErrorCodeOf(h.scheduler->Submit(h.Job(3, 3))), "SHUTTING_DOWN");
+  EXPECT_EQ(h.scheduler->queued(), 0u);
+  h.model.Open();
+  ASSERT_TRUE(h.results.WaitFor(3));
+  ExpectDoubled(h, 0, 0, {1, 2}, 1);  // the running job finished normally
+}
+
 TEST(ModelSchedulerTest, HigherPriorityRunsFirst) {
   Harness h({});
   ASSERT_TRUE(h.HoldWorker());

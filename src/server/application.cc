@@ -199,6 +199,10 @@ absl::Status Application::Serve() {
   o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
   o.upload_dir = c_->spool_dir;
+  o.on_drain_timeout = [this] {
+    const size_t n = c_->serving->CancelQueued();
+    spdlog::warn("shutdown: {} queued inference(s) answered 503", n);
+  };
   const std::shared_ptr<const Config> now = c_->runtime->Current();  // live keys may have moved
   ASSIGN_OR_RETURN(http::HttpServer::LiveSettings live, HttpLiveSettingsFrom(*now));
   o.access_log = live.access_log;
