@@ -110,6 +110,12 @@ class InferenceService {
                                              const InferenceParams& params);
 
   size_t max_batch_images() const { return options_.Get()->max_batch_images; }
+  // When a request that started at `start` must have its answer (its
+  // timeout_ms, or request.timeout_ms).
+  std::chrono::steady_clock::time_point DeadlineFrom(
+      const InferenceParams& params, std::chrono::steady_clock::time_point start) const {
+    return DeadlineOf(*options_.Get(), params, start);
+  }
   // New settings for requests that start after this call.
   void UpdateOptions(Options options) { options_.Set(std::move(options)); }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -119,7 +120,14 @@ void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t 
     }
     n -= take;
     lock.unlock();
-    const absl::Status st = store_->AppendInferenceLogs(batch);
+    // A failed append rolled back; retry it for a while (another process may
+    // hold the write lock for a moment) before the rows are dropped.
+    const Steady::time_point give_up = Steady::now() + options_.retry_for;
+    absl::Status st = store_->AppendInferenceLogs(batch);
+    while (!st.ok() && Steady::now() < give_up && !Stopping()) {
+      std::this_thread::sleep_for(options_.retry_interval);
+      st = store_->AppendInferenceLogs(batch);
+    }
     if (st.ok()) {
       written_ += take;
     } else {
@@ -130,6 +138,11 @@ void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t 
   }
   // Whatever arrived meanwhile has waited at most since the write began.
   if (!queue_.empty()) oldest_ = started;
+}
+
+bool InferenceLogWriter::Stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
 }
 
 void InferenceLogWriter::Purge() {

@@ -36,6 +36,10 @@ class InferenceLogWriter {
     int retention_days = 30;                        // <= 0: no purge by age
     int64_t max_rows = 1000000;                     // <= 0: no cap on the row count
     std::chrono::seconds purge_interval{600};
+    // A failed batch is retried this long (every retry_interval) before its
+    // rows are dropped and counted.
+    std::chrono::milliseconds retry_for{3000};
+    std::chrono::milliseconds retry_interval{100};
   };
 
   InferenceLogWriter(Options options, InferenceLogStore* store, const Clock* clock);
@@ -65,6 +69,7 @@ class InferenceLogWriter {
   // releases it while writing.
   void WriteQueued(std::unique_lock<std::mutex>& lock, size_t n);
   void Purge();
+  bool Stopping();
 
   const Options options_;
   InferenceLogStore* const store_;

@@ -228,7 +228,10 @@ TEST_F(InferenceLogWriterTest, FullQueueDropsAndCounts) {
 }
 
 TEST_F(InferenceLogWriterTest, FailedWritesCountAsDropped) {
-  InferenceLogWriter writer(SlowTimer(), store_.get(), &clock_);
+  InferenceLogWriter::Options o = SlowTimer();
+  o.retry_for = std::chrono::milliseconds(30);
+  o.retry_interval = std::chrono::milliseconds(5);
+  InferenceLogWriter writer(o, store_.get(), &clock_);
   store_->fail_ = true;
   for (int i = 0; i < 3; ++i) writer.Record(Log(i));
   writer.Flush();
@@ -239,6 +242,24 @@ TEST_F(InferenceLogWriterTest, FailedWritesCountAsDropped) {
   writer.Flush();
   EXPECT_EQ(writer.written(), 1u);
   EXPECT_EQ(Rows(), 1);
+}
+
+TEST_F(InferenceLogWriterTest, ABatchFailingForAMomentIsRetriedNotDropped) {
+  InferenceLogWriter::Options o = SlowTimer();
+  o.retry_for = std::chrono::seconds(30);
+  o.retry_interval = std::chrono::milliseconds(5);
+  InferenceLogWriter writer(o, store_.get(), &clock_);
+  store_->fail_ = true;  // e.g. another process holds the write lock
+  for (int i = 0; i < 3; ++i) writer.Record(Log(i));
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    store_->fail_ = false;
+  });
+  writer.Flush();
+  release.join();
+  EXPECT_EQ(writer.dropped(), 0u);
+  EXPECT_EQ(writer.written(), 3u);
+  EXPECT_EQ(Rows(), 3);
 }
 
 TEST_F(InferenceLogWriterTest, PurgesAtStartWithTheClocksCutoff) {

@@ -150,14 +150,15 @@ void QuotaReservation::Release() {
   service_ = nullptr;
 }
 
-absl::Status QuotaReservation::Commit(int64_t used) {
+absl::Status QuotaReservation::Commit(int64_t used,
+                                      std::chrono::steady_clock::time_point deadline) {
   if (service_ == nullptr || entry_ == nullptr) {
     return absl::FailedPreconditionError("quota reservation already ended");
   }
   used = std::clamp<int64_t>(used, 0, units_);
   TokenService* svc = std::exchange(service_, nullptr);
   const int64_t units = std::exchange(units_, 0);
-  return svc->CommitUsage(*entry_, model_id_, units, used);
+  return svc->CommitUsage(*entry_, model_id_, units, used, deadline);
 }
 
 // --- TokenService ------------------------------------------------------------
@@ -627,7 +628,8 @@ void TokenService::ReleaseUnits(TokenEntry& e, int64_t units) {
 }
 
 absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id, int64_t reserved,
-                                       int64_t used) {
+                                       int64_t used,
+                                       std::chrono::steady_clock::time_point deadline) {
   absl::Status st = absl::OkStatus();
   TokenUsageIncrement inc;
   if (used > 0) {
@@ -641,7 +643,7 @@ absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id,
     inc.month = UtcMonth(now);
     inc.count = used;
     inc.at = FormatIso8601(now);
-    st = deps_.usage->Record(inc);
+    st = deps_.usage->Record(inc, deadline);
   }
   std::lock_guard lock(e.mu);
   e.reserved -= reserved;

@@ -107,7 +107,10 @@ class QuotaReservation {
 
   // Makes `used` (<= the units reserved) durable and releases the rest.
   // USAGE_NOT_RECORDED (503) when the write failed: then nothing is counted.
-  absl::Status Commit(int64_t used);
+  // Waits for the write until `deadline` at most (the request's own deadline);
+  // a write still queued then is withdrawn: 503, nothing counted.
+  absl::Status Commit(int64_t used, std::chrono::steady_clock::time_point deadline =
+                                        std::chrono::steady_clock::time_point::max());
 
  private:
   friend class TokenService;
@@ -193,7 +196,7 @@ class TokenService {
                                  nlohmann::json detail,
                                  const std::function<absl::Status(TokenRecord&)>& change);
   absl::Status CommitUsage(TokenEntry& entry, std::string_view model_id, int64_t reserved,
-                           int64_t used);
+                           int64_t used, std::chrono::steady_clock::time_point deadline);
   void ReleaseUnits(TokenEntry& entry, int64_t units);
   void Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
              nlohmann::json detail);

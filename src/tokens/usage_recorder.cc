@@ -1,6 +1,8 @@
 #include "tokens/usage_recorder.h"
 
+#include <algorithm>
 #include <map>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -18,13 +20,25 @@ UsageRecorder::~UsageRecorder() {
   thread_.join();
 }
 
-absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment) {
-  Pending p{&increment, absl::OkStatus(), false};
+absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment, Deadline deadline) {
+  Pending p{&increment, deadline, absl::OkStatus(), false};
   std::unique_lock lock(mu_);
   if (stopping_) return absl::UnavailableError("usage recorder is shutting down");
+  if (std::chrono::steady_clock::now() < open_until_) {
+    return absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
+  }
   queue_.push_back(&p);
   queued_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return p.done; });
+  const auto done = [&] { return p.done; };
+  if (deadline == Deadline::max()) {
+    done_cv_.wait(lock, done);
+  } else if (!done_cv_.wait_until(lock, deadline, done)) {
+    if (auto it = std::find(queue_.begin(), queue_.end(), &p); it != queue_.end()) {
+      queue_.erase(it);  // never written: nothing is counted
+      return absl::DeadlineExceededError("the usage store did not answer before the deadline");
+    }
+    done_cv_.wait(lock, done);  // in the writer's batch: answered between attempts
+  }
   return p.result;
 }
 
@@ -48,6 +62,24 @@ void UsageRecorder::Run() {
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
+    WriteBatch(lock, std::move(batch));
+  }
+}
+
+void UsageRecorder::WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending*> batch) {
+  auto answer = [&](Pending* p, absl::Status st) {
+    p->result = std::move(st);
+    p->done = true;
+  };
+  for (;;) {
+    const Deadline now = std::chrono::steady_clock::now();
+    std::erase_if(batch, [&](Pending* p) {
+      if (p->deadline > now) return false;
+      answer(p, absl::DeadlineExceededError("the usage store did not answer before the deadline"));
+      return true;
+    });
+    done_cv_.notify_all();
+    if (batch.empty()) return;
     lock.unlock();
     // Merge increments for the same counter; keep the latest `at`.
     std::map<std::tuple<std::string, std::string, std::string>, TokenUsageIncrement> merged;
@@ -65,11 +97,24 @@ void UsageRecorder::Run() {
     absl::Status st = store_->RecordTokenUsage(rows);
     lock.lock();
     ++transactions_;
-    for (Pending* p : batch) {
-      p->result = st;
-      p->done = true;
+    const Deadline after = std::chrono::steady_clock::now();
+    if (st.ok()) {
+      failing_since_.reset();
+    } else if (!failing_since_.has_value()) {
+      failing_since_ = after;
     }
-    done_cv_.notify_all();
+    const bool give_up = failing_since_.has_value() &&
+                         (stopping_ || after - *failing_since_ >= options_.breaker_after);
+    if (st.ok() || give_up) {
+      if (give_up) open_until_ = after + options_.breaker_open;
+      for (Pending* p : batch) answer(p, st);
+      done_cv_.notify_all();
+      return;
+    }
+    // Rolled back: nothing was counted. Try again shortly, deadlines permitting.
+    lock.unlock();
+    std::this_thread::sleep_for(options_.retry_interval);
+    lock.lock();
   }
 }
 

@@ -5,13 +5,23 @@
 // transaction, not N. Increments for the same (token, day, model) are merged
 // inside a batch. Thread-safe; the destructor writes what is queued, then
 // joins.
+//
+// Faults: a failed transaction (the write lock held by another process, a
+// full disk) rolled back, so it is retried every `retry_interval` while its
+// waiters' deadlines allow; a waiter whose deadline passes is answered
+// DEADLINE_EXCEEDED between attempts (nothing counted). A store failing for
+// `breaker_after` opens the breaker: the batch fails, and Record refuses at
+// once for `breaker_open`; then the next transaction is the probe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "storage/database.h"
@@ -22,14 +32,20 @@ class UsageRecorder {
  public:
   struct Options {
     size_t max_batch = 1024;  // increments per transaction
+    std::chrono::milliseconds retry_interval{50};
+    std::chrono::milliseconds breaker_after{2000};
+    std::chrono::milliseconds breaker_open{1000};
   };
+  using Deadline = std::chrono::steady_clock::time_point;
   UsageRecorder(Options options, TokenStore* store);
   ~UsageRecorder();
   UsageRecorder(const UsageRecorder&) = delete;
   UsageRecorder& operator=(const UsageRecorder&) = delete;
 
   // OK once committed; the store's error otherwise (then nothing was counted).
-  absl::Status Record(const TokenUsageIncrement& increment);
+  // UNAVAILABLE from a failed store or an open breaker, DEADLINE_EXCEEDED
+  // when `deadline` passed first; in both cases nothing was counted.
+  absl::Status Record(const TokenUsageIncrement& increment, Deadline deadline = Deadline::max());
 
   // Transactions written so far, and increments waiting for the next one
   // (for tests and metrics).
@@ -39,10 +55,14 @@ class UsageRecorder {
  private:
   struct Pending {
     const TokenUsageIncrement* increment;
+    Deadline deadline;
     absl::Status result;
     bool done = false;
   };
   void Run();
+  // Writes `batch` until it succeeds, its waiters' deadlines pass or the
+  // breaker opens; answers every waiter. Called with `lock` held.
+  void WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending*> batch);
 
   const Options options_;
   TokenStore* store_;
@@ -52,6 +72,8 @@ class UsageRecorder {
   std::deque<Pending*> queue_;
   bool stopping_ = false;
   int64_t transactions_ = 0;
+  std::optional<Deadline> failing_since_;  // guarded by mu_: first failure of the current run
+  Deadline open_until_{};                  // guarded by mu_: the breaker refuses until then
   std::thread thread_;
 };
 

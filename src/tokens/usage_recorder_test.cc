@@ -34,6 +34,10 @@ class RecordingStore final : public TokenStore {
     batches.push_back(rows);
     cv.notify_all();
     cv.wait(lock, [&] { return !hold_first || batches.size() > 1 || released; });
+    if (fail_first > 0) {
+      --fail_first;
+      return absl::UnavailableError("database is locked");
+    }
     return fail ? absl::UnavailableError("database is locked") : absl::OkStatus();
   }
 
@@ -43,6 +47,11 @@ class RecordingStore final : public TokenStore {
   bool hold_first = false;
   bool released = false;
   bool fail = false;
+  int fail_first = 0;  // this many writes fail first
+  size_t writes() {
+    std::lock_guard lock(mu);
+    return batches.size();
+  }
 };
 
 TokenUsageIncrement Inc(std::string token, std::string model, int64_t n) {
@@ -78,10 +87,21 @@ TEST(UsageRecorderTest, WaitersQueuedDuringAWriteShareTheNextTransaction) {
   EXPECT_EQ(store.batches[1][0].count + store.batches[1][1].count, 20);
 }
 
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+UsageRecorder::Options Breaker(milliseconds after, milliseconds open = milliseconds(1000)) {
+  UsageRecorder::Options o;
+  o.retry_interval = milliseconds(5);
+  o.breaker_after = after;
+  o.breaker_open = open;
+  return o;
+}
+
 TEST(UsageRecorderTest, AFailedWriteIsReportedToEveryWaiter) {
   RecordingStore store;
   store.fail = true;
-  UsageRecorder recorder({}, &store);
+  UsageRecorder recorder(Breaker(milliseconds(0)), &store);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
@@ -90,6 +110,45 @@ TEST(UsageRecorderTest, AFailedWriteIsReportedToEveryWaiter) {
     });
   }
   for (auto& t : threads) t.join();
+}
+
+TEST(UsageRecorderTest, AFailedTransactionIsRetriedUntilItCommits) {
+  RecordingStore store;
+  store.fail_first = 2;  // e.g. another process held the write lock briefly
+  UsageRecorder recorder(Breaker(milliseconds(5000)), &store);
+  EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());
+  EXPECT_EQ(recorder.transactions(), 3);
+}
+
+TEST(UsageRecorderTest, TheDeadlineEndsTheWaitAndNothingIsCounted) {
+  RecordingStore store;
+  store.fail = true;
+  UsageRecorder recorder(Breaker(milliseconds(60'000)), &store);
+  const auto t0 = Steady::now();
+  absl::Status st = recorder.Record(Inc("t1", "m1", 1), t0 + milliseconds(100));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
+  EXPECT_LT(Steady::now() - t0, milliseconds(2000));  // not the 60 s breaker delay
+}
+
+TEST(UsageRecorderTest, TheBreakerRefusesAtOnceThenAProbeClosesIt) {
+  RecordingStore store;
+  store.fail = true;
+  UsageRecorder recorder(Breaker(milliseconds(50), milliseconds(300)), &store);
+  EXPECT_TRUE(absl::IsUnavailable(recorder.Record(Inc("t1", "m1", 1))));  // after ~50 ms
+  const size_t writes = store.writes();
+  const auto t0 = Steady::now();
+  absl::Status refused = recorder.Record(Inc("t1", "m1", 1));
+  EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  EXPECT_NE(std::string(refused.message()).find("breaker"), std::string::npos) << refused;
+  EXPECT_LT(Steady::now() - t0, milliseconds(50));
+  EXPECT_EQ(store.writes(), writes);  // not even tried
+  {
+    std::lock_guard lock(store.mu);
+    store.fail = false;
+  }
+  std::this_thread::sleep_for(milliseconds(350));
+  EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());  // the probe succeeds
+  EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());
 }
 
 }  // namespace

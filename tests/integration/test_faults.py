@@ -6,6 +6,7 @@ repaired at start, logged and audited."""
 import os
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -123,3 +124,64 @@ def test_interrupted_transitions_are_repaired_logged_and_audited(server_factory)
     assert "was draining when the server stopped; it is now unpublished" in log
     assert "removed 1 spool file(s)" in log
     assert not (s.data_dir / "tmp" / "body-left-behind").exists()
+
+
+def test_a_locked_database_cannot_hold_requests_past_their_deadline(server_factory):
+    """Another process holds SQLite's write lock for 10 s, request.timeout_ms
+    is 1 000: every request answers within 1.5 s (503 USAGE_NOT_RECORDED, the
+    breaker soon making that immediate), nothing is counted that was not
+    answered 200, and service resumes after the release without a restart."""
+    s = server_factory(env={"CINFER_REQUEST__TIMEOUT_MS": "1000"})
+    admin = make_admin(s)
+    headers = give_app_token(admin)
+    token_id = s.app_token[1]["id"]
+    mid = upload_ok(admin, need(FLOAT).read_bytes(), "locked-db", filename=FLOAT.name)["id"]
+    publish_ok(admin, mid, 1)
+    assert infer(s, mid, headers).status_code == 200
+    ok_count = [1]
+    answers = []  # (started after the lock, seconds, status, code)
+    lock = threading.Lock()
+    stop = threading.Event()
+    locked_at = [None]
+
+    def client():
+        while not stop.is_set():
+            t = time.monotonic()
+            r = infer(s, mid, headers)
+            took = time.monotonic() - t
+            code = r.json().get("error", {}).get("code") if r.status_code != 200 else None
+            with lock:
+                if r.status_code == 200:
+                    ok_count[0] += 1
+                answers.append((t - locked_at[0] if locked_at[0] else None, took,
+                                r.status_code, code))
+
+    conn = sqlite3.connect(str(s.data_dir / "cinfer.db"), timeout=10, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    locked_at[0] = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(10)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    conn.execute("ROLLBACK")
+    conn.close()
+
+    assert len(answers) >= 20, answers
+    slow = [a for a in answers if a[1] > 1.5]
+    assert not slow, f"{len(slow)} of {len(answers)} answers took over 1.5 s: {slow[:5]}"
+    assert {(a[2], a[3]) for a in answers} <= {(200, None), (503, "USAGE_NOT_RECORDED")}, answers
+    late = sorted(a[1] for a in answers if a[0] is not None and a[0] > 3)
+    assert late and late[len(late) // 2] < 0.1, f"the breaker does not fail fast: {late[:20]}"
+
+    recover_by = time.monotonic() + 5
+    r = infer(s, mid, headers)
+    while r.status_code != 200 and time.monotonic() < recover_by:
+        time.sleep(0.1)
+        r = infer(s, mid, headers)
+    assert r.status_code == 200, f"no recovery after the release: {r.text[:300]}"
+    ok_count[0] += 1
+    used = db_query(s.data_dir, "SELECT used_count FROM tokens WHERE id = ?", (token_id,))[0][0]
+    assert used == ok_count[0], f"used_count {used}, 200 answers {ok_count[0]}"

@@ -294,6 +294,7 @@ absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::
 
 // Single inference: one quota unit, committed before the 200.
 Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
@@ -301,13 +302,15 @@ Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& r
   ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
   ASSIGN_OR_RETURN(nlohmann::json body,
                    InferOne(app.inference, id, inputs[0], params, ContextOf(req, "infer")));
-  RETURN_IF_ERROR(quota.Commit(1));
+  // The deadline covers the usage commit too: a stalled store answers 503 in time.
+  RETURN_IF_ERROR(quota.Commit(1, app.inference->DeadlineFrom(params, start)));
   return JsonResponse(200, body);
 }
 
 // Batch: one quota unit per image reserved up front; the successful ones are
 // committed before the 200, the rest released.
 Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
@@ -336,12 +339,13 @@ Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Reque
     head["task"] = std::string(vision::TaskName(p.served->config.output.task));
   }
   head["results"] = std::move(results);
-  RETURN_IF_ERROR(quota.Commit(succeeded));
+  RETURN_IF_ERROR(quota.Commit(succeeded, inference->DeadlineFrom(params, start)));
   return JsonResponse(200, head);
 }
 
 // Async: the unit is committed when the request is accepted, before the 202.
 Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+  const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
   ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
   ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
@@ -355,7 +359,7 @@ Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Reque
       app.async->Submit([inference, id, input = std::move(inputs[0]), params,
                          ctx]() { return InferOne(inference, id, input, params, ctx); },
                         caller->token_id));
-  RETURN_IF_ERROR(quota.Commit(1));
+  RETURN_IF_ERROR(quota.Commit(1, inference->DeadlineFrom(params, start)));
   return JsonResponse(202, {{"request_id", request_id},
                             {"status", "queued"},
                             {"status_url", StrCat("/api/v1/requests/", request_id)}});

@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
     return st;
   }
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_busy_timeout(raw, options.writer_busy_timeout_ms);
   RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
   RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));

@@ -21,8 +21,12 @@ namespace cinfer {
 class SqliteDatabase final : public Database {
  public:
   struct Options {
-    std::string path;  // the database file; created when missing
-    int busy_timeout_ms = 5000;
+    std::string path;            // the database file; created when missing
+    int busy_timeout_ms = 5000;  // the read-only connection (stats, lists)
+    // The writer: short, so another process holding the write lock costs a
+    // request a quick 503 rather than a long wait (and the writer's mutex is
+    // never held for long).
+    int writer_busy_timeout_ms = 250;
   };
   // Opens the file and applies pending migrations.
   static absl::StatusOr<std::unique_ptr<SqliteDatabase>> Open(const Options& options);
