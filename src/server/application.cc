@@ -165,9 +165,9 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   app.users = c->users.get();
   app.clock = &c->clock;
 
-  api::SystemDeps system{c->auth.get(), &c->readiness,    &c->clock,
-                         c->started_at, data_dir,         c->engines->Names(),
-                         &c->assets,    c->runtime.get(), c->db.get()};
+  api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock,  c->started_at,
+                         data_dir,      c->engines->Names(), &c->assets, c->runtime.get(),
+                         c->db.get(),   c->log_writer.get()};
   api::ModelRoutesOptions model_routes;
   model_routes.spool_dir = c->spool_dir;
   model_routes.max_file_bytes = static_cast<uint64_t>(mc.max_file_size_mb) << 20;

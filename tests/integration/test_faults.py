@@ -71,14 +71,21 @@ def test_full_disk_logs_few_lines_and_recovers_without_restart(server_factory, s
 
     filler = fill(small_disk)
     start_log = len(s.log_text())
-    statuses = []
+    statuses, late = [], []
     t0 = time.monotonic()
     while time.monotonic() - t0 < 4:
+        t = time.monotonic()
         statuses.append(infer(s, mid, headers).status_code)
+        if t - t0 > 3 and statuses[-1] == 503:  # the breaker is open by then
+            late.append(time.monotonic() - t)
     elapsed = time.monotonic() - t0
     refused = sum(st == 503 for st in statuses)
     assert refused > 0, f"a full disk refuses usage commits: {statuses[:20]}"
     assert set(statuses) <= {200, 503}, set(statuses)
+    late.sort()
+    assert late and late[len(late) // 2] < 0.05, f"refusals with the breaker open: {late[:20]}"
+    info = s.get("/api/v1/internal/system/info", headers={"Authorization": f"Bearer {admin.token}"})
+    assert info.json()["inference_log"]["dropped"] > 0, info.text[:500]
     log = s.log_text()[start_log:]
     errors = [ln for ln in log.splitlines() if "[error]" in ln or "[warning]" in ln]
     per_second = len(errors) / elapsed

@@ -93,6 +93,8 @@ Result Info(const SystemDeps& d) {
        {"uptime_s", uptime},
        {"engines", d.engines},
        {"config", {{"pending_restart", d.runtime->PendingRestart()}}},
+       {"inference_log",
+        {{"written", d.log_writer->written()}, {"dropped", d.log_writer->dropped()}}},
        {"cpu",
         {{"count", r.cpu_count},
          {"load_1m", r.load_1m},

@@ -12,6 +12,7 @@
 #include "common/readiness.h"
 #include "config/runtime_config.h"
 #include "http/router.h"
+#include "logs/inference_log_writer.h"
 #include "storage/database.h"
 
 namespace cinfer::api {
@@ -35,6 +36,7 @@ struct SystemDeps {
   const StaticAssets* assets;
   RuntimeConfig* runtime;  // /system/config; pending restart keys in /system/info
   AuditStore* audit;
+  const InferenceLogWriter* log_writer;  // written/dropped counts in /system/info
 };
 
 void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes);
