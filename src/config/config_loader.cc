@@ -396,12 +396,6 @@ struct ValueGetter {
   ConfigValue operator()(const std::vector<std::string>* v) const { return *v; }
 };
 
-const FieldSpec& FindOrDie(const FieldIndex& index, std::string_view key) {
-  const FieldSpec* f = index.Find(key);
-  if (f == nullptr) std::abort();  // callers pass keys from ConfigKeys()
-  return *f;
-}
-
 }  // namespace
 
 std::string_view ConfigSourceName(ConfigSource source) {
@@ -481,10 +475,11 @@ std::vector<std::string> ConfigKeys() {
   return keys;
 }
 
-ConfigValue GetConfigValue(const Config& config, std::string_view key) {
-  Config& c = const_cast<Config&>(config);  // DescribeFields takes pointers; only read here
-  FieldIndex index(DescribeFields(c));
-  return std::visit(ValueGetter{}, FindOrDie(index, key).target);
+std::vector<ConfigValue> ConfigValues(const Config& config) {
+  Config copy = config;  // DescribeFields points into a mutable Config
+  std::vector<ConfigValue> out;
+  for (const auto& f : DescribeFields(copy)) out.push_back(std::visit(ValueGetter{}, f.target));
+  return out;
 }
 
 absl::Status SetConfigValue(Config& config, std::string_view key, const ConfigValue& value) {

@@ -54,8 +54,8 @@ struct ConfigKeyInfo {
 std::vector<ConfigKeyInfo> DescribeConfigKeys();
 std::vector<std::string> ConfigKeys();
 
-// The value of `key` (one of ConfigKeys()) in `config`.
-ConfigValue GetConfigValue(const Config& config, std::string_view key);
+// Every key's value in `config`, in the order of DescribeConfigKeys().
+std::vector<ConfigValue> ConfigValues(const Config& config);
 // Sets `key` with the type and range checks of start-up (422 naming the key).
 absl::Status SetConfigValue(Config& config, std::string_view key, const ConfigValue& value);
 

@@ -17,9 +17,11 @@ absl::Status KeyConflict(std::string_view code, const std::string& key, std::str
 // The running configuration: `desired` for live keys, `startup` for the rest.
 Config Running(const Config& startup, const Config& desired) {
   Config out = startup;
-  for (const auto& k : DescribeConfigKeys()) {
-    if (k.apply != ConfigApply::kLive) continue;
-    absl::Status st = SetConfigValue(out, k.path, GetConfigValue(desired, k.path));
+  const std::vector<ConfigKeyInfo> keys = DescribeConfigKeys();
+  const std::vector<ConfigValue> values = ConfigValues(desired);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].apply != ConfigApply::kLive) continue;
+    absl::Status st = SetConfigValue(out, keys[i].path, values[i]);
     (void)st;  // desired was validated by the same rules
   }
   return out;
@@ -86,13 +88,14 @@ std::vector<RuntimeConfig::KeyState> RuntimeConfig::Describe() const {
     running = running_;
     desired = desired_;
   }
-  const Config defaults;
+  const std::vector<ConfigKeyInfo> keys = DescribeConfigKeys();
+  const std::vector<ConfigValue> now = ConfigValues(*running);
+  const std::vector<ConfigValue> defaults = ConfigValues(Config{});
+  const std::vector<ConfigValue> saved = ConfigValues(desired.config);
   std::vector<KeyState> out;
-  for (auto& info : DescribeConfigKeys()) {
-    KeyState k{info, GetConfigValue(*running, info.path), GetConfigValue(defaults, info.path),
-               desired.sources.at(info.path), std::nullopt};
-    ConfigValue saved = GetConfigValue(desired.config, info.path);
-    if (saved != k.value) k.pending = std::move(saved);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    KeyState k{keys[i], now[i], defaults[i], desired.sources.at(keys[i].path), std::nullopt};
+    if (saved[i] != now[i]) k.pending = saved[i];
     out.push_back(std::move(k));
   }
   return out;
@@ -142,11 +145,11 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
   ASSIGN_OR_RETURN(LayeredConfig after, LoadLayeredConfig(file_yaml_, overrides, options_.env));
 
   std::vector<Change> changes;
-  for (const auto& k : keys) {
-    ConfigValue old_value = GetConfigValue(before.config, k.path);
-    ConfigValue new_value = GetConfigValue(after.config, k.path);
-    if (old_value != new_value) {
-      changes.push_back({k.path, std::move(old_value), std::move(new_value), k.secret});
+  const std::vector<ConfigValue> old_values = ConfigValues(before.config);
+  const std::vector<ConfigValue> new_values = ConfigValues(after.config);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (old_values[i] != new_values[i]) {
+      changes.push_back({keys[i].path, old_values[i], new_values[i], keys[i].secret});
     }
   }
   RETURN_IF_ERROR(WriteFileAtomically(override_path_, SerializeConfigOverrides(overrides), 0600));
