@@ -1,5 +1,6 @@
 #include "api/json_util.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/errors.h"
@@ -13,6 +14,16 @@ absl::StatusOr<nlohmann::json> ParseJsonObject(const http::Request& request) {
   if (json.is_discarded()) return InvalidJsonError("request body is not valid JSON");
   if (!json.is_object()) return InvalidJsonError("request body must be a JSON object");
   return json;
+}
+
+absl::Status OnlyFields(const nlohmann::json& body, std::initializer_list<std::string_view> known,
+                        std::string_view list) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return FieldValidationError(key, StrCat("unknown field '", key, "' (", list, ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const char* key) {

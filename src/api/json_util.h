@@ -2,6 +2,7 @@
 // typed field access that names the bad field, and JSON responses.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,10 @@ namespace cinfer::api {
 
 // The request body as a JSON object; INVALID_JSON (400) otherwise.
 absl::StatusOr<nlohmann::json> ParseJsonObject(const http::Request& request);
+// VALIDATION_FAILED (422) naming the first field of `body` not in `known`
+// (`list` spells the known ones for the message).
+absl::Status OnlyFields(const nlohmann::json& body, std::initializer_list<std::string_view> known,
+                        std::string_view list);
 // A string field; VALIDATION_FAILED (422) naming `key` when absent or not a string.
 absl::StatusOr<std::string> RequiredString(const nlohmann::json& object, const char* key);
 // A paging-style query parameter: `fallback` when absent, else an integer in

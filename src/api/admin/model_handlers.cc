@@ -34,11 +34,9 @@ nlohmann::json ParsedOr(const std::string& text, nlohmann::json fallback) {
 absl::StatusOr<bool> ForceFlag(const Request& req) {
   if (Trim(req.body).empty()) return false;
   ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
-  for (const auto& [key, value] : body.items()) {
-    if (key != "force")
-      return FieldValidationError(key, StrCat("unknown field '", key, "' (force)"));
-    if (!value.is_boolean())
-      return FieldValidationError(key, "field 'force' must be true or false");
+  RETURN_IF_ERROR(OnlyFields(body, {"force"}, "force"));
+  if (body.contains("force") && !body["force"].is_boolean()) {
+    return FieldValidationError("force", "field 'force' must be true or false");
   }
   return body.value("force", false);
 }

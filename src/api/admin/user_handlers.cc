@@ -40,16 +40,6 @@ absl::StatusOr<std::optional<std::string>> StringField(const nlohmann::json& bod
   return std::optional<std::string>(it->get<std::string>());
 }
 
-absl::Status OnlyFields(const nlohmann::json& body, std::initializer_list<std::string_view> known,
-                        std::string_view list) {
-  for (const auto& [key, value] : body.items()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return ValidationError(StrCat("unknown field '", key, "' (", list, ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 Result Create(UserService* users, Request& req) {
   ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
   RETURN_IF_ERROR(OnlyFields(body, {"username", "password", "role"}, "username, password, role"));

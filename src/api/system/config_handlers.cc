@@ -31,17 +31,16 @@ nlohmann::json Shown(const ConfigKeyInfo& key, const ConfigValue& value) {
 
 nlohmann::json KeyJson(const RuntimeConfig::KeyState& k) {
   const ConfigKeyInfo& info = k.info;
-  nlohmann::json j = {
-      {"key", info.path},
-      {"section", info.path.substr(0, info.path.find('.'))},
-      {"type", ConfigTypeName(info.type)},
-      {"value", Shown(info, k.value)},
-      {"default", Shown(info, k.default_value)},
-      {"source", ConfigSourceName(k.source)},
-      {"apply", ConfigApplyName(info.apply == ConfigApply::kLive ? ConfigApply::kLive
-                                                                 : ConfigApply::kRestart)},
-      {"secret", info.secret},
-      {"env", info.env_name}};
+  nlohmann::json j = {{"key", info.path},
+                      {"section", info.path.substr(0, info.path.find('.'))},
+                      {"type", ConfigTypeName(info.type)},
+                      {"value", Shown(info, k.value)},
+                      {"default", Shown(info, k.default_value)},
+                      {"source", ConfigSourceName(k.source)},
+                      // A startup-only key reads "restart" here, with editable false.
+                      {"apply", info.apply == ConfigApply::kLive ? "live" : "restart"},
+                      {"secret", info.secret},
+                      {"env", info.env_name}};
   if (info.type == ConfigType::kInteger) {
     j["min"] = info.min;
     j["max"] = info.max;
