@@ -115,7 +115,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   asio::signal_set signals;
   std::atomic<int> in_flight{0};
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false};  // draining: requests read from now on get 503
   LiveValue<LiveSettings> live;
 
   Impl(const Options& o, const Router* r)
@@ -124,7 +124,7 @@ struct HttpServer::Impl {
         ioc(o.io_threads),
         handlers(static_cast<size_t>(o.handler_threads)),
         work_handlers(static_cast<size_t>(o.work_threads)),
-        acceptor(ioc),
+        acceptor(asio::make_strand(ioc)),  // Listen and the close share this strand
         signals(ioc),
         live(LiveSettings{o.access_log, o.trusted_proxies}) {}
 
@@ -265,6 +265,12 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
     if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
       refused = framing;
+    } else if (stopping) {
+      // Read after the shutdown began (a connection still in the accept backlog, or a
+      // keep-alive request racing the signal): refused, never dropped.
+      refused = WithRetryAfter(
+          MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "the server is shutting down"),
+          1);
     }
   }
   const bool client_keep_alive = !ec && parser.get().keep_alive();
@@ -349,10 +355,10 @@ asio::awaitable<void> HttpServer::Impl::Session(Stream stream, std::string clien
   }
   beast::flat_buffer buffer;
   bool first = true;
-  while (!stopping) {
+  do {  // at least one request: during the drain it is answered 503 SHUTTING_DOWN
     if (!co_await ServeOne(stream, buffer, client_ip, first)) break;
     first = false;
-  }
+  } while (!stopping);
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   } else {
@@ -362,11 +368,13 @@ asio::awaitable<void> HttpServer::Impl::Session(Stream stream, std::string clien
 }
 
 asio::awaitable<void> HttpServer::Impl::Listen() {
-  while (!stopping) {
+  // Accepts until WaitForDrain closes the acceptor: during the drain, new
+  // connections are answered 503 SHUTTING_DOWN rather than reset.
+  while (acceptor.is_open()) {
     tcp::socket sock(asio::make_strand(ioc));
     error_code ec;
     co_await acceptor.async_accept(sock, Ec(ec));
-    if (ec == asio::error::operation_aborted || stopping) co_return;
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       spdlog::warn("accept failed: {}", ec.message());
       asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
@@ -402,13 +410,15 @@ asio::awaitable<void> HttpServer::Impl::WaitForDrain() {
     co_await wait_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(450));
   }
   if (in_flight > 0) spdlog::warn("shutdown timeout: abandoning {} request(s)", in_flight.load());
+  co_await asio::post(acceptor.get_executor(), asio::use_awaitable);  // the acceptor's strand
+  error_code ec;
+  acceptor.close(ec);
   ioc.stop();
 }
 
 void HttpServer::Impl::BeginShutdown() {
   if (stopping.exchange(true)) return;
   error_code ec;
-  acceptor.close(ec);
   signals.cancel(ec);
   spdlog::info("shutting down: finishing {} in-flight request(s)", in_flight.load());
   asio::co_spawn(ioc, WaitForDrain(), asio::detached);
@@ -467,7 +477,7 @@ absl::Status HttpServer::Run() {
       s.BeginShutdown();
     });
   }
-  asio::co_spawn(s.ioc, s.Listen(), asio::detached);
+  asio::co_spawn(s.acceptor.get_executor(), s.Listen(), asio::detached);
   std::vector<std::thread> threads;
   for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();

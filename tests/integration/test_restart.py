@@ -133,9 +133,14 @@ def test_graceful_shutdown_in_flight(server):
         assert server.proc.poll() is None, \
             "server exited while a request was in flight"
 
+        # A new connection during the drain is answered 503 SHUTTING_DOWN
+        # (docs/RELIABILITY.md), never served and never dropped.
         probe = _probe_new_connection(server.port)
-        assert probe is None, \
-            f"new connection after SIGTERM got a response: {probe[:200]!r}"
+        assert probe is not None, "new connection during the drain got no response"
+        p_status, p_headers, p_body = _parse_response(probe)
+        assert p_status == 503, probe[:300]
+        assert json.loads(p_body)["error"]["code"] == "SHUTTING_DOWN"
+        assert p_headers.get("connection", "").lower() == "close", probe[:300]
 
         sock.sendall(body[half:])
         raw = _recv_all(sock, timeout=30)

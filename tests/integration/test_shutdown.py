@@ -1,7 +1,7 @@
 """SIGTERM with a deep queue (issue: behaviour under faults): the server exits
 within server.shutdown_timeout_s + 0.5 s, and every request it has read gets a
 response — 200 if it finished in time, 503 otherwise — never a dropped
-connection."""
+connection; one read after the signal is answered 503 SHUTTING_DOWN."""
 
 import concurrent.futures
 import threading
@@ -48,6 +48,8 @@ def test_sigterm_with_a_deep_queue_answers_everyone_and_keeps_its_limit(server_f
         time.sleep(max(0.5, 2 * one))  # every request read and queued; a few done
         t0 = time.monotonic()
         s.signal()
+        time.sleep(0.2)  # draining: the queue holds the server for ~1 s
+        late = requests.post(url, data=image, headers=headers, timeout=10)
         rc = s.wait(timeout=30)
         exited = time.monotonic() - t0
         results = [f.result() for f in futures]
@@ -57,5 +59,10 @@ def test_sigterm_with_a_deep_queue_answers_everyone_and_keeps_its_limit(server_f
     assert done + refused == CLIENTS, f"requests without a response: {results}"
     assert refused > 0, f"the queue was not deep enough ({one:.2f}s per inference): {results}"
     assert exited <= 1.5, f"exited {exited:.2f}s after SIGTERM (limit 1 s + 0.5 s)"
+    # A request read after the signal (a new connection here) is refused, not dropped.
+    assert late.status_code == 503, late.text
+    assert late.json()["error"]["code"] == "SHUTTING_DOWN"
+    assert late.headers["Retry-After"] == "1"
+    assert late.headers["Connection"] == "close"
     log = s.log_text()
     assert "queued inference(s) answered 503" in log
