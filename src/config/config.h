@@ -17,9 +17,10 @@ struct TlsConfig {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8000;
-  int workers = 4;            // request-handler threads (blocking work: hashing, storage)
-  int inference_workers = 4;  // handler threads of the application API (decode, inference)
-  int io_threads = 2;         // network threads (Asio io_context)
+  int workers = 4;             // request-handler threads (blocking work: hashing, storage)
+  int inference_workers = 4;   // handler threads of the application API (decode, inference)
+  int io_threads = 2;          // network threads (Asio io_context)
+  int max_connections = 1024;  // open connections; beyond them new ones are answered 503
   std::string log_level = "info";
   std::string data_dir = "./data";
   std::string assets_dir;  // empty: <directory of the binary>/share/cinfer
@@ -36,7 +37,7 @@ struct ServerConfig {
 struct OnnxEngineConfig {
   bool enabled = true;
   std::vector<std::string> execution_providers = {"CPUExecutionProvider"};
-  int threads = 4;
+  int threads = 0;  // 0: the library's default (the cores); models size their own (serving_plan.h)
   int inter_op_threads = 1;
   std::string graph_optimization = "all";
 };
@@ -49,7 +50,7 @@ struct TensorRtEngineConfig {
 struct PytorchEngineConfig {
   bool enabled = true;
   std::string device = "cpu";
-  int threads = 4;
+  int threads = 0;  // 0: the library's default (the cores)
 };
 
 struct OpenCvEngineConfig {
@@ -74,6 +75,8 @@ struct ModelsConfig {
 
 struct RequestConfig {
   int queue_size = 100;               // per served model; 503 QUEUE_FULL beyond it
+  int max_in_flight = 512;            // application-API requests at once, all models (503 beyond)
+  int max_in_flight_mb = 512;         // their bodies together (503 beyond)
   int timeout_ms = 5000;              // default deadline of an inference request (504 past it)
   int max_body_mb = 32;               // body limit of inference requests
   int max_image_pixels = 40'000'000;  // width * height of a decoded image
@@ -82,6 +85,7 @@ struct RequestConfig {
   int max_batch_images = 64;          // images per /infer/batch request
   int async_threads = 2;              // threads running /infer/async requests
   int async_max_pending = 1000;       // queued + running async requests (503 beyond)
+  int async_max_pending_mb = 256;     // their inputs together (503 beyond)
   int async_max_results = 1000;       // finished async results kept
   int async_max_result_mb = 256;      // memory bound of kept async results
   int async_result_ttl_s = 600;       // how long a finished async result is kept

@@ -23,6 +23,9 @@ struct LoadOptions {
   // load; others use them to resolve dynamic dimensions when describing IO).
   std::map<std::string, Shape> input_shapes;
   int intra_op_threads = 0;  // 0: the engine's configured default
+  // False when several instances share the cores: intra-op threads block
+  // instead of spinning (engines without such threads ignore it).
+  bool allow_spinning = true;
 };
 
 class LoadedModel {

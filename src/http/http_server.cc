@@ -32,6 +32,13 @@ using boost::system::error_code;
 
 constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
+// Asynchronous routes start on the network thread up to this body size.
+constexpr size_t kInlineBodyBytes = 256 * 1024;
+
+absl::Status QueueFull(std::string message) {
+  return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL", std::move(message)),
+                        1);
+}
 
 auto Ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -115,6 +122,37 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   asio::signal_set signals;
   std::atomic<int> in_flight{0};
+  std::atomic<size_t> connections{0};
+  std::atomic<size_t> app_in_flight{0};  // application-API requests (admission)
+  std::atomic<size_t> app_bytes{0};      // and their declared body bytes
+  // One admitted application-API request; gives its share back when destroyed.
+  struct AppSlot {
+    Impl* s = nullptr;
+    size_t bytes = 0;
+    AppSlot() = default;
+    AppSlot(const AppSlot&) = delete;
+    AppSlot& operator=(const AppSlot&) = delete;
+    ~AppSlot() {
+      if (s == nullptr) return;
+      s->app_in_flight.fetch_sub(1);
+      s->app_bytes.fetch_sub(bytes);
+    }
+  };
+  // False (nothing taken) when one more request of `bytes` would pass a bound.
+  bool Admit(AppSlot& slot, size_t bytes) {
+    if (app_in_flight.fetch_add(1) >= opts.max_app_in_flight) {
+      app_in_flight.fetch_sub(1);
+      return false;
+    }
+    if (app_bytes.fetch_add(bytes) + bytes > opts.max_app_in_flight_bytes && bytes > 0) {
+      app_bytes.fetch_sub(bytes);
+      app_in_flight.fetch_sub(1);
+      return false;
+    }
+    slot.s = this;
+    slot.bytes = bytes;
+    return true;
+  }
   std::atomic<bool> stopping{false};  // draining: requests read from now on get 503
   LiveValue<LiveSettings> live;
 
@@ -133,7 +171,8 @@ struct HttpServer::Impl {
   asio::awaitable<void> Session(Stream stream, std::string client_ip);
   template <class Stream>
   asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer,
-                                 const std::string& client_ip, bool first);
+                                 const std::string& client_ip, bool first,
+                                 bool too_many_connections = false);
   template <class Stream>
   asio::awaitable<size_t> ReadHeaderBlock(Stream& stream, beast::flat_buffer& buffer,
                                           error_code& ec);
@@ -143,6 +182,10 @@ struct HttpServer::Impl {
   template <class Stream>
   asio::awaitable<void> Drain(Stream& stream);
   asio::awaitable<void> WaitForDrain();
+  // An asynchronous route: its handler starts on this (network) thread when the
+  // body is small (parsing it is cheap; the slow work is queued elsewhere), on
+  // the work pool otherwise; the answer resumes the connection on its strand.
+  asio::awaitable<Response> HandleAsync(Request& request);
   void BeginShutdown();
   bhttp::response<bhttp::string_body> ToBeast(Response&& r, const std::string& request_id,
                                               bool keep_alive) const;
@@ -232,7 +275,8 @@ asio::awaitable<std::optional<absl::Status>> HttpServer::Impl::ReadBody(
 
 template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer,
-                                                 const std::string& client_ip, bool first) {
+                                                 const std::string& client_ip, bool first,
+                                                 bool too_many_connections) {
   error_code ec;
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
@@ -265,6 +309,8 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
     if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
       refused = framing;
+    } else if (too_many_connections) {
+      refused = QueueFull(StrCat("too many open connections (", opts.max_connections, ")"));
     } else if (stopping) {
       // Read after the shutdown began (a connection still in the accept backlog, or a
       // keep-alive request racing the signal): refused, never dropped.
@@ -279,6 +325,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   const std::shared_ptr<const LiveSettings> settings = live.Get();  // one per request
   std::optional<Request> request;
   const Route* route = nullptr;
+  AppSlot admitted;
   bool broken = false;
   if (!refused) {
     method = std::string(parser.get().method_string());
@@ -289,6 +336,11 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     const auto declared = parser.content_length();
     if (declared && *declared > limit) {
       refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+    } else if (route != nullptr && route->scope == AuthScope::kApiToken &&
+               !Admit(admitted, declared.value_or(0))) {
+      refused = QueueFull(StrCat("the server is at its limit of ", opts.max_app_in_flight,
+                                 " inference requests or ", opts.max_app_in_flight_bytes >> 20,
+                                 " MiB of their bodies in flight"));
     } else if (route != nullptr && route->body_to_file) {
       const std::string spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
       bhttp::request_parser<bhttp::file_body> file_parser(std::move(parser));
@@ -320,14 +372,18 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     response = ErrorResponse(*refused, request_id);
   } else {
     if (request->client_ip != client_ip) logged_ip = StrCat(request->client_ip, " via ", client_ip);
-    // Application-API requests (decoding, inference) run on their own pool, so health
-    // checks and admin requests never queue behind them.
-    asio::thread_pool& pool =
-        route != nullptr && route->scope == AuthScope::kApiToken ? work_handlers : handlers;
-    response = co_await asio::co_spawn(
-        pool,
-        [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(*request); },
-        asio::use_awaitable);
+    if (route != nullptr && route->async_handler) {
+      response = co_await HandleAsync(*request);
+    } else {
+      // Application-API requests run on their own pool, so health checks and admin
+      // requests never queue behind them.
+      asio::thread_pool& pool =
+          route != nullptr && route->scope == AuthScope::kApiToken ? work_handlers : handlers;
+      response = co_await asio::co_spawn(
+          pool,
+          [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(*request); },
+          asio::use_awaitable);
+    }
     spool.Remove();  // before answering, so a client never sees it linger
   }
   const int status = response.status;
@@ -355,10 +411,16 @@ asio::awaitable<void> HttpServer::Impl::Session(Stream stream, std::string clien
   }
   beast::flat_buffer buffer;
   bool first = true;
+  // Past max_connections the connection's first request is answered 503 and it closes.
+  struct Counted {
+    std::atomic<size_t>& n;
+    ~Counted() { n.fetch_sub(1); }
+  } counted{connections};
+  const bool too_many = connections.fetch_add(1) >= opts.max_connections;
   do {  // at least one request: during the drain it is answered 503 SHUTTING_DOWN
-    if (!co_await ServeOne(stream, buffer, client_ip, first)) break;
+    if (!co_await ServeOne(stream, buffer, client_ip, first, too_many)) break;
     first = false;
-  } while (!stopping);
+  } while (!stopping && !too_many);
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   } else {
@@ -390,6 +452,27 @@ asio::awaitable<void> HttpServer::Impl::Listen() {
       asio::co_spawn(ex, Session(beast::tcp_stream(std::move(sock)), ip), asio::detached);
     }
   }
+}
+
+asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
+  const bool inline_start = request.body.size() <= kInlineBodyBytes;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+      [this, &request, inline_start](auto handler) {
+        // Beast/Asio completion handlers are move-only; std::function copies.
+        auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+        auto start = [this, &request, resume] {
+          router->HandleAsync(request, [resume](Response r) {
+            auto ex = asio::get_associated_executor(*resume);
+            asio::post(ex, [resume, r = std::move(r)]() mutable { (*resume)(std::move(r)); });
+          });
+        };
+        if (inline_start) {
+          start();
+        } else {
+          asio::post(work_handlers, std::move(start));
+        }
+      },
+      asio::use_awaitable);
 }
 
 asio::awaitable<void> HttpServer::Impl::WaitForDrain() {

@@ -1,11 +1,16 @@
 // HttpServer: the Beast/Asio transport. Accepts HTTP/1.1 (optionally TLS)
-// connections, enforces header/body limits and read/idle timeouts, hands each
-// request to the Router on a handler thread pool (network threads never run
-// handlers; application-API routes have a pool of their own, so health and
-// admin requests never wait behind decoding and inference), writes the response, and logs one
-// access line per request. SIGINT/SIGTERM start a graceful shutdown: stop accepting, finish
-// in-flight requests (those whose header has been read), then return from Run.
-// Create/Run/Shutdown are thread-safe; the Router must outlive the server.
+// connections, enforces header/body limits, read/idle timeouts and admission
+// bounds (connections; application-API requests and body bytes in flight),
+// hands each request to the Router and writes the response, with one access
+// line per request. Asynchronous routes (Route::async_handler) start on the
+// network thread (small bodies) or the work pool and are resumed on the
+// connection's strand when they answer, so no thread waits for them;
+// synchronous routes run on a handler pool (network threads never run them;
+// application-API routes have a pool of their own, so health and admin
+// requests never wait behind them). SIGINT/SIGTERM start a graceful shutdown:
+// requests read from then on are answered 503 SHUTTING_DOWN, in-flight ones
+// finish, then Run returns. Create/Run/Shutdown are thread-safe; the Router
+// must outlive the server.
 #pragma once
 
 #include <atomic>
@@ -28,6 +33,13 @@ class HttpServer {
     int io_threads = 2;
     int handler_threads = 4;  // public and admin routes
     int work_threads = 4;     // application-API (AuthScope::kApiToken) routes
+    // Admission: open connections (beyond: the next one is answered 503 QUEUE_FULL
+    // and closed), and application-API requests in flight and their body bytes
+    // (beyond: 503 QUEUE_FULL with Retry-After, before the body is read). Health,
+    // console and admin routes are not counted, so they answer while inference is saturated.
+    size_t max_connections = 1024;
+    size_t max_app_in_flight = 512;
+    size_t max_app_in_flight_bytes = 512u << 20;
     size_t max_header_bytes = 16 * 1024;
     std::chrono::seconds read_timeout{30};  // header, body and write deadlines
     std::chrono::seconds idle_timeout{60};  // between keep-alive requests

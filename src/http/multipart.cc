@@ -206,6 +206,17 @@ class MultipartFileParser {
     if (in_fd_ < 0) {
       return absl::InternalError(StrCat("cannot open ", body_path, ": ", strerror(errno)));
     }
+    return ParseParts();
+  }
+
+  // The same grammar over a body in memory; file parts are kept in `value`.
+  absl::StatusOr<std::vector<MultipartPart>> ParseMemory(std::string_view body) {
+    memory_ = body;
+    return ParseParts();
+  }
+
+ private:
+  absl::StatusOr<std::vector<MultipartPart>> ParseParts() {
     RETURN_IF_ERROR(SkipPreamble());
     while (true) {
       ASSIGN_OR_RETURN(bool closed, ReadBoundaryLineTail());
@@ -227,7 +238,6 @@ class MultipartFileParser {
     return std::move(parts_);
   }
 
- private:
   std::string_view Pending() const { return std::string_view(buf_).substr(start_); }
 
   // Appends up to one chunk to the buffer, dropping consumed bytes first. False at end of file.
@@ -235,6 +245,13 @@ class MultipartFileParser {
     if (eof_) return false;
     buf_.erase(0, start_);
     start_ = 0;
+    if (memory_.has_value()) {  // the whole rest at once: one copy, no reads
+      const bool more = memory_pos_ < memory_->size();
+      buf_.append(memory_->substr(memory_pos_));
+      memory_pos_ = memory_->size();
+      eof_ = !more;
+      return more;
+    }
     const size_t old_size = buf_.size();
     buf_.resize(old_size + chunk_size_);
     ssize_t n;
@@ -365,6 +382,11 @@ class MultipartFileParser {
       return PayloadTooLargeError(
           StrCat("uploaded file \"", part->name, "\" exceeds ", limits_.max_file_bytes, " bytes"));
     }
+    if (memory_.has_value()) {
+      part->value.append(data);
+      part->size += data.size();
+      return absl::OkStatus();
+    }
     if (EVP_DigestUpdate(sha_.get(), data.data(), data.size()) != 1) {
       return absl::InternalError("SHA-256 update failed");
     }
@@ -384,6 +406,7 @@ class MultipartFileParser {
   }
 
   absl::Status OpenSpoolFile(MultipartPart* part) {
+    if (memory_.has_value()) return absl::OkStatus();
     part->file_path = StrCat(spool_dir_, "/", RandomHex(16));
     out_fd_ = ::open(part->file_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      S_IRUSR | S_IWUSR);
@@ -399,6 +422,7 @@ class MultipartFileParser {
   }
 
   absl::Status CloseSpoolFile(MultipartPart* part) {
+    if (memory_.has_value()) return absl::OkStatus();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_size = 0;
     if (EVP_DigestFinal_ex(sha_.get(), digest, &digest_size) != 1) {
@@ -418,6 +442,8 @@ class MultipartFileParser {
   const size_t chunk_size_;
 
   int in_fd_ = -1;
+  std::optional<std::string_view> memory_;  // ParseMemory's body instead of in_fd_
+  size_t memory_pos_ = 0;
   std::string buf_;   // Read but not yet processed bytes start at start_.
   size_t start_ = 0;  // Bytes before it are consumed; dropped on the next read.
   bool eof_ = false;
@@ -472,6 +498,14 @@ absl::StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const std::string&
   if (!IsValidBoundary(boundary)) return BadRequest("invalid multipart boundary");
   MultipartFileParser parser(boundary, spool_dir, limits);
   return parser.Parse(body_path);
+}
+
+absl::StatusOr<std::vector<MultipartPart>> ParseMultipart(std::string_view body,
+                                                          std::string_view boundary,
+                                                          const MultipartLimits& limits) {
+  if (!IsValidBoundary(boundary)) return BadRequest("invalid multipart boundary");
+  MultipartFileParser parser(boundary, "", limits);
+  return parser.ParseMemory(body);
 }
 
 }  // namespace cinfer::http

@@ -61,6 +61,13 @@ absl::StatusOr<std::vector<MultipartPart>> ParseMultipartFile(const std::string&
                                                               const std::string& spool_dir,
                                                               const MultipartLimits& limits);
 
+// The same grammar and limits for a body already in memory (inference
+// requests): file parts' bytes come back in `value` (no file_path, no
+// sha256_hex); nothing touches the disk.
+absl::StatusOr<std::vector<MultipartPart>> ParseMultipart(std::string_view body,
+                                                          std::string_view boundary,
+                                                          const MultipartLimits& limits);
+
 // BAD_REQUEST naming the first part name that appears more than once, unless
 // the name is in `repeatable` (e.g. a batch's "images[]"). Two "file" or two
 // "name" parts would otherwise let the last one silently win.

@@ -471,5 +471,46 @@ TEST(MultipartDuplicatesTest, RepeatedNamesAreRefusedUnlessRepeatable) {
       RejectDuplicateParts({part("images[]"), part("top_k"), part("top_k")}, {"images[]"}).ok());
 }
 
+// --- ParseMultipart (in memory) ------------------------------------------------
+
+// The memory parser follows the same grammar and limits as the file parser:
+// the same parts (file bytes in `value`), or the same error, for every body.
+TEST_F(MultipartTest, MemoryParserAgreesWithTheFileParser) {
+  const std::string main = MainBody();
+  std::vector<std::string> bodies = {
+      main,
+      main.substr(0, main.size() - 8),  // truncated: no closing boundary
+      "no boundary at all",
+      BuildBody({{"Content-Disposition: form-data; name=\"a\"\r\n", "x"},
+                 {"Content-Disposition: form-data; name=\"b\"; filename=\"b\"\r\n", ""}}),
+      BuildBody({{"Content-Type: text/plain\r\n", "no disposition"}}),
+  };
+  MultipartLimits limits;
+  limits.max_file_bytes = 100;  // MainBody's file part is larger: PAYLOAD_TOO_LARGE
+  for (const MultipartLimits& l : {MultipartLimits{}, limits}) {
+    for (const std::string& body : bodies) {
+      auto from_file = Parse(body, l);
+      auto from_memory = ParseMultipart(body, kBoundary, l);
+      ASSERT_EQ(from_file.ok(), from_memory.ok()) << body.substr(0, 80);
+      if (!from_file.ok()) {
+        EXPECT_EQ(ErrorCodeOf(from_file.status()), ErrorCodeOf(from_memory.status()));
+        continue;
+      }
+      ASSERT_EQ(from_file->size(), from_memory->size());
+      for (size_t i = 0; i < from_file->size(); ++i) {
+        const MultipartPart& f = (*from_file)[i];
+        const MultipartPart& m = (*from_memory)[i];
+        EXPECT_EQ(f.name, m.name);
+        EXPECT_EQ(f.filename, m.filename);
+        EXPECT_EQ(f.content_type, m.content_type);
+        EXPECT_EQ(f.size, m.size);
+        EXPECT_TRUE(m.file_path.empty());
+        EXPECT_EQ(f.file_path.empty() ? f.value : ReadAll(f.file_path), m.value);
+        if (!f.file_path.empty()) std::filesystem::remove(f.file_path);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cinfer::http

@@ -1,8 +1,12 @@
 #include "http/router.h"
 
+#include <atomic>
 #include <exception>
+#include <future>
+#include <memory>
 
 #include "common/errors.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "http/error_response.h"
 #include "spdlog/spdlog.h"
@@ -82,32 +86,22 @@ size_t Router::BodyLimitFor(std::string_view method, std::string_view path) cons
   return r != nullptr && r->max_body_bytes > 0 ? r->max_body_bytes : default_max_body_bytes_;
 }
 
-Response Router::Handle(Request& request) const {
-  auto route = Resolve(request.method, request.path, &request.path_params);
-  absl::StatusOr<Response> result = absl::InternalError("unreachable");
-  Authenticator* authenticator = nullptr;
-  if (!route.ok()) {
-    result = route.status();
-  } else {
-    const Route& r = **route;
-    absl::Status auth = absl::OkStatus();
-    if (r.scope != AuthScope::kPublic) {
-      auto it = authenticators_.find(r.scope);
-      if (it != authenticators_.end()) authenticator = it->second;
-      auth = authenticator == nullptr ? absl::InternalError("no authenticator for route scope")
-                                      : authenticator->Authenticate(request);
-      if (auth.ok()) auth = authenticator->Authorize(request, r);
-    }
-    if (!auth.ok()) {
-      result = auth;
-    } else {
-      try {
-        result = r.handler(request);
-      } catch (const std::exception& e) {
-        result = absl::InternalError(StrCat("unhandled exception: ", e.what()));
-      }
-    }
+absl::Status Router::Admit(Request& request, const Route** route,
+                           Authenticator** authenticator) const {
+  ASSIGN_OR_RETURN(*route, Resolve(request.method, request.path, &request.path_params));
+  const Route& r = **route;
+  if (r.scope == AuthScope::kPublic) return absl::OkStatus();
+  auto it = authenticators_.find(r.scope);
+  if (it == authenticators_.end() || it->second == nullptr) {
+    return absl::InternalError("no authenticator for route scope");
   }
+  *authenticator = it->second;
+  RETURN_IF_ERROR((*authenticator)->Authenticate(request));
+  return (*authenticator)->Authorize(request, r);
+}
+
+Response Router::Finish(const Request& request, Authenticator* authenticator,
+                        absl::StatusOr<Response> result) const {
   Response response;
   if (result.ok()) {
     response = *std::move(result);
@@ -126,6 +120,44 @@ Response Router::Handle(Request& request) const {
   }
   if (authenticator != nullptr) authenticator->Decorate(request, response);
   return response;
+}
+
+void Router::HandleAsync(Request& request, std::function<void(Response)> done) const {
+  const Route* route = nullptr;
+  Authenticator* authenticator = nullptr;
+  absl::Status admitted = Admit(request, &route, &authenticator);
+  if (!admitted.ok() || !route->async_handler) {
+    absl::StatusOr<Response> result = absl::InternalError("route without a handler");
+    if (!admitted.ok()) {
+      result = admitted;
+    } else if (route->handler) {
+      try {
+        result = route->handler(request);
+      } catch (const std::exception& e) {
+        result = absl::InternalError(StrCat("unhandled exception: ", e.what()));
+      }
+    }
+    done(Finish(request, authenticator, std::move(result)));
+    return;
+  }
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  Respond respond = [this, &request, authenticator, done = std::move(done),
+                     answered](absl::StatusOr<Response> result) {
+    if (answered->exchange(true)) return;
+    done(Finish(request, authenticator, std::move(result)));
+  };
+  try {
+    route->async_handler(request, respond);
+  } catch (const std::exception& e) {
+    respond(absl::InternalError(StrCat("unhandled exception: ", e.what())));
+  }
+}
+
+Response Router::Handle(Request& request) const {
+  std::promise<Response> promise;
+  std::future<Response> response = promise.get_future();
+  HandleAsync(request, [&promise](Response r) { promise.set_value(std::move(r)); });
+  return response.get();
 }
 
 }  // namespace cinfer::http

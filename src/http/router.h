@@ -39,6 +39,12 @@ class Authenticator {
 };
 
 using Handler = std::function<absl::StatusOr<Response>(Request&)>;
+// Answers an asynchronous route: call exactly once, from any thread (later
+// calls are ignored). The Request stays alive until it is called.
+using Respond = std::function<void(absl::StatusOr<Response>)>;
+// An asynchronous handler returns at once and answers through `respond`, so
+// no thread waits for slow work (an inference) to finish.
+using AsyncHandler = std::function<void(Request&, Respond)>;
 
 struct Route {
   std::string method;
@@ -56,6 +62,8 @@ struct Route {
   // What the caller must be allowed, checked by the scope's Authorizer; opaque
   // to the router (admin routes: the least role, "viewer" | "operator" | "admin").
   std::string permission = {};
+  // Set instead of `handler` for asynchronous routes.
+  AsyncHandler async_handler = {};
 };
 
 class Router {
@@ -71,11 +79,23 @@ class Router {
   // The body limit that applies to a request line (the default when unrouted).
   size_t BodyLimitFor(std::string_view method, std::string_view path) const;
   // Resolves, authenticates and runs the handler; errors become error responses.
+  // Waits for an asynchronous route's answer.
   Response Handle(Request& request) const;
+  // The same without waiting: `done` gets the response exactly once, on the
+  // calling thread (synchronous routes, refusals) or on whichever thread the
+  // asynchronous handler answers from. `request` must live until then.
+  void HandleAsync(Request& request, std::function<void(Response)> done) const;
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  // Resolves, authenticates and authorizes: the route, and its scope's
+  // authenticator (null for public routes or when resolving failed).
+  absl::Status Admit(Request& request, const Route** route, Authenticator** authenticator) const;
+  // Error responses (5xx logged, repeated ones filtered) and the scope's headers.
+  Response Finish(const Request& request, Authenticator* authenticator,
+                  absl::StatusOr<Response> result) const;
+
   std::vector<Route> routes_;
   std::map<AuthScope, Authenticator*> authenticators_;
   mutable RepeatFilter failures_;  // 5xx log lines

@@ -43,7 +43,8 @@ std::string_view AsyncRequests::StateName(State state) {
   return "unknown";
 }
 
-absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner) {
+absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
+                                                  size_t input_bytes) {
   std::string id = NewUuid();
   {
     std::lock_guard lock(mu_);
@@ -54,13 +55,22 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner) 
                     StrCat("too many asynchronous requests pending (", pending_, ")")),
           1);
     }
+    if (input_bytes > 0 && pending_bytes_ + input_bytes > options_.max_pending_bytes) {
+      return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+                                      StrCat("asynchronous requests hold ", pending_bytes_ >> 20,
+                                             " MiB of inputs; the limit is ",
+                                             options_.max_pending_bytes >> 20, " MiB")),
+                            1);
+    }
     Entry e;
+    e.input_bytes = input_bytes;
     e.work = std::move(work);
     e.snap.created_at = FormatIso8601(clock_->Now());
     e.snap.owner = std::move(owner);
     entries_.emplace(id, std::move(e));
     queue_.push_back(id);
     ++pending_;
+    pending_bytes_ += input_bytes;
   }
   cv_.notify_one();
   return id;
@@ -104,7 +114,17 @@ void AsyncRequests::Run() {
       e.snap.state = State::kRunning;
       work = std::move(e.work);
     }
-    absl::StatusOr<nlohmann::json> result = work();
+    absl::StatusOr<nlohmann::json> result = absl::InternalError("not run");
+    try {
+      result = work();
+    } catch (const std::exception& e) {
+      result = MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                         StrCat("the request failed with an exception: ", e.what()));
+    } catch (...) {
+      result = MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                         "the request failed with an exception");
+    }
+    work = nullptr;  // its input, before the lock
     std::lock_guard lock(mu_);
     Entry& e = entries_.at(id);
     if (result.ok()) {
@@ -122,6 +142,7 @@ void AsyncRequests::Run() {
     result_bytes_ += e.bytes;
     finished_.push_back(id);
     --pending_;
+    pending_bytes_ -= e.input_bytes;
     EvictLocked(now);
   }
 }

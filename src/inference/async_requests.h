@@ -29,8 +29,9 @@ class AsyncRequests {
  public:
   struct Options {
     int threads = 2;
-    size_t max_pending = 1000;  // queued + running
-    size_t max_results = 1000;  // finished, kept
+    size_t max_pending = 1000;              // queued + running
+    size_t max_pending_bytes = 256u << 20;  // their inputs together
+    size_t max_results = 1000;              // finished, kept
     size_t max_result_bytes = 256u << 20;
     std::chrono::seconds ttl{600};
   };
@@ -51,9 +52,12 @@ class AsyncRequests {
   AsyncRequests(const AsyncRequests&) = delete;
   AsyncRequests& operator=(const AsyncRequests&) = delete;
 
-  // The new request id, or QUEUE_FULL (503, Retry-After 1). `owner` is kept
-  // in the snapshot so only its submitter reads the result.
-  absl::StatusOr<std::string> Submit(Work work, std::string owner = "");
+  // The new request id, or QUEUE_FULL (503, Retry-After 1) when max_pending
+  // requests or max_pending_bytes of inputs (`input_bytes`: what the work
+  // holds, e.g. the encoded image) are pending. `owner` is kept in the
+  // snapshot so only its submitter reads the result. Work that throws fails
+  // with INTERNAL; the pool lives on.
+  absl::StatusOr<std::string> Submit(Work work, std::string owner = "", size_t input_bytes = 0);
   // New bounds (all but `threads`): admission checks use them from now on;
   // kept results beyond them are evicted, and new results get the new ttl.
   void UpdateLimits(const Options& options);
@@ -66,7 +70,8 @@ class AsyncRequests {
     Snapshot snap;
     Work work;
     Clock::TimePoint expires{};
-    size_t bytes = 0;
+    size_t bytes = 0;        // the kept result
+    size_t input_bytes = 0;  // while pending
   };
   void Run();
   void EvictLocked(Clock::TimePoint now);
@@ -79,6 +84,7 @@ class AsyncRequests {
   std::deque<std::string> queue_;     // ids waiting to run
   std::deque<std::string> finished_;  // ids in finishing order
   size_t pending_ = 0;
+  size_t pending_bytes_ = 0;
   size_t result_bytes_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -1,5 +1,8 @@
 #include "inference/inference_service.h"
 
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <future>
 
 #include "common/errors.h"
@@ -41,9 +44,41 @@ struct InferenceService::Pending {
   vision::ImageTransform transform;
   double decode_ms = 0;
   double preprocess_ms = 0;
-  std::future<absl::StatusOr<JobResult>> result;
   std::shared_ptr<const InferenceService::Options> options;  // one snapshot per request
 };
+
+// One asynchronous inference, shared by the job's callbacks until answered.
+struct InferenceService::Call {
+  std::string model_id;
+  std::shared_ptr<const ServedModel> served;
+  std::unique_ptr<InFlight> counted;  // the served version is in use until answered
+  InferenceInput input;
+  InferenceParams params;
+  RequestContext ctx;
+  SteadyClock::time_point t0;
+  Pending pending;
+  Done done;
+};
+
+struct InferenceService::PreparePool {
+  explicit PreparePool(int threads) : pool(static_cast<size_t>(std::max(1, threads))) {}
+  boost::asio::thread_pool pool;
+  std::atomic<size_t> queued{0};  // admission: bounded like a scheduler queue
+  static constexpr size_t kMaxQueued = 1024;
+};
+
+InferenceService::InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
+                                   InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
+                                   const Clock* clock, int prepare_threads)
+    : options_(options),
+      serving_(serving),
+      models_(models),
+      logs_(logs),
+      decode_budget_(decode_budget),
+      clock_(clock),
+      prepare_pool_(std::make_unique<PreparePool>(prepare_threads)) {}
+
+InferenceService::~InferenceService() { prepare_pool_->pool.join(); }
 
 absl::StatusOr<std::vector<PublishedModel>> InferenceService::ListPublished() {
   std::vector<PublishedModel> out;
@@ -159,56 +194,6 @@ absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& 
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<InferenceService::Pending>> InferenceService::Start(
-    const std::shared_ptr<const ServedModel>& served, const InferenceInput& input,
-    const InferenceParams& params, SteadyClock::time_point t0,
-    std::shared_ptr<const Options> options) {
-  // A closed queue (shutdown) refuses before any decoding is paid for.
-  if (served->scheduler != nullptr) RETURN_IF_ERROR(served->scheduler->Refusal());
-  auto pending = std::make_shared<Pending>();
-  pending->options = std::move(options);
-  const LoadedModel& model = *served->model;
-  InferenceJob job;
-  if (!input.tensors.is_null()) {
-    pending->tensors = true;
-    ASSIGN_OR_RETURN(job.inputs, TensorsFromJson(input.tensors, model.inputs()));
-    job.rows = job.inputs.empty() || job.inputs[0].shape.empty() ? 1 : job.inputs[0].shape[0];
-  } else {
-    ASSIGN_OR_RETURN(Tensor tensor, PrepareImage(*served, input.image, params, t0, *pending));
-    job.inputs.push_back(std::move(tensor));
-    job.rows = 1;
-  }
-  pending->preprocess_ms = MsBetween(t0, SteadyClock::now());
-  job.priority = params.priority;
-  job.deadline = DeadlineOf(*pending->options, params, t0);
-  auto promise = std::make_shared<std::promise<absl::StatusOr<JobResult>>>();
-  pending->result = promise->get_future();
-  job.done = [promise](absl::StatusOr<JobResult> r) { promise->set_value(std::move(r)); };
-  if (served->scheduler == nullptr) return absl::InternalError("model has no scheduler");
-  RETURN_IF_ERROR(served->scheduler->Submit(std::move(job)));
-  return pending;
-}
-
-absl::StatusOr<InferenceOutcome> InferenceService::Finish(
-    const std::shared_ptr<const ServedModel>& served, Pending& pending,
-    const InferenceParams& params, SteadyClock::time_point t0) {
-  ASSIGN_OR_RETURN(JobResult job, pending.result.get());
-  const auto p0 = SteadyClock::now();
-  InferenceOutcome out;
-  out.model_id = served->model_id;
-  out.model_version = served->version;
-  out.batch_size = job.batch_size;
-  RETURN_IF_ERROR(Postprocess(*served, std::move(job.outputs), pending, params, out));
-  const auto end = SteadyClock::now();
-  out.timing.queue = job.queue_ms;
-  out.timing.infer = job.infer_ms;
-  out.timing.decode = pending.decode_ms;
-  out.timing.preprocess = pending.preprocess_ms;
-  out.timing.postprocess = MsBetween(p0, end);
-  out.timing.total = MsBetween(t0, end);
-  return out;
-}
-
 void InferenceService::Log(const Options& options, std::string_view model_id,
                            const ServedModel* served, const RequestContext& ctx,
                            const absl::StatusOr<InferenceOutcome>& outcome, double total_ms) {
@@ -244,53 +229,197 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
   logs_->Record(std::move(r));
 }
 
-absl::StatusOr<InferenceOutcome> InferenceService::Infer(std::string_view model_id,
-                                                         const InferenceInput& input,
-                                                         const InferenceParams& params,
-                                                         const RequestContext& ctx) {
-  const auto t0 = SteadyClock::now();
-  const std::shared_ptr<const Options> options = options_.Get();
-  std::shared_ptr<const ServedModel> served = serving_->Find(model_id);
-  absl::StatusOr<InferenceOutcome> outcome = [&]() -> absl::StatusOr<InferenceOutcome> {
-    if (served == nullptr) return NotPublished(model_id);
-    InFlight counted(*served);
-    ASSIGN_OR_RETURN(std::shared_ptr<Pending> pending, Start(served, input, params, t0, options));
-    return Finish(served, *pending, params, t0);
-  }();
-  Log(*options, model_id, served.get(), ctx, outcome, MsBetween(t0, SteadyClock::now()));
-  return outcome;
+namespace {
+
+// Runs `f`, turning an exception into a 500 for this request (never a dead thread).
+template <class F>
+auto Guarded(std::string_view stage, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                     StrCat(stage, " failed with an exception: ", e.what()));
+  } catch (...) {
+    return MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                     StrCat(stage, " failed with an exception"));
+  }
 }
 
-absl::StatusOr<std::vector<absl::StatusOr<InferenceOutcome>>> InferenceService::InferBatch(
-    std::string_view model_id, const std::vector<InferenceInput>& inputs,
-    const InferenceParams& params, const RequestContext& ctx) {
+}  // namespace
+
+absl::Status InferenceService::PrepareInputs(Call& call, std::vector<Tensor>& inputs,
+                                             int64_t* rows) {
+  const auto p0 = SteadyClock::now();
+  const ServedModel& served = *call.served;
+  if (!call.input.tensors.is_null()) {
+    call.pending.tensors = true;
+    ASSIGN_OR_RETURN(inputs, TensorsFromJson(call.input.tensors, served.model->inputs()));
+    call.input.tensors = nullptr;
+    *rows = inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
+  } else {
+    ASSIGN_OR_RETURN(Tensor tensor,
+                     PrepareImage(served, call.input.image, call.params, call.t0, call.pending));
+    std::string().swap(call.input.image);  // the encoded bytes are not needed again
+    inputs.push_back(std::move(tensor));
+    *rows = 1;
+  }
+  call.pending.preprocess_ms = MsBetween(p0, SteadyClock::now());
+  return absl::OkStatus();
+}
+
+absl::Status InferenceService::Submit(const std::shared_ptr<Call>& call) {
+  const ServedModel& served = *call->served;
+  if (served.scheduler == nullptr) return absl::InternalError("model has no scheduler");
+  // A closed queue (shutdown) refuses before any decoding is paid for.
+  RETURN_IF_ERROR(served.scheduler->Refusal());
+  InferenceJob job;
+  job.priority = call->params.priority;
+  job.deadline = DeadlineOf(*call->pending.options, call->params, call->t0);
+  job.done = [this, call](absl::StatusOr<JobResult> result) {
+    Outcome out = Guarded("postprocessing", [&] { return FinishCall(*call, std::move(result)); });
+    Complete(*call, std::move(out));
+  };
+  if (!served.scheduler->batching()) {
+    job.prepare = [this, call](std::vector<Tensor>& inputs) {
+      int64_t rows = 1;
+      return PrepareInputs(*call, inputs, &rows);
+    };
+    return served.scheduler->Submit(std::move(job));
+  }
+  // Dynamic batching gathers queued jobs by their tensors: prepare them first.
+  PreparePool& pool = *prepare_pool_;
+  if (pool.queued.fetch_add(1) >= PreparePool::kMaxQueued) {
+    pool.queued.fetch_sub(1);
+    return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+                                    "too many images waiting for preprocessing"),
+                          1);
+  }
+  boost::asio::post(pool.pool, [this, call, job = std::move(job)]() mutable {
+    prepare_pool_->queued.fetch_sub(1);
+    absl::Status st =
+        Guarded("preprocessing", [&] { return PrepareInputs(*call, job.inputs, &job.rows); });
+    if (st.ok()) st = call->served->scheduler->Submit(std::move(job));
+    if (!st.ok()) Complete(*call, st);
+  });
+  return absl::OkStatus();
+}
+
+InferenceService::Outcome InferenceService::FinishCall(Call& call,
+                                                       absl::StatusOr<JobResult> result) {
+  ASSIGN_OR_RETURN(JobResult job, std::move(result));
+  const auto p0 = SteadyClock::now();
+  InferenceOutcome out;
+  out.model_id = call.served->model_id;
+  out.model_version = call.served->version;
+  out.batch_size = job.batch_size;
+  RETURN_IF_ERROR(
+      Postprocess(*call.served, std::move(job.outputs), call.pending, call.params, out));
+  const auto end = SteadyClock::now();
+  out.timing.queue = job.queue_ms;
+  out.timing.infer = job.infer_ms;
+  out.timing.decode = call.pending.decode_ms;
+  out.timing.preprocess = call.pending.preprocess_ms;
+  out.timing.postprocess = MsBetween(p0, end);
+  out.timing.total = MsBetween(call.t0, end);
+  return out;
+}
+
+void InferenceService::Complete(Call& call, Outcome outcome) {
+  Log(*call.pending.options, call.model_id, call.served.get(), call.ctx, outcome,
+      MsBetween(call.t0, SteadyClock::now()));
+  call.pending.image.release();  // the decoded image and its budget, before answering
+  call.pending.lease.Release();
+  call.counted.reset();
+  Done done = std::move(call.done);
+  call.done = nullptr;
+  if (done) done(std::move(outcome));
+}
+
+void InferenceService::InferAsync(std::string model_id, InferenceInput input,
+                                  InferenceParams params, RequestContext ctx, Done done) {
+  auto call = std::make_shared<Call>();
+  call->t0 = SteadyClock::now();
+  call->pending.options = options_.Get();
+  call->served = serving_->Find(model_id);
+  call->model_id = std::move(model_id);
+  call->input = std::move(input);
+  call->params = std::move(params);
+  call->ctx = std::move(ctx);
+  call->done = std::move(done);
+  if (call->served == nullptr) return Complete(*call, NotPublished(call->model_id));
+  call->counted = std::make_unique<InFlight>(*call->served);
+  if (absl::Status st = Submit(call); !st.ok()) Complete(*call, st);
+}
+
+void InferenceService::InferBatchAsync(std::string model_id, std::vector<InferenceInput> inputs,
+                                       InferenceParams params, RequestContext ctx, BatchDone done) {
   const auto t0 = SteadyClock::now();
-  if (inputs.empty()) return ValidationError("the batch has no images");
   const std::shared_ptr<const Options> options = options_.Get();
+  if (inputs.empty()) return done(ValidationError("the batch has no images"));
   if (inputs.size() > options->max_batch_images) {
-    return ValidationError(
-        StrCat("a batch takes at most ", options->max_batch_images, " items, got ", inputs.size()));
+    return done(ValidationError(StrCat("a batch takes at most ", options->max_batch_images,
+                                       " items, got ", inputs.size())));
   }
   std::shared_ptr<const ServedModel> served = serving_->Find(model_id);
   if (served == nullptr) {
-    absl::StatusOr<InferenceOutcome> missing = NotPublished(model_id);
+    Outcome missing = NotPublished(model_id);
     Log(*options, model_id, nullptr, ctx, missing, MsBetween(t0, SteadyClock::now()));
-    return missing.status();
+    return done(missing.status());
   }
-  InFlight counted(*served);
-  // Queue every item first, so the scheduler can batch them, then collect.
-  std::vector<absl::StatusOr<std::shared_ptr<Pending>>> started;
-  started.reserve(inputs.size());
-  for (const auto& input : inputs) started.push_back(Start(served, input, params, t0, options));
-  std::vector<absl::StatusOr<InferenceOutcome>> results;
-  results.reserve(inputs.size());
-  for (auto& s : started) {
-    absl::StatusOr<InferenceOutcome> r =
-        s.ok() ? Finish(served, **s, params, t0) : absl::StatusOr<InferenceOutcome>(s.status());
-    Log(*options, model_id, served.get(), ctx, r, MsBetween(t0, SteadyClock::now()));
-    results.push_back(std::move(r));
+  // Every item is queued at once (so the scheduler can batch them) and the
+  // last one to finish answers the whole request.
+  struct Gather {
+    std::mutex mu;
+    std::vector<Outcome> results;
+    size_t remaining = 0;
+    BatchDone done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->results.resize(inputs.size(), absl::InternalError("not answered"));
+  gather->remaining = inputs.size();
+  gather->done = std::move(done);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto call = std::make_shared<Call>();
+    call->t0 = t0;
+    call->pending.options = options;
+    call->served = served;
+    call->counted = std::make_unique<InFlight>(*served);
+    call->model_id = model_id;
+    call->input = std::move(inputs[i]);
+    call->params = params;
+    call->ctx = ctx;
+    call->done = [gather, i](Outcome r) {
+      BatchDone finish;
+      {
+        std::lock_guard lock(gather->mu);
+        gather->results[i] = std::move(r);
+        if (--gather->remaining == 0) finish = std::move(gather->done);
+      }
+      if (finish) finish(std::move(gather->results));
+    };
+    if (absl::Status st = Submit(call); !st.ok()) Complete(*call, st);
   }
-  return results;
+}
+
+InferenceService::Outcome InferenceService::Infer(std::string_view model_id,
+                                                  const InferenceInput& input,
+                                                  const InferenceParams& params,
+                                                  const RequestContext& ctx) {
+  std::promise<Outcome> promise;
+  std::future<Outcome> result = promise.get_future();
+  InferAsync(std::string(model_id), input, params, ctx,
+             [&promise](Outcome r) { promise.set_value(std::move(r)); });
+  return result.get();
+}
+
+InferenceService::BatchOutcome InferenceService::InferBatch(
+    std::string_view model_id, const std::vector<InferenceInput>& inputs,
+    const InferenceParams& params, const RequestContext& ctx) {
+  std::promise<BatchOutcome> promise;
+  std::future<BatchOutcome> result = promise.get_future();
+  InferBatchAsync(std::string(model_id), inputs, params, ctx,
+                  [&promise](BatchOutcome r) { promise.set_value(std::move(r)); });
+  return result.get();
 }
 
 }  // namespace cinfer

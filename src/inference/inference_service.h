@@ -1,11 +1,15 @@
 // InferenceService: the application side of inference. Resolves a published
-// model through the serving registry, decodes and preprocesses images (on the
-// calling handler thread, never on a network thread), submits the tensors to
-// the model's scheduler, waits for its result, postprocesses it, and records
-// one inference-log row per request. Thread-safe.
+// model through the serving registry, submits each request to the model's
+// scheduler and answers it from the scheduler's completion: no thread waits
+// for an inference. Image decoding and preprocessing (and JSON tensor
+// conversion) run on the model's worker just before the engine call; for
+// models with dynamic batching, which need the tensors while queued, on a
+// small preparation pool instead. Postprocessing runs on the worker after the
+// call. One inference-log row per request. Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,32 +80,40 @@ class InferenceService {
   };
   // `decode_budget` bounds the memory of concurrent image decodes (shared with
   // every other decoding caller).
+  // `prepare_threads` size the pool that prepares inputs for batching models.
   InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
                    InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
-                   const Clock* clock)
-      : options_(options),
-        serving_(serving),
-        models_(models),
-        logs_(logs),
-        decode_budget_(decode_budget),
-        clock_(clock) {}
+                   const Clock* clock, int prepare_threads = 2);
+  ~InferenceService();  // joins the preparation pool
 
   // Published models that are being served, newest first.
   absl::StatusOr<std::vector<PublishedModel>> ListPublished();
   // 404 MODEL_NOT_FOUND unless published and served.
   absl::StatusOr<PublishedModel> GetPublished(std::string_view id);
 
-  // One inference. Errors: 404 MODEL_NOT_FOUND (not published), 415/422 for
-  // images (vision/image.h), 422 VALIDATION_FAILED for tensors, 503
-  // QUEUE_FULL or OVERLOADED (decode budget spent until the deadline), 504 TIMEOUT.
-  absl::StatusOr<InferenceOutcome> Infer(std::string_view model_id, const InferenceInput& input,
-                                         const InferenceParams& params, const RequestContext& ctx);
+  using Outcome = absl::StatusOr<InferenceOutcome>;
+  using BatchOutcome = absl::StatusOr<std::vector<Outcome>>;
+  using Done = std::function<void(Outcome)>;
+  using BatchDone = std::function<void(BatchOutcome)>;
+
+  // One inference; `done` runs exactly once: on the model's worker, or at once
+  // on the calling thread when the request is refused before it is queued.
+  // Errors: 404 MODEL_NOT_FOUND (not published), 415/422 for images
+  // (vision/image.h), 422 VALIDATION_FAILED for tensors, 503 QUEUE_FULL or
+  // OVERLOADED (decode budget spent until the deadline), 504 TIMEOUT, 500
+  // INTERNAL when the engine or preprocessing throws.
+  void InferAsync(std::string model_id, InferenceInput input, InferenceParams params,
+                  RequestContext ctx, Done done);
   // Several inputs; each item succeeds or fails on its own; results in input
   // order. The items are queued together so dynamic batching can merge them.
   // Fails as a whole only when the model is not served or there are too many.
-  absl::StatusOr<std::vector<absl::StatusOr<InferenceOutcome>>> InferBatch(
-      std::string_view model_id, const std::vector<InferenceInput>& inputs,
-      const InferenceParams& params, const RequestContext& ctx);
+  void InferBatchAsync(std::string model_id, std::vector<InferenceInput> inputs,
+                       InferenceParams params, RequestContext ctx, BatchDone done);
+  // The same, waiting on the calling thread (async jobs, tests).
+  Outcome Infer(std::string_view model_id, const InferenceInput& input,
+                const InferenceParams& params, const RequestContext& ctx);
+  BatchOutcome InferBatch(std::string_view model_id, const std::vector<InferenceInput>& inputs,
+                          const InferenceParams& params, const RequestContext& ctx);
 
   // One input run on `served`'s model directly: no scheduler queue and no
   // inference-log row (the admin test endpoint, which may run a version that
@@ -121,22 +133,23 @@ class InferenceService {
 
  private:
   struct Pending;
+  struct Call;
   absl::StatusOr<Tensor> PrepareImage(const ServedModel& served, const std::string& image,
                                       const InferenceParams& params,
                                       std::chrono::steady_clock::time_point t0, Pending& pending);
   absl::Status Postprocess(const ServedModel& served, std::vector<Tensor> outputs, Pending& pending,
                            const InferenceParams& params, InferenceOutcome& out);
-  absl::StatusOr<std::shared_ptr<Pending>> Start(const std::shared_ptr<const ServedModel>& served,
-                                                 const InferenceInput& input,
-                                                 const InferenceParams& params,
-                                                 std::chrono::steady_clock::time_point t0,
-                                                 std::shared_ptr<const Options> options);
   static std::chrono::steady_clock::time_point DeadlineOf(const Options& options,
                                                           const InferenceParams& params,
                                                           std::chrono::steady_clock::time_point t0);
-  absl::StatusOr<InferenceOutcome> Finish(const std::shared_ptr<const ServedModel>& served,
-                                          Pending& pending, const InferenceParams& params,
-                                          std::chrono::steady_clock::time_point t0);
+  // Queues `call` on its model's scheduler (preparing on the pool first when
+  // the model batches); an error when refused (then nothing will answer it).
+  absl::Status Submit(const std::shared_ptr<Call>& call);
+  // Fills `inputs` from the call's image or tensors (worker or pool thread).
+  absl::Status PrepareInputs(Call& call, std::vector<Tensor>& inputs, int64_t* rows);
+  Outcome FinishCall(Call& call, absl::StatusOr<JobResult> job);
+  // Logs the call and runs its completion (once).
+  void Complete(Call& call, Outcome outcome);
   void Log(const Options& options, std::string_view model_id, const ServedModel* served,
            const RequestContext& ctx, const absl::StatusOr<InferenceOutcome>& outcome,
            double total_ms);
@@ -147,6 +160,8 @@ class InferenceService {
   InferenceLogWriter* logs_;
   vision::DecodeBudget* decode_budget_;
   const Clock* clock_;
+  struct PreparePool;
+  std::unique_ptr<PreparePool> prepare_pool_;  // batching models only
 };
 
 }  // namespace cinfer

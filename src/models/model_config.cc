@@ -383,7 +383,7 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const Json& j) {
   ModelConfig c;
   if (auto it = j.find("input_shapes"); it != j.end()) RETURN_IF_ERROR(ParseInputShapes(*it, &c));
   RETURN_IF_ERROR(ReadInt(j, "", "max_batch_size", 0, 4096, &c.max_batch_size));
-  RETURN_IF_ERROR(ReadInt(j, "", "instances", 1, 64, &c.instances));
+  RETURN_IF_ERROR(ReadInt(j, "", "instances", 0, 64, &c.instances));
   RETURN_IF_ERROR(ReadInt(j, "", "warmup_iterations", 0, 1000, &c.warmup_iterations));
   if (auto it = j.find("engine_options"); it != j.end()) {
     if (!it->is_object()) return Bad("engine_options", "must be an object");

@@ -24,7 +24,7 @@ absl::Status ParseError(const char* text) { return ParseModelConfigText(text).st
 TEST(ModelConfigTest, DefaultsWhenEmpty) {
   auto c = ParseModelConfigText("");
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->instances, 1);
+  EXPECT_EQ(c->instances, 0);  // sized from the machine when served
   EXPECT_EQ(c->max_batch_size, 0);
   EXPECT_TRUE(c->input_shapes.empty());
   EXPECT_EQ(*c, ModelConfig{});
@@ -156,7 +156,7 @@ TEST(ModelConfigTest, ErrorsNameTheField) {
   } cases[] = {
       {R"({"bogus": 1})", "bogus"},
       {R"({"max_batch_size": "x"})", "max_batch_size"},
-      {R"({"instances": 0})", "instances"},
+      {R"({"instances": -1})", "instances"},  // 0 is valid: sized from the machine
       {R"({"input_shapes": {"x": [1, -3]}})", "input_shapes.x"},
       {R"({"input_shapes": []})", "input_shapes"},
       {R"({"engine_options": {"threads": 1, "gpu": true}})", "engine_options.gpu"},

@@ -226,8 +226,9 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   if (!config.ok()) return LoadFailed(StrCat("stored config: ", config.status().message()));
   auto engine = engines_->Get(m.engine);
   if (!engine.ok()) return LoadFailed(ToStd(engine.status().message()));
+  const ServingPlan plan = PlanServing(*config, options_.cores);
   auto loaded = (*engine)->Load(
-      v.file_path, LoadOptions{config->input_shapes, static_cast<int>(config->threads)});
+      v.file_path, LoadOptions{config->input_shapes, plan.threads, plan.allow_spinning});
   if (!loaded.ok()) return LoadFailed(StrCat("load: ", loaded.status().message()));
   if (warm_up) {
     auto inputs = SyntheticInputs((*loaded)->inputs(), config->input_shapes);
@@ -249,10 +250,11 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   served->version = v.version;
   served->engine = m.engine;
   served->config = *std::move(config);
+  served->plan = plan;
   served->model = *std::move(loaded);
   if (warm_up) {  // for serving: the request queue and its workers
     ModelScheduler::Options so;
-    so.instances = static_cast<int>(served->config.instances);
+    so.instances = plan.instances;
     so.max_queue = queue_size_.load();
     so.max_batch_size = served->config.max_batch_size;
     so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);

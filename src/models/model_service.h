@@ -73,6 +73,7 @@ class ModelService {
     // model unpublished anyway (the version is still released when they end).
     std::chrono::milliseconds drain_timeout{30'000};
     size_t queue_size = 100;  // per served model (request.queue_size)
+    int cores = 1;            // sizes instances/threads a config leaves out (serving_plan.h)
   };
   ModelService(Options options, ModelStore* models, AuditStore* audit,
                const ModelValidator* validator, const EngineRegistry* engines,

@@ -23,6 +23,7 @@
 
 #include "engines/engine.h"
 #include "models/model_config.h"
+#include "models/serving_plan.h"
 #include "scheduling/model_scheduler.h"
 
 namespace cinfer {
@@ -34,6 +35,7 @@ struct ServedModel {
   int64_t version = 0;
   std::string engine;
   ModelConfig config;
+  ServingPlan plan;  // the instances and threads it runs with
   std::unique_ptr<LoadedModel> model;
   // The request queue and workers in front of `model` (destroyed first).
   std::unique_ptr<ModelScheduler> scheduler;

@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "common/strings.h"
+#include "spdlog/spdlog.h"
 
 namespace cinfer {
 namespace {
@@ -54,6 +55,23 @@ bool SameLayout(const std::vector<TensorSpec>& layout, const std::vector<Tensor>
   return true;
 }
 
+// Answers a job; an exception from its callback is logged, never propagated
+// into the worker (it would end the process).
+void Answer(InferenceJob& job, absl::StatusOr<JobResult> result) {
+  try {
+    job.done(std::move(result));
+  } catch (const std::exception& e) {
+    spdlog::error("inference completion threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("inference completion threw a non-standard exception");
+  }
+}
+
+absl::Status Thrown(std::string_view stage, const char* what) {
+  return MakeError(absl::StatusCode::kInternal, "INTERNAL",
+                   StrCat(stage, " failed with an exception: ", what));
+}
+
 std::vector<TensorSpec> LayoutOf(const std::vector<Tensor>& inputs) {
   std::vector<TensorSpec> layout;
   layout.reserve(inputs.size());
@@ -88,7 +106,7 @@ ModelScheduler::~ModelScheduler() {
   }
   const absl::Status unloaded =
       MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE", "the model was unloaded");
-  for (Queued& q : left) q.job.done(unloaded);
+  for (Queued& q : left) Answer(q.job, unloaded);
 }
 
 absl::Status ModelScheduler::Submit(InferenceJob job) {
@@ -99,6 +117,9 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
                        "the model is being unloaded");
     }
     if (cancelled_.has_value()) return *cancelled_;
+    if (job.prepare && options_.max_batch_size > 1) {
+      return absl::InternalError("a job with `prepare` cannot join a batching scheduler");
+    }
     if (size_ >= options_.max_queue) {
       return WithRetryAfter(
           MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
@@ -130,7 +151,7 @@ size_t ModelScheduler::CancelQueued(const absl::Status& status) {
     queue_.clear();
     size_ = 0;
   }
-  for (Queued& q : left) q.job.done(status);
+  for (Queued& q : left) Answer(q.job, status);
   return left.size();
 }
 
@@ -155,9 +176,9 @@ void ModelScheduler::Work() {
     std::vector<Queued> batch = TakeBatch(lock, &expired);
     lock.unlock();
     for (Queued& q : expired) {
-      q.job.done(MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
-                           StrCat("waited ", static_cast<int64_t>(Millis(q.taken - q.enqueued)),
-                                  " ms in the queue, past its timeout")));
+      Answer(q.job, MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
+                              StrCat("waited ", static_cast<int64_t>(Millis(q.taken - q.enqueued)),
+                                     " ms in the queue, past its timeout")));
     }
     expired.clear();  // the jobs' captured state is released without the lock
     if (!batch.empty()) RunBatch(std::move(batch));
@@ -227,8 +248,23 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     total += q.job.rows;
   }
   auto fail_all = [&batch](const absl::Status& status) {
-    for (Queued& q : batch) q.job.done(status);
+    for (Queued& q : batch) Answer(q.job, status);
   };
+  if (batch.size() == 1 && batch[0].job.prepare) {
+    absl::Status prepared;
+    try {
+      prepared = batch[0].job.prepare(batch[0].job.inputs);
+    } catch (const std::exception& e) {
+      prepared = Thrown("preprocessing", e.what());
+    } catch (...) {
+      prepared = Thrown("preprocessing", "unknown");
+    }
+    if (!prepared.ok()) return fail_all(prepared);
+    if (Clock::now() > batch[0].job.deadline) {  // the engine call would be wasted
+      return fail_all(MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
+                                "the request's timeout passed while its input was prepared"));
+    }
+  }
 
   std::vector<Tensor> concatenated;
   if (batch.size() > 1) {
@@ -242,7 +278,14 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
   }
   ++running_;
   const auto start = Clock::now();
-  auto outputs = model_->Run(batch.size() > 1 ? concatenated : batch[0].job.inputs);
+  absl::StatusOr<std::vector<Tensor>> outputs = absl::InternalError("not run");
+  try {
+    outputs = model_->Run(batch.size() > 1 ? concatenated : batch[0].job.inputs);
+  } catch (const std::exception& e) {
+    outputs = Thrown("the engine call", e.what());
+  } catch (...) {
+    outputs = Thrown("the engine call", "unknown");
+  }
   const double infer_ms = Millis(Clock::now() - start);
   --running_;
   if (!outputs.ok()) return fail_all(outputs.status());
@@ -273,7 +316,7 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
       }
     }
   }
-  for (size_t j = 0; j < batch.size(); ++j) batch[j].job.done(std::move(results[j]));
+  for (size_t j = 0; j < batch.size(); ++j) Answer(batch[j].job, std::move(results[j]));
 }
 
 absl::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts) {

@@ -10,7 +10,8 @@
 // one engine call (at most max_batch_size rows) and splits every output back
 // by rows. An idle scheduler uses no CPU (condition variables, no polling).
 // Thread-safe. The destructor fails queued jobs with UNAVAILABLE and joins
-// the workers; it must not run on one of its own workers.
+// the workers; it must not run on one of its own workers. A throwing engine
+// or job callback fails that batch with INTERNAL (500); the worker lives on.
 #pragma once
 
 #include <atomic>
@@ -46,8 +47,15 @@ struct InferenceJob {
   // Answered TIMEOUT instead of run when still queued at this time. The
   // default, time_point::max(), means no deadline.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Optional: builds `inputs` (e.g. decodes and preprocesses an image) on the
+  // worker that takes the job, just before its engine call, so the request
+  // needs no other thread. An error (or exception) answers the job with it.
+  // Only without dynamic batching (batching needs the inputs while queued):
+  // Submit refuses such a job when max_batch_size > 1.
+  std::function<absl::Status(std::vector<Tensor>& inputs)> prepare;
   // Called exactly once, on a worker thread (or in the destructor), for every
   // job Submit accepted. A refused job gets Submit's error and no call.
+  // Exceptions it throws are logged and dropped, never kill the worker.
   std::function<void(absl::StatusOr<JobResult>)> done;
 };
 
@@ -76,6 +84,8 @@ class ModelScheduler {
 
   size_t queued() const;
   int64_t running() const;
+  // True with dynamic batching (jobs then cannot use `prepare`).
+  bool batching() const { return options_.max_batch_size > 1; }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -51,6 +53,7 @@ class FakeModel : public LoadedModel {
     cv_.notify_all();
     cv_.wait(lock, [this] { return open_; });
     --in_progress_;
+    if (throw_bad_alloc_) throw std::bad_alloc();
     if (!error_.ok()) return error_;
     Tensor y = inputs[0];
     y.name = "y";
@@ -74,6 +77,11 @@ class FakeModel : public LoadedModel {
   void Fail(absl::Status error) {
     std::lock_guard lock(mu_);
     error_ = std::move(error);
+  }
+  // Run throws std::bad_alloc (an engine that allocates too much) while set.
+  void ThrowBadAlloc(bool on) {
+    std::lock_guard lock(mu_);
+    throw_bad_alloc_ = on;
   }
   void CollapseOutput() {
     std::lock_guard lock(mu_);
@@ -101,6 +109,7 @@ class FakeModel : public LoadedModel {
   bool open_ = true;
   absl::Status error_;
   bool collapse_output_ = false;
+  bool throw_bad_alloc_ = false;
   mutable int calls_ = 0;
   mutable int in_progress_ = 0;
   mutable std::vector<int64_t> batches_;
@@ -466,6 +475,78 @@ TEST(SplitRowsTest, RejectsRowsThatDoNotAddUp) {
   EXPECT_FALSE(SplitRows(t, {4, -1}).ok());
   EXPECT_FALSE(SplitRows(MakeX({}, {1}), {1}).ok());
   EXPECT_FALSE(SplitRows(MakeX({3, 2}, {1, 2}), {3}).ok());
+}
+
+// --- prepare and exceptions ----------------------------------------------------
+
+TEST(ModelSchedulerTest, PrepareBuildsTheInputsOnTheWorker) {
+  Harness h({});
+  InferenceJob job = h.Job(1, 1.0f);
+  std::vector<Tensor> built = std::move(job.inputs);
+  job.inputs.clear();
+  std::thread::id prepared_on;
+  job.prepare = [&built, &prepared_on](std::vector<Tensor>& inputs) {
+    prepared_on = std::this_thread::get_id();
+    inputs = built;
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(h.scheduler->Submit(std::move(job)).ok());
+  ASSERT_TRUE(h.results.WaitFor(1));
+  ExpectDoubled(h, 1, 1.0f, {1, 2}, 1);
+  EXPECT_NE(prepared_on, std::this_thread::get_id());
+}
+
+TEST(ModelSchedulerTest, AFailingOrThrowingPrepareAnswersOnlyItsJob) {
+  Harness h({});
+  InferenceJob failing = h.Job(1, 1.0f);
+  failing.prepare = [](std::vector<Tensor>&) { return absl::InvalidArgumentError("bad image"); };
+  InferenceJob throwing = h.Job(2, 1.0f);
+  throwing.prepare = [](std::vector<Tensor>&) -> absl::Status {
+    throw std::runtime_error("decoder exploded");
+  };
+  ASSERT_TRUE(h.scheduler->Submit(std::move(failing)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(std::move(throwing)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(3, 3.0f)).ok());
+  ASSERT_TRUE(h.results.WaitFor(3));
+  EXPECT_EQ(h.results.Get(1).status().code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status thrown = h.results.Get(2).status();
+  EXPECT_EQ(ErrorCodeOf(thrown), "INTERNAL");
+  EXPECT_NE(thrown.message().find("decoder exploded"), std::string_view::npos) << thrown;
+  ExpectDoubled(h, 3, 3.0f, {1, 2}, 1);
+  EXPECT_EQ(h.model.calls(), 1);  // failed preparations never reach the engine
+}
+
+TEST(ModelSchedulerTest, AThrowingEngineFailsItsBatchAndTheWorkerLivesOn) {
+  Harness h({});
+  h.model.ThrowBadAlloc(true);
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1.0f)).ok());
+  ASSERT_TRUE(h.results.WaitFor(1));
+  const absl::Status thrown = h.results.Get(1).status();
+  EXPECT_EQ(ErrorCodeOf(thrown), "INTERNAL");
+  EXPECT_EQ(h.scheduler->running(), 0);
+  h.model.ThrowBadAlloc(false);
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2.0f)).ok());
+  ASSERT_TRUE(h.results.WaitFor(2));
+  ExpectDoubled(h, 2, 2.0f, {1, 2}, 1);
+}
+
+TEST(ModelSchedulerTest, AThrowingCompletionDoesNotKillTheWorker) {
+  Harness h({});
+  InferenceJob job = h.Job(1, 1.0f);
+  job.done = [](absl::StatusOr<JobResult>) { throw std::runtime_error("callback bug"); };
+  ASSERT_TRUE(h.scheduler->Submit(std::move(job)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2.0f)).ok());
+  ASSERT_TRUE(h.results.WaitFor(1));
+  ExpectDoubled(h, 2, 2.0f, {1, 2}, 1);
+}
+
+TEST(ModelSchedulerTest, BatchingSchedulersRefuseJobsThatPrepareLate) {
+  Harness h(Batching(4, milliseconds(1)));
+  EXPECT_TRUE(h.scheduler->batching());
+  InferenceJob job = h.Job(1, 1.0f);
+  job.prepare = [](std::vector<Tensor>&) { return absl::OkStatus(); };
+  EXPECT_FALSE(h.scheduler->Submit(std::move(job)).ok());
+  EXPECT_TRUE(h.results.order().empty());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/application.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -136,16 +137,18 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
       std::make_unique<InferenceLogWriter>(LogWriterOptionsFrom(config), c->db.get(), &c->clock);
   c->serving = std::make_unique<ServingRegistry>();
   const RequestConfig& rc = config.request;
+  // The machine's cores size what model configs leave out (models/serving_plan.h).
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   c->models = std::make_unique<ModelService>(
       ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s),
-                            static_cast<size_t>(rc.queue_size)},
+                            static_cast<size_t>(rc.queue_size), cores},
       c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
 
   c->decode_budget =
       std::make_unique<vision::DecodeBudget>(static_cast<int64_t>(rc.decode_memory_mb) << 20);
   c->inference = std::make_unique<InferenceService>(InferenceOptionsFrom(config), c->serving.get(),
                                                     c->db.get(), c->log_writer.get(),
-                                                    c->decode_budget.get(), &c->clock);
+                                                    c->decode_budget.get(), &c->clock, cores);
   c->async = std::make_unique<AsyncRequests>(AsyncOptionsFrom(config), &c->clock);
   c->usage = std::make_unique<UsageRecorder>(UsageRecorder::Options{}, c->db.get());
   ASSIGN_OR_RETURN(c->tokens, TokenService::Create(TokenOptionsFrom(config),
@@ -156,7 +159,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   app.inference = c->inference.get();
   app.async = c->async.get();
   app.tokens = c->tokens.get();
-  app.options = {c->spool_dir, static_cast<size_t>(rc.max_body_mb) << 20};
+  app.options = {static_cast<size_t>(rc.max_body_mb) << 20};
   app.logs = c->db.get();
   app.model_store = c->db.get();
   app.audit = c->db.get();
@@ -194,6 +197,9 @@ absl::Status Application::Serve() {
   o.io_threads = s.io_threads;
   o.handler_threads = s.workers;
   o.work_threads = s.inference_workers;
+  o.max_connections = static_cast<size_t>(s.max_connections);
+  o.max_app_in_flight = static_cast<size_t>(c_->config.request.max_in_flight);
+  o.max_app_in_flight_bytes = static_cast<size_t>(c_->config.request.max_in_flight_mb) << 20;
   o.max_header_bytes = static_cast<size_t>(s.max_header_kb) * 1024;
   o.read_timeout = std::chrono::seconds(s.read_timeout_s);
   o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);

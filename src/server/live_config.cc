@@ -32,6 +32,7 @@ AsyncRequests::Options AsyncOptionsFrom(const Config& config) {
   AsyncRequests::Options o;
   o.threads = rc.async_threads;
   o.max_pending = static_cast<size_t>(rc.async_max_pending);
+  o.max_pending_bytes = static_cast<size_t>(rc.async_max_pending_mb) << 20;
   o.max_results = static_cast<size_t>(rc.async_max_results);
   o.max_result_bytes = static_cast<size_t>(rc.async_max_result_mb) << 20;
   o.ttl = std::chrono::seconds(rc.async_result_ttl_s);

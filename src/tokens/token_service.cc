@@ -161,6 +161,18 @@ absl::Status QuotaReservation::Commit(int64_t used,
   return svc->CommitUsage(*entry_, model_id_, units, used, deadline);
 }
 
+void QuotaReservation::CommitAsync(int64_t used, std::chrono::steady_clock::time_point deadline,
+                                   std::function<void(absl::Status)> done) {
+  if (service_ == nullptr || entry_ == nullptr) {
+    done(absl::FailedPreconditionError("quota reservation already ended"));
+    return;
+  }
+  used = std::clamp<int64_t>(used, 0, units_);
+  TokenService* svc = std::exchange(service_, nullptr);
+  const int64_t units = std::exchange(units_, 0);
+  svc->CommitUsageAsync(entry_, model_id_, units, used, deadline, std::move(done));
+}
+
 // --- TokenService ------------------------------------------------------------
 
 TokenService::TokenService(Options options, Deps deps) : options_(options), deps_(deps) {}
@@ -627,30 +639,32 @@ void TokenService::ReleaseUnits(TokenEntry& e, int64_t units) {
   e.reserved -= units;
 }
 
-absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id, int64_t reserved,
-                                       int64_t used,
-                                       std::chrono::steady_clock::time_point deadline) {
-  absl::Status st = absl::OkStatus();
+std::optional<TokenUsageIncrement> TokenService::UsageIncrement(TokenEntry& e,
+                                                                std::string_view model_id,
+                                                                int64_t used) const {
+  if (used <= 0) return std::nullopt;
+  const auto now = deps_.clock->Now();
   TokenUsageIncrement inc;
-  if (used > 0) {
-    const auto now = deps_.clock->Now();
-    {
-      std::lock_guard lock(e.mu);
-      inc.token_id = e.policy->record.id;
-    }
-    inc.model_id = std::string(model_id);
-    inc.day = UtcDay(now);
-    inc.month = UtcMonth(now);
-    inc.count = used;
-    inc.at = FormatIso8601(now);
-    st = deps_.usage->Record(inc, deadline);
+  {
+    std::lock_guard lock(e.mu);
+    inc.token_id = e.policy->record.id;
   }
+  inc.model_id = std::string(model_id);
+  inc.day = UtcDay(now);
+  inc.month = UtcMonth(now);
+  inc.count = used;
+  inc.at = FormatIso8601(now);
+  return inc;
+}
+
+absl::Status TokenService::FinishUsage(TokenEntry& e, const std::optional<TokenUsageIncrement>& inc,
+                                       int64_t reserved, const absl::Status& st) {
   std::lock_guard lock(e.mu);
   e.reserved -= reserved;
-  if (used > 0 && st.ok()) {
-    RollMonth(e, inc.month);
-    if (e.month == inc.month) e.committed += used;
-    e.last_used_at = inc.at;
+  if (inc.has_value() && st.ok()) {
+    RollMonth(e, inc->month);
+    if (e.month == inc->month) e.committed += inc->count;
+    e.last_used_at = inc->at;
   }
   if (!st.ok()) {
     if (auto suppressed = usage_failures_.Admit(ToStd(st.message()))) {
@@ -663,6 +677,30 @@ absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id,
                           1);
   }
   return absl::OkStatus();
+}
+
+absl::Status TokenService::CommitUsage(TokenEntry& e, std::string_view model_id, int64_t reserved,
+                                       int64_t used,
+                                       std::chrono::steady_clock::time_point deadline) {
+  const std::optional<TokenUsageIncrement> inc = UsageIncrement(e, model_id, used);
+  const absl::Status st = inc.has_value() ? deps_.usage->Record(*inc, deadline) : absl::OkStatus();
+  return FinishUsage(e, inc, reserved, st);
+}
+
+void TokenService::CommitUsageAsync(std::shared_ptr<TokenEntry> e, std::string_view model_id,
+                                    int64_t reserved, int64_t used,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    std::function<void(absl::Status)> done) {
+  std::optional<TokenUsageIncrement> inc = UsageIncrement(*e, model_id, used);
+  if (!inc.has_value()) {
+    done(FinishUsage(*e, inc, reserved, absl::OkStatus()));
+    return;
+  }
+  TokenUsageIncrement copy = *inc;
+  deps_.usage->RecordAsync(
+      std::move(copy), deadline,
+      [this, e = std::move(e), inc = std::move(inc), reserved,
+       done = std::move(done)](absl::Status st) { done(FinishUsage(*e, inc, reserved, st)); });
 }
 
 std::optional<QuotaStatus> TokenService::Quota(const ApiCaller& caller) const {

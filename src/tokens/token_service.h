@@ -111,6 +111,10 @@ class QuotaReservation {
   // a write still queued then is withdrawn: 503, nothing counted.
   absl::Status Commit(int64_t used, std::chrono::steady_clock::time_point deadline =
                                         std::chrono::steady_clock::time_point::max());
+  // The same without a waiting thread: `done` gets Commit's result, on the
+  // usage writer's thread or at once on the caller's.
+  void CommitAsync(int64_t used, std::chrono::steady_clock::time_point deadline,
+                   std::function<void(absl::Status)> done);
 
  private:
   friend class TokenService;
@@ -197,6 +201,16 @@ class TokenService {
                                  const std::function<absl::Status(TokenRecord&)>& change);
   absl::Status CommitUsage(TokenEntry& entry, std::string_view model_id, int64_t reserved,
                            int64_t used, std::chrono::steady_clock::time_point deadline);
+  void CommitUsageAsync(std::shared_ptr<TokenEntry> entry, std::string_view model_id,
+                        int64_t reserved, int64_t used,
+                        std::chrono::steady_clock::time_point deadline,
+                        std::function<void(absl::Status)> done);
+  // The durable increment for `used` units (none when used <= 0).
+  std::optional<TokenUsageIncrement> UsageIncrement(TokenEntry& entry, std::string_view model_id,
+                                                    int64_t used) const;
+  // Releases the reservation and, when `st` is OK, counts `inc`; the 503 for a failed write.
+  absl::Status FinishUsage(TokenEntry& entry, const std::optional<TokenUsageIncrement>& inc,
+                           int64_t reserved, const absl::Status& st);
   void ReleaseUnits(TokenEntry& entry, int64_t units);
   void Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
              nlohmann::json detail);

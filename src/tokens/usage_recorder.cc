@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <thread>
 #include <tuple>
 #include <vector>
+
+#include "spdlog/spdlog.h"
 
 namespace cinfer {
 
@@ -42,6 +45,34 @@ absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment, Deadlin
   return p.result;
 }
 
+void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done) {
+  auto p = std::make_unique<Pending>();
+  p->owned = std::move(increment);
+  p->increment = &p->owned;
+  p->deadline = deadline;
+  p->callback = std::move(done);
+  absl::Status refused;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError("usage recorder is shutting down");
+    } else if (std::chrono::steady_clock::now() < open_until_) {
+      refused = absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
+    } else {
+      queue_.push_back(p.release());
+      queued_cv_.notify_one();
+      return;
+    }
+  }
+  p->callback(std::move(refused));
+}
+
+void UsageRecorder::Answer(Pending* p, absl::Status status) {
+  p->result = std::move(status);
+  p->done = true;
+  if (p->callback) answered_async_.push_back(p);
+}
+
 int64_t UsageRecorder::transactions() const {
   std::lock_guard lock(mu_);
   return transactions_;
@@ -63,14 +94,27 @@ void UsageRecorder::Run() {
       queue_.pop_front();
     }
     WriteBatch(lock, std::move(batch));
+    if (!answered_async_.empty()) {  // their continuations run without the lock
+      std::vector<Pending*> ready;
+      ready.swap(answered_async_);
+      lock.unlock();
+      for (Pending* p : ready) {
+        std::unique_ptr<Pending> owned(p);
+        try {
+          owned->callback(owned->result);
+        } catch (const std::exception& e) {  // never ends the writer thread
+          spdlog::error("usage continuation threw: {}", e.what());
+        } catch (...) {
+          spdlog::error("usage continuation threw a non-standard exception");
+        }
+      }
+      lock.lock();
+    }
   }
 }
 
 void UsageRecorder::WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending*> batch) {
-  auto answer = [&](Pending* p, absl::Status st) {
-    p->result = std::move(st);
-    p->done = true;
-  };
+  auto answer = [this](Pending* p, absl::Status st) { Answer(p, std::move(st)); };
   for (;;) {
     const Deadline now = std::chrono::steady_clock::now();
     std::erase_if(batch, [&](Pending* p) {

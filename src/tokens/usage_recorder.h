@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -46,6 +47,12 @@ class UsageRecorder {
   // UNAVAILABLE from a failed store or an open breaker, DEADLINE_EXCEEDED
   // when `deadline` passed first; in both cases nothing was counted.
   absl::Status Record(const TokenUsageIncrement& increment, Deadline deadline = Deadline::max());
+  // The same without a waiting thread: `done` gets what Record would return,
+  // on the writer thread (or at once, on the caller's, when refused without
+  // trying). A queued increment whose deadline passes is answered when the
+  // writer next looks (between attempts), not withdrawn at that instant.
+  using Callback = std::function<void(absl::Status)>;
+  void RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done);
 
   // Transactions written so far, and increments waiting for the next one
   // (for tests and metrics).
@@ -58,7 +65,14 @@ class UsageRecorder {
     Deadline deadline;
     absl::Status result;
     bool done = false;
+    // RecordAsync: the Pending is heap-allocated, owns its increment and is
+    // deleted once `callback` has run.
+    TokenUsageIncrement owned = {};
+    Callback callback = {};
   };
+  // Under the lock: records `p`'s answer; async ones are run by Run without the lock.
+  void Answer(Pending* p, absl::Status status);
+  std::vector<Pending*> answered_async_;  // guarded by mu_
   void Run();
   // Writes `batch` until it succeeds, its waiters' deadlines pass or the
   // breaker opens; answers every waiter. Called with `lock` held.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -149,6 +150,54 @@ TEST(UsageRecorderTest, TheBreakerRefusesAtOnceThenAProbeClosesIt) {
   std::this_thread::sleep_for(milliseconds(350));
   EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());  // the probe succeeds
   EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());
+}
+
+// RecordAsync: the same commits and failures, answered by callback on the
+// writer thread; the caller never waits.
+TEST(UsageRecorderTest, RecordAsyncCallsBackFromTheWriterOnceCommitted) {
+  RecordingStore store;
+  UsageRecorder recorder(Breaker(milliseconds(5000)), &store);
+  std::promise<std::pair<absl::Status, std::thread::id>> answered;
+  recorder.RecordAsync(Inc("t1", "m1", 3), Steady::time_point::max(), [&](absl::Status st) {
+    answered.set_value({st, std::this_thread::get_id()});
+  });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto [st, thread] = future.get();
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_NE(thread, std::this_thread::get_id());
+  ASSERT_EQ(store.writes(), 1u);
+  EXPECT_EQ(store.batches[0][0].count, 3);
+}
+
+TEST(UsageRecorderTest, RecordAsyncPastItsDeadlineIsAnsweredAndNotCounted) {
+  RecordingStore store;
+  store.fail = true;
+  UsageRecorder recorder(Breaker(milliseconds(60'000)), &store);
+  std::promise<absl::Status> answered;
+  recorder.RecordAsync(Inc("t1", "m1", 1), Steady::now() + milliseconds(100),
+                       [&](absl::Status st) { answered.set_value(st); });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  absl::Status st = future.get();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
+}
+
+TEST(UsageRecorderTest, RecordAsyncIsRefusedAtOnceWhileTheBreakerIsOpen) {
+  RecordingStore store;
+  store.fail = true;
+  UsageRecorder recorder(Breaker(milliseconds(50), milliseconds(60'000)), &store);
+  EXPECT_TRUE(absl::IsUnavailable(recorder.Record(Inc("t1", "m1", 1))));  // opens it
+  const size_t writes = store.writes();
+  absl::Status refused = absl::OkStatus();
+  bool called = false;
+  recorder.RecordAsync(Inc("t1", "m1", 1), Steady::time_point::max(), [&](absl::Status st) {
+    refused = st;
+    called = true;
+  });
+  EXPECT_TRUE(called);  // on the caller's thread, before RecordAsync returned
+  EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  EXPECT_EQ(store.writes(), writes);
 }
 
 }  // namespace

@@ -70,6 +70,11 @@ nlohmann::json ServingJson(const std::shared_ptr<const ServedModel>& s) {
           {"loaded_at", s->loaded_at},
           {"load_ms", s->load_ms},
           {"devices", s->model->devices()},
+          {"plan",
+           {{"instances", s->plan.instances},
+            {"threads", s->plan.threads},
+            {"allow_spinning", s->plan.allow_spinning},
+            {"rule", s->plan.rule}}},
           {"fallback_reason", s->model->fallback_reason()}};
 }
 

@@ -1,15 +1,11 @@
 #include "api/app/inference_handlers.h"
 
-#include <unistd.h>
-
 #include <charconv>
 #include <cmath>
 
 #include "api/app/token_authenticator.h"
 #include "api/json_util.h"
 #include "common/errors.h"
-#include "common/file_util.h"
-#include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "http/error_response.h"
@@ -129,56 +125,37 @@ absl::StatusOr<std::string> DecodeBase64Image(const nlohmann::json& value, std::
   return bytes;
 }
 
-// Multipart bodies go through the hardened streaming parser, from a spool file.
+// Multipart bodies go through the hardened multipart parser, from memory (the
+// body is already there: no spool file, no fsync).
 absl::StatusOr<std::vector<http::MultipartPart>> MultipartParts(const Request& req,
-                                                                const InferenceRoutesOptions& o,
-                                                                std::vector<std::string>& files) {
+                                                                const InferenceRoutesOptions& o) {
   ASSIGN_OR_RETURN(std::string boundary,
                    http::MultipartBoundary(req.Header("content-type").value_or("")));
-  const std::string body_path = StrCat(o.spool_dir, "/infer-", RandomHex(8));
-  RETURN_IF_ERROR(WriteFileAtomically(body_path, req.body, 0600));
-  files.push_back(body_path);
   http::MultipartLimits limits;
   limits.max_parts = 1024;
   limits.max_file_bytes = o.max_body_bytes;
-  ASSIGN_OR_RETURN(auto parts, http::ParseMultipartFile(body_path, boundary, o.spool_dir, limits));
-  for (const auto& p : parts) {
-    if (!p.file_path.empty()) files.push_back(p.file_path);
-  }
-  return parts;
-}
-
-struct SpoolFiles {
-  std::vector<std::string> paths;
-  ~SpoolFiles() {
-    for (const auto& p : paths) ::unlink(p.c_str());
-  }
-};
-
-absl::StatusOr<std::string> PartBytes(const http::MultipartPart& p) {
-  if (!p.file_path.empty()) return ReadFileToString(p.file_path);
-  return p.value;
+  return http::ParseMultipart(req.body, boundary, limits);
 }
 
 // The inputs of a request: `batch` accepts several images.
-absl::StatusOr<std::vector<InferenceInput>> ReadInputs(const Request& req,
+// An image body is moved out of `req`.
+absl::StatusOr<std::vector<InferenceInput>> ReadInputs(Request& req,
                                                        const InferenceRoutesOptions& o, bool batch,
                                                        InferenceParams& params) {
   const std::string type = MediaType(req);
   std::vector<InferenceInput> inputs;
   if (type == "multipart/form-data") {
-    SpoolFiles spool;
-    ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o, spool.paths));
+    ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o));
     RETURN_IF_ERROR(http::RejectDuplicateParts(
         parts, batch ? std::vector<std::string_view>{"images[]", "images", "image"}
                      : std::vector<std::string_view>{"image"}));
-    for (const auto& p : parts) {
+    for (auto& p : parts) {
       const bool image_part =
           batch ? (p.name == "images[]" || p.name == "images" || p.name == "image")
                 : p.name == "image";
       if (image_part) {
         InferenceInput in;
-        ASSIGN_OR_RETURN(in.image, PartBytes(p));
+        in.image = std::move(p.value);
         inputs.push_back(std::move(in));
       } else if (std::find(std::begin(kParamNames), std::end(kParamNames), p.name) !=
                  std::end(kParamNames)) {
@@ -199,7 +176,7 @@ absl::StatusOr<std::vector<InferenceInput>> ReadInputs(const Request& req,
   if (IsImageType(type)) {
     if (batch) return ValidationError("a batch needs multipart 'images[]' parts or JSON 'images'");
     if (req.body.empty()) return ValidationError("the image body is empty");
-    inputs.push_back({req.body, nullptr});
+    inputs.push_back({std::move(req.body), nullptr});
     return inputs;
   }
   if (type == "application/json") {
@@ -292,55 +269,101 @@ absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::
   return OutcomeJson(o, /*header=*/true);
 }
 
-// Single inference: one quota unit, committed before the 200.
-Result Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+// After the inference: commits `used` units (the deadline covers the usage
+// commit too: a stalled store answers 503 in time), then answers `body`.
+void CommitAndRespond(std::shared_ptr<QuotaReservation> quota, int64_t used,
+                      std::chrono::steady_clock::time_point deadline, nlohmann::json body,
+                      http::Respond respond) {
+  QuotaReservation* q = quota.get();
+  q->CommitAsync(used, deadline,
+                 [quota = std::move(quota), body = std::move(body),
+                  respond = std::move(respond)](absl::Status st) {
+                   if (!st.ok()) return respond(st);
+                   respond(JsonResponse(200, body));
+                 });
+}
+
+// Single inference: one quota unit, committed before the 200. No thread waits:
+// the answer comes from the model's worker (or the usage writer).
+void Infer(const AppServices& app, const InferenceRoutesOptions& o, Request& req,
+           http::Respond respond) {
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
-  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
-  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
-  const std::string& id = req.path_params["id"];
-  ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
-  ASSIGN_OR_RETURN(nlohmann::json body,
-                   InferOne(app.inference, id, inputs[0], params, ContextOf(req, "infer")));
-  // The deadline covers the usage commit too: a stalled store answers 503 in time.
-  RETURN_IF_ERROR(quota.Commit(1, app.inference->DeadlineFrom(params, start)));
-  return JsonResponse(200, body);
+  auto started = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
+    ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+    ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/false, params));
+    std::string id = req.path_params["id"];
+    ASSIGN_OR_RETURN(QuotaReservation reserved, app.tokens->Reserve(*caller, id, 1));
+    auto quota = std::make_shared<QuotaReservation>(std::move(reserved));
+    const auto deadline = app.inference->DeadlineFrom(params, start);
+    // `req` is not touched after this call: the answer may already be on its way.
+    app.inference->InferAsync(
+        std::move(id), std::move(inputs[0]), std::move(params), ContextOf(req, "infer"),
+        [quota = std::move(quota), deadline, respond](InferenceService::Outcome out) mutable {
+          if (!out.ok()) {
+            quota.reset();  // released before the answer's X-Quota-* headers are computed
+            return respond(out.status());
+          }
+          CommitAndRespond(std::move(quota), 1, deadline, OutcomeJson(*out, /*header=*/true),
+                           std::move(respond));
+        });
+    return absl::OkStatus();
+  }();
+  if (!started.ok()) respond(started);
 }
 
 // Batch: one quota unit per image reserved up front; the successful ones are
 // committed before the 200, the rest released.
-Result InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Request& req) {
+void InferBatch(const AppServices& app, const InferenceRoutesOptions& o, Request& req,
+                http::Respond respond) {
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
-  ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
-  ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
-  const std::string& id = req.path_params["id"];
-  InferenceService* inference = app.inference;
-  ASSIGN_OR_RETURN(QuotaReservation quota,
-                   app.tokens->Reserve(*caller, id, static_cast<int64_t>(inputs.size())));
-  ASSIGN_OR_RETURN(auto outcomes,
-                   inference->InferBatch(id, inputs, params, ContextOf(req, "infer/batch")));
-  nlohmann::json results = nlohmann::json::array();
-  nlohmann::json head = {{"model_id", id}};
-  int64_t succeeded = 0;
-  for (const auto& r : outcomes) {
-    if (r.ok()) {
-      ++succeeded;
-      head["model_version"] = r->model_version;
-      head["task"] = std::string(vision::TaskName(r->result.task));
-      results.push_back(OutcomeJson(*r, /*header=*/false));
-    } else {
-      results.push_back({{"error", ErrorJson(r.status())}});
-    }
-  }
-  if (!head.contains("model_version")) {
-    ASSIGN_OR_RETURN(PublishedModel p, inference->GetPublished(id));
-    head["model_version"] = p.served->version;
-    head["task"] = std::string(vision::TaskName(p.served->config.output.task));
-  }
-  head["results"] = std::move(results);
-  RETURN_IF_ERROR(quota.Commit(succeeded, inference->DeadlineFrom(params, start)));
-  return JsonResponse(200, head);
+  auto started = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ApiCaller * caller, Caller(req));
+    ASSIGN_OR_RETURN(InferenceParams params, QueryParams(req));
+    ASSIGN_OR_RETURN(auto inputs, ReadInputs(req, o, /*batch=*/true, params));
+    std::string id = req.path_params["id"];
+    ASSIGN_OR_RETURN(QuotaReservation reserved,
+                     app.tokens->Reserve(*caller, id, static_cast<int64_t>(inputs.size())));
+    auto quota = std::make_shared<QuotaReservation>(std::move(reserved));
+    const auto deadline = app.inference->DeadlineFrom(params, start);
+    InferenceService* inference = app.inference;
+    app.inference->InferBatchAsync(
+        id, std::move(inputs), std::move(params), ContextOf(req, "infer/batch"),
+        [inference, id, quota = std::move(quota), deadline,
+         respond](InferenceService::BatchOutcome outcomes) mutable {
+          if (!outcomes.ok()) {
+            quota.reset();  // released before the answer's X-Quota-* headers are computed
+            return respond(outcomes.status());
+          }
+          nlohmann::json results = nlohmann::json::array();
+          nlohmann::json head = {{"model_id", id}};
+          int64_t succeeded = 0;
+          for (const auto& r : *outcomes) {
+            if (r.ok()) {
+              ++succeeded;
+              head["model_version"] = r->model_version;
+              head["task"] = std::string(vision::TaskName(r->result.task));
+              results.push_back(OutcomeJson(*r, /*header=*/false));
+            } else {
+              results.push_back({{"error", ErrorJson(r.status())}});
+            }
+          }
+          if (!head.contains("model_version")) {
+            absl::StatusOr<PublishedModel> p = inference->GetPublished(id);
+            if (!p.ok()) {
+              quota.reset();
+              return respond(p.status());
+            }
+            head["model_version"] = p->served->version;
+            head["task"] = std::string(vision::TaskName(p->served->config.output.task));
+          }
+          head["results"] = std::move(results);
+          CommitAndRespond(std::move(quota), succeeded, deadline, std::move(head),
+                           std::move(respond));
+        });
+    return absl::OkStatus();
+  }();
+  if (!started.ok()) respond(started);
 }
 
 // Async: the unit is committed when the request is accepted, before the 202.
@@ -354,11 +377,12 @@ Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Reque
   RETURN_IF_ERROR(inference->GetPublished(id).status());  // 404 now, not later
   ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
   RequestContext ctx = ContextOf(req, "infer/async");
+  const size_t input_bytes = inputs[0].image.size() + inputs[0].tensors.size();
   ASSIGN_OR_RETURN(
       std::string request_id,
       app.async->Submit([inference, id, input = std::move(inputs[0]), params,
                          ctx]() { return InferOne(inference, id, input, params, ctx); },
-                        caller->token_id));
+                        caller->token_id, input_bytes));
   RETURN_IF_ERROR(quota.Commit(1, inference->DeadlineFrom(params, start)));
   return JsonResponse(202, {{"request_id", request_id},
                             {"status", "queued"},
@@ -436,17 +460,22 @@ void AddInferenceRoutes(const AppServices& app, const InferenceRoutesOptions& op
          ASSIGN_OR_RETURN(PublishedModel m, app.inference->GetPublished(req.path_params["id"]));
          return JsonResponse(200, PublishedJson(m));
        }});
-  auto add = [&](const std::string& path, http::Handler handler) {
+  auto add = [&](const std::string& path, http::Handler handler, http::AsyncHandler async) {
     http::Route r{"POST", path, AuthScope::kApiToken, std::move(handler)};
+    r.async_handler = std::move(async);
     r.max_body_bytes = options.max_body_bytes;
     routes.push_back(std::move(r));
   };
-  add("/api/v1/models/{id}/infer",
-      [app, options](Request& req) { return Infer(app, options, req); });
-  add("/api/v1/models/{id}/infer/batch",
-      [app, options](Request& req) { return InferBatch(app, options, req); });
-  add("/api/v1/models/{id}/infer/async",
-      [app, options](Request& req) { return InferAsync(app, options, req); });
+  add("/api/v1/models/{id}/infer", nullptr, [app, options](Request& req, http::Respond respond) {
+    Infer(app, options, req, std::move(respond));
+  });
+  add("/api/v1/models/{id}/infer/batch", nullptr,
+      [app, options](Request& req, http::Respond respond) {
+        InferBatch(app, options, req, std::move(respond));
+      });
+  add(
+      "/api/v1/models/{id}/infer/async",
+      [app, options](Request& req) { return InferAsync(app, options, req); }, nullptr);
   routes.push_back({"GET", "/api/v1/requests/{request_id}", AuthScope::kApiToken,
                     [async = app.async](Request& req) { return AsyncResult(async, req); }});
 }

@@ -16,8 +16,7 @@
 namespace cinfer::api {
 
 struct InferenceRoutesOptions {
-  std::string spool_dir;              // multipart bodies are parsed from a spool file
-  size_t max_body_bytes = 32u << 20;  // per inference request
+  size_t max_body_bytes = 32u << 20;  // per inference request (multipart parsed in memory)
 };
 
 // The services the application routes use; not owned.

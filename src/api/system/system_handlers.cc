@@ -113,14 +113,17 @@ Result Info(const SystemDeps& d) {
 void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
   auto shared = std::make_shared<const SystemDeps>(deps);
   const StaticAssets* assets = deps.assets;
-  routes.push_back({"GET", "/health/live", AuthScope::kPublic, [](Request&) -> Result {
-                      return JsonResponse(200, {{"status", "ok"}});
-                    }});
-  routes.push_back({"GET", "/health/ready", AuthScope::kPublic, [shared](Request&) -> Result {
-                      if (shared->readiness->IsReady())
-                        return JsonResponse(200, {{"status", "ready"}});
-                      return JsonResponse(503, {{"status", "starting"}});
-                    }});
+  // Health checks answer on the network thread (asynchronous routes that answer at
+  // once): they never queue behind a handler pool busy loading, draining or inferring.
+  routes.push_back({"GET", "/health/live", AuthScope::kPublic, nullptr});
+  routes.back().async_handler = [](Request&, http::Respond respond) {
+    respond(JsonResponse(200, {{"status", "ok"}}));
+  };
+  routes.push_back({"GET", "/health/ready", AuthScope::kPublic, nullptr});
+  routes.back().async_handler = [shared](Request&, http::Respond respond) {
+    respond(shared->readiness->IsReady() ? JsonResponse(200, {{"status", "ready"}})
+                                         : JsonResponse(503, {{"status", "starting"}}));
+  };
   routes.push_back(
       {"GET", "/api/v1/internal/system/setup", AuthScope::kPublic, [shared](Request&) -> Result {
          ASSIGN_OR_RETURN(bool initialized, shared->auth->IsInitialized());

@@ -160,6 +160,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OnnxRuntimeEngine::Load(
     Ort::SessionOptions so;
     so.SetIntraOpNumThreads(load.intra_op_threads > 0 ? load.intra_op_threads : o.intra_op_threads);
     so.SetInterOpNumThreads(o.inter_op_threads);
+    if (!load.allow_spinning) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
     so.SetGraphOptimizationLevel(o.graph_optimization == "disable"    ? ORT_DISABLE_ALL
                                  : o.graph_optimization == "basic"    ? ORT_ENABLE_BASIC
                                  : o.graph_optimization == "extended" ? ORT_ENABLE_EXTENDED
