@@ -854,7 +854,8 @@ BAD_CONFIGS = [
     ({"max_batch_size": "x"}, ["max_batch_size"]),
     ({"max_batch_size": -1}, ["max_batch_size"]),
     ({"max_batch_size": 1.5}, ["max_batch_size"]),
-    ({"instances": 0}, ["instances"]),
+    ({"instances": -1}, ["instances"]),  # 0 is valid: sized from the machine
+    ({"instances": 65}, ["instances"]),
     ({"instances": "2"}, ["instances"]),
     ({"warmup_iterations": -1}, ["warmup_iterations"]),
     ({"engine_options": {"threads": "x"}}, ["engine_options", "threads"]),
