@@ -6,7 +6,7 @@ same cores and with the same image bytes.
 Servers, each started fresh per model so it has the cores alone:
   cinfer-default  the real server binary, the model published with a config that
                   names only its input/output (no `instances`, no `engine_options`:
-                  one engine instance with the engine's default thread count);
+                  the server sizes them from the cores, docs/MODEL_CONFIG.md);
   cinfer-tuned    the same with `instances: 2` and `engine_options: {"threads": 1}`;
   fastapi         the peer under `uvicorn --workers <cores>`, one single-threaded
                   ONNX Runtime session per worker process.
@@ -38,7 +38,7 @@ cinfer-default/cinfer-tuned and every server / raw ceiling.
 
 Usage: .venv/bin/python bench/peer_bench.py [--seconds 10] [--models cls,det]
            [--concurrency 1,4,16,64] [--servers cinfer-default,cinfer-tuned,fastapi]
-           [--out FILE]
+           [--queue-size N] [--out FILE]
 Needs: bash bench/setup-peer.sh (bench/.venv-peer and wrk), build/cinfer,
 models/samples (scripts/fetch-sample-models.sh) and models/samples/images
 (scripts/fetch-sample-images.sh), requests and Pillow in .venv.
@@ -209,7 +209,7 @@ class Cinfer:
     """The real server on a random port with a fresh data directory, an admin and an
     API token without limits (the approach of bench/served_vs_raw.py)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, queue_size=None):
         self.dir = Path(workdir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -219,6 +219,8 @@ class Cinfer:
                          "CINFER_SERVER__ACCESS_LOG": "false",
                          "CINFER_SERVER__LOG_LEVEL": "warn",
                          "CINFER_REQUEST__TIMEOUT_MS": "60000"}
+        if queue_size is not None:  # admission: the per-model queue bound
+            self.settings["CINFER_REQUEST__QUEUE_SIZE"] = str(queue_size)
         env.update(self.settings)
         self.log = open(self.dir / "server.log", "wb")
         self.proc = subprocess.Popen([CINFER, "serve"], env=env, stdout=self.log,
@@ -552,6 +554,10 @@ def main():
     ap.add_argument("--models", default="cls,det", help="cls,det")
     ap.add_argument("--concurrency", default="1,4,16,64", help="comma-separated")
     ap.add_argument("--servers", default=",".join(SERVERS), help=",".join(SERVERS))
+    ap.add_argument("--queue-size", type=int,
+                    help="cinfer's request.queue_size (default: the server's, 100); with a "
+                         "small queue the highest concurrency measures admission: every "
+                         "response a 200 or an immediate 503")
     ap.add_argument("--out", help="default bench/results/peer_bench-<date>.json")
     args = ap.parse_args()
     models = [m for m in args.models.split(",") if m]
@@ -567,7 +573,7 @@ def main():
     doc = {"benchmark": "peer_bench",
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "cinfer": version, "git_commit": git_commit(), "machine": machine(),
-           "seconds_per_point": seconds,
+           "seconds_per_point": seconds, "cinfer_queue_size": args.queue_size,
            "load_generator": f"wrk -t min(c,2) -c c -d {seconds}s --timeout 60s, keep-alive, "
                              "on the same cores as the server under test",
            "notes": ["rps counts 2xx responses; p50/p99/max are wrk's latency of every "
@@ -602,7 +608,7 @@ def main():
                 if name == "fastapi":
                     server = FastApiPeer(work, m)
                 else:
-                    server = Cinfer(work)
+                    server = Cinfer(work, args.queue_size)
                 try:
                     if name != "fastapi":
                         cfg = {"input": m["input"], "output": m["output"],

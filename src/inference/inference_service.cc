@@ -141,9 +141,10 @@ absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
   }
   pending.transform = prepared.transform;
   const std::string& name = spec.tensor.empty() ? model.inputs()[0].name : spec.tensor;
-  ASSIGN_OR_RETURN(Tensor tensor, vision::StackRows({&prepared}, name));
-  RETURN_IF_ERROR(CheckInputs(model.inputs(), {tensor}));
-  return tensor;
+  std::vector<Tensor> inputs;  // moved and checked in place: no copy of the pixels
+  inputs.push_back(vision::OneRow(std::move(prepared), name));
+  RETURN_IF_ERROR(CheckInputs(model.inputs(), inputs));
+  return std::move(inputs[0]);
 }
 
 absl::Status InferenceService::Postprocess(const ServedModel& served, std::vector<Tensor> outputs,

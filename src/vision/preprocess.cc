@@ -180,6 +180,12 @@ absl::StatusOr<PreparedImage> PrepareImage(const cv::Mat& bgr, const InputSpec& 
   return prepared;
 }
 
+Tensor OneRow(PreparedImage&& row, const std::string& name) {
+  Tensor tensor{name, row.dtype, {1}, std::move(row.data)};
+  tensor.shape.insert(tensor.shape.end(), row.row_shape.begin(), row.row_shape.end());
+  return tensor;
+}
+
 absl::StatusOr<Tensor> StackRows(const std::vector<const PreparedImage*>& rows,
                                  const std::string& name) {
   if (rows.empty() || rows.front() == nullptr) return ValidationError("no images to stack");

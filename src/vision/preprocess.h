@@ -47,5 +47,7 @@ absl::StatusOr<PreparedImage> PrepareImage(const cv::Mat& bgr, const InputSpec& 
 // `name` with shape {rows.size(), row_shape...}.
 absl::StatusOr<Tensor> StackRows(const std::vector<const PreparedImage*>& rows,
                                  const std::string& name);
+// One image as a one-row tensor, its pixels moved rather than copied.
+Tensor OneRow(PreparedImage&& row, const std::string& name);
 
 }  // namespace cinfer::vision

@@ -292,5 +292,20 @@ TEST(PreprocessTest, StackRowsAddsTheBatchDimension) {
   EXPECT_EQ(ErrorCodeOf(StackRows({}, "x").status()), "VALIDATION_FAILED");
 }
 
+TEST(PreprocessTest, OneRowIsStackRowsOfOneImageWithoutTheCopy) {
+  const InputSpec spec = Spec(4, 3, ResizeMode::kLetterbox);
+  auto a = PrepareImage(cv::Mat(10, 10, CV_8UC3, cv::Scalar::all(7)), spec);
+  ASSERT_TRUE(a.ok());
+  auto stacked = StackRows({&*a}, "images");
+  ASSERT_TRUE(stacked.ok());
+  const std::byte* pixels = a->data.data();
+  Tensor one = OneRow(*std::move(a), "images");
+  EXPECT_EQ(one.name, stacked->name);
+  EXPECT_EQ(one.dtype, stacked->dtype);
+  EXPECT_EQ(one.shape, (Shape{1, 3, 3, 4}));
+  EXPECT_EQ(one.data, stacked->data);
+  EXPECT_EQ(one.data.data(), pixels);  // the same buffer, moved
+}
+
 }  // namespace
 }  // namespace cinfer::vision
