@@ -35,6 +35,19 @@ constexpr auto kDrainTimeout = std::chrono::seconds(5);
 // Asynchronous routes start on the network thread up to this body size.
 constexpr size_t kInlineBodyBytes = 256 * 1024;
 
+// A connection whose coroutine threw (out of memory while reading a body, ...)
+// is closed and logged; the server keeps serving.
+void LogSessionFailure(std::exception_ptr failure) {
+  if (failure == nullptr) return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    spdlog::error("connection closed after an exception: {}", e.what());
+  } catch (...) {
+    spdlog::error("connection closed after a non-standard exception");
+  }
+}
+
 absl::Status QueueFull(std::string message) {
   return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL", std::move(message)),
                         1);
@@ -447,9 +460,9 @@ asio::awaitable<void> HttpServer::Impl::Listen() {
     auto ex = sock.get_executor();
     if (tls) {
       asio::co_spawn(ex, Session(beast::ssl_stream<beast::tcp_stream>(std::move(sock), *tls), ip),
-                     asio::detached);
+                     LogSessionFailure);
     } else {
-      asio::co_spawn(ex, Session(beast::tcp_stream(std::move(sock)), ip), asio::detached);
+      asio::co_spawn(ex, Session(beast::tcp_stream(std::move(sock)), ip), LogSessionFailure);
     }
   }
 }

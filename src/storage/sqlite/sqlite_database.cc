@@ -43,6 +43,7 @@ absl::Status SqliteDatabase::OpenReader(const std::string& path, int busy_timeou
 }
 
 SqliteDatabase::~SqliteDatabase() {
+  hot_.reset();  // its statements are finalized before the connection closes
   sqlite3_close(reader_);
   sqlite3_close(db_);
 }
@@ -522,7 +523,7 @@ absl::Status SqliteDatabase::AppendInferenceLogs(const std::vector<InferenceLogR
   return InTransaction([&]() -> absl::Status {
     for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
       const size_t n = std::min(kRowsPerInsert, records.size() - first);
-      ASSIGN_OR_RETURN(Statement ins, Statement::Prepare(db_, AppendLogsSql(n)));
+      ASSIGN_OR_RETURN(Statement ins, hot_->Get(AppendLogsSql(n)));
       for (size_t i = 0; i < n; ++i) {
         BindLog(ins, static_cast<int>(i * kLogParams), records[first + i]);
       }
@@ -827,20 +828,17 @@ absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrem
     for (const TokenUsageIncrement& inc : increments) {
       ASSIGN_OR_RETURN(
           Statement up,
-          Statement::Prepare(db_,
-                             "UPDATE tokens SET used_count = CASE WHEN usage_month = ?1 "
-                             "THEN used_count + ?2 WHEN usage_month < ?1 THEN ?2 "
-                             "ELSE used_count END, usage_month = MAX(usage_month, ?1), "
-                             "last_used_at = MAX(COALESCE(last_used_at, ''), ?3) WHERE id = ?4"));
+          hot_->Get("UPDATE tokens SET used_count = CASE WHEN usage_month = ?1 "
+                    "THEN used_count + ?2 WHEN usage_month < ?1 THEN ?2 "
+                    "ELSE used_count END, usage_month = MAX(usage_month, ?1), "
+                    "last_used_at = MAX(COALESCE(last_used_at, ''), ?3) WHERE id = ?4"));
       RETURN_IF_ERROR(
           up.Bind(1, inc.month).Bind(2, inc.count).Bind(3, inc.at).Bind(4, inc.token_id).Run());
       if (sqlite3_changes(db_) == 0) continue;  // the token is gone
-      ASSIGN_OR_RETURN(
-          Statement day,
-          Statement::Prepare(db_,
-                             "INSERT INTO token_usage_daily (token_id, day, model_id, count) "
-                             "VALUES (?, ?, ?, ?) ON CONFLICT(token_id, day, model_id) "
-                             "DO UPDATE SET count = count + excluded.count"));
+      ASSIGN_OR_RETURN(Statement day,
+                       hot_->Get("INSERT INTO token_usage_daily (token_id, day, model_id, count) "
+                                 "VALUES (?, ?, ?, ?) ON CONFLICT(token_id, day, model_id) "
+                                 "DO UPDATE SET count = count + excluded.count"));
       RETURN_IF_ERROR(day.Bind(1, inc.token_id)
                           .Bind(2, inc.day)
                           .Bind(3, inc.model_id)

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "storage/database.h"
+#include "storage/sqlite/statement.h"
 
 struct sqlite3;
 
@@ -92,7 +93,8 @@ class SqliteDatabase final : public Database {
                                                         std::string_view to_day) override;
 
  private:
-  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  explicit SqliteDatabase(sqlite3* db)
+      : db_(db), hot_(std::make_unique<sqlite::StatementCache>(db)) {}
   // The read-only connection for the dashboard and audit queries (WAL: its
   // readers never block the writer connection, nor wait for it).
   absl::Status OpenReader(const std::string& path, int busy_timeout_ms);
@@ -109,6 +111,7 @@ class SqliteDatabase final : public Database {
 
   std::mutex mu_;
   sqlite3* db_;
+  std::unique_ptr<sqlite::StatementCache> hot_;  // under mu_: usage and log writes
   std::mutex reader_mu_;
   sqlite3* reader_ = nullptr;
 };

@@ -833,9 +833,10 @@ TEST_F(SqliteDatabaseTest, SchemaVersion5AdminMigratesToTheAdminRole) {
       exec(fmt::format("INSERT INTO schema_migrations (version, name) VALUES ({}, '{}')", m.version,
                        m.name));
     }
-    exec("INSERT INTO users (id, username, password_hash, is_admin, token_version, created_at, "
-         "last_login, status) VALUES ('u1', 'root', '$argon2id$x', 1, 3, '" +
-         At(1) + "', '" + At(2) + "', 'active')");
+    exec(
+        "INSERT INTO users (id, username, password_hash, is_admin, token_version, created_at, "
+        "last_login, status) VALUES ('u1', 'root', '$argon2id$x', 1, 3, '" +
+        At(1) + "', '" + At(2) + "', 'active')");
     sqlite3_close(raw);
   }
   auto db = Open();

@@ -30,7 +30,30 @@ absl::StatusOr<Statement> Statement::Prepare(sqlite3* db, std::string_view sql) 
 }
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  if (stmt_ == nullptr) return;
+  if (owned_) {
+    sqlite3_finalize(stmt_);
+  } else {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+StatementCache::~StatementCache() {
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+}
+
+absl::StatusOr<Statement> StatementCache::Get(std::string_view sql) {
+  if (auto it = stmts_.find(std::string(sql)); it != stmts_.end()) {
+    return Statement(it->second, /*owned=*/false);
+  }
+  if (stmts_.size() >= capacity_) return Statement::Prepare(db_, sql);
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
+  stmts_.emplace(std::string(sql), stmt);
+  return Statement(stmt, /*owned=*/false);
 }
 
 Statement& Statement::Bind(int index, std::string_view value) {
