@@ -13,7 +13,8 @@ afterEach(() => cleanup());
 function model(status: string) {
   return { id: 'm1', name: '<script>x</script>', description: '<b>desc</b>', engine: 'onnxruntime', status, status_reason: null,
            current_version: 1, served_version: status === 'published' ? 1 : null, versions: [],
-           serving: status === 'published' ? { version: 1, state: 'ready', in_flight: 0, loaded_at: '2026-01-01T00:00:00.000Z', load_ms: 12, devices: ['cpu'] } : null,
+           serving: status === 'published' ? { version: 1, state: 'ready', in_flight: 0, loaded_at: '2026-01-01T00:00:00.000Z', load_ms: 12, devices: ['cpu'],
+             plan: { instances: 2, threads: 1, allow_spinning: false, rule: 'sized from 2 cores' } } : null,
            io_schema: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 48, 192] }], outputs: [] },
            config: { input: { width: 192 }, output: { task: 'classification', labels: ['0', '180'] } },
            created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
@@ -41,6 +42,8 @@ describe('ModelDetailPage', () => {
     expect(screen.getByText('<b>desc</b>')).toBeTruthy();
     expect(container.querySelector('script, b')).toBeNull();
     expect(screen.getByTestId('model-serving').textContent).toContain('ready');
+    expect(screen.getByTestId('serving-plan').textContent).toBe('2 instances × 1 threads');
+    expect(screen.getByTestId('serving-plan').getAttribute('title')).toBe('sized from 2 cores');
     expect(screen.getByTestId('model-playground').getAttribute('href')).toBe('/models/m1/playground');
     await confirm('model-delete');
     const alert = await screen.findByTestId('model-action-error');

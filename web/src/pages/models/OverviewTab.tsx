@@ -40,6 +40,13 @@ function Serving({ model }: { model: Model }) {
       <Descriptions.Item label={t('overview.loadedAt')}>{dayjs(s.loaded_at).format('YYYY-MM-DD HH:mm:ss')}</Descriptions.Item>
       <Descriptions.Item label={t('overview.loadMs')}>{s.load_ms.toFixed(1)}</Descriptions.Item>
       <Descriptions.Item label={t('overview.devices')}>{s.devices.join(', ')}</Descriptions.Item>
+      {s.plan && (
+        <Descriptions.Item label={t('overview.plan')}>
+          <span title={s.plan.rule} data-testid="serving-plan">
+            {t('overview.planValue', { instances: s.plan.instances, threads: s.plan.threads })}
+          </span>
+        </Descriptions.Item>
+      )}
       {s.fallback_reason && <Descriptions.Item label={t('overview.fallback')}>{s.fallback_reason}</Descriptions.Item>}
     </Descriptions>
   );

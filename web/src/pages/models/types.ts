@@ -47,6 +47,8 @@ export interface Serving {
   load_ms: number;
   devices: string[];
   fallback_reason?: string;
+  // instances × threads it runs with; what the config left at 0 is sized from the cores
+  plan?: { instances: number; threads: number; allow_spinning: boolean; rule: string };
 }
 export interface Model {
   id: string;
