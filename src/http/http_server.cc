@@ -8,7 +8,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -136,6 +138,11 @@ struct HttpServer::Impl {
   asio::signal_set signals;
   std::atomic<int> in_flight{0};
   std::atomic<size_t> connections{0};
+  // Asynchronous requests not yet answered: Run waits for them after the loop
+  // stops, so no answer is posted to a destroyed io_context.
+  std::mutex async_mu;
+  std::condition_variable async_cv;
+  size_t async_pending = 0;
   std::atomic<size_t> app_in_flight{0};  // application-API requests (admission)
   std::atomic<size_t> app_bytes{0};      // and their declared body bytes
   // One admitted application-API request; gives its share back when destroyed.
@@ -473,10 +480,17 @@ asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
       [this, &request, inline_start](auto handler) {
         // Beast/Asio completion handlers are move-only; std::function copies.
         auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+        {
+          std::lock_guard lock(async_mu);
+          ++async_pending;
+        }
         auto start = [this, &request, resume] {
-          router->HandleAsync(request, [resume](Response r) {
+          router->HandleAsync(request, [this, resume](Response r) mutable {
             auto ex = asio::get_associated_executor(*resume);
             asio::post(ex, [resume, r = std::move(r)]() mutable { (*resume)(std::move(r)); });
+            resume.reset();  // the posted operation owns the coroutine now
+            std::lock_guard lock(async_mu);
+            if (--async_pending == 0) async_cv.notify_all();
           });
         };
         if (inline_start) {
@@ -578,6 +592,13 @@ absl::Status HttpServer::Run() {
   for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : threads) t.join();
+  {  // answers still on their way (engine calls past the shutdown limit)
+    std::unique_lock lock(s.async_mu);
+    if (s.async_pending > 0) {
+      spdlog::warn("waiting for {} asynchronous request(s) to finish", s.async_pending);
+    }
+    s.async_cv.wait(lock, [&s] { return s.async_pending == 0; });
+  }
   s.handlers.join();
   s.work_handlers.join();
   return absl::OkStatus();

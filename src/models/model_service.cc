@@ -245,7 +245,16 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
       }
     }
   }
-  auto served = std::make_shared<ServedModel>();
+  // A version's last handle can go away on one of its own workers (a request that
+  // finished after an unpublish or a switch): it is then destroyed on a thread of its
+  // own, since its scheduler joins its workers.
+  std::shared_ptr<ServedModel> served(new ServedModel(), [](ServedModel* m) {
+    if (m->scheduler != nullptr && m->scheduler->OnWorkerThread()) {
+      std::thread([m] { delete m; }).detach();
+    } else {
+      delete m;
+    }
+  });
   served->model_id = m.id;
   served->version = v.version;
   served->engine = m.engine;

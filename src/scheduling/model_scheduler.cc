@@ -167,6 +167,14 @@ size_t ModelScheduler::queued() const {
 
 int64_t ModelScheduler::running() const { return running_.load(); }
 
+bool ModelScheduler::OnWorkerThread() const {
+  const std::thread::id self = std::this_thread::get_id();
+  for (const std::thread& worker : workers_) {  // fixed after construction
+    if (worker.get_id() == self) return true;
+  }
+  return false;
+}
+
 void ModelScheduler::Work() {
   std::unique_lock lock(mu_);
   while (true) {

@@ -84,6 +84,8 @@ class ModelScheduler {
 
   size_t queued() const;
   int64_t running() const;
+  // True on one of this scheduler's worker threads (where it must not be destroyed).
+  bool OnWorkerThread() const;
   // True with dynamic batching (jobs then cannot use `prepare`).
   bool batching() const { return options_.max_batch_size > 1; }
 
