@@ -46,13 +46,11 @@ Writes bench/results/peer_bench-<date>.json unless --out says otherwise.
 """
 import argparse
 import datetime
-import io
 import json
 import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,6 +60,8 @@ from pathlib import Path
 
 import requests
 from PIL import Image, ImageStat
+
+from benchlib import cpu_model, free_port, git_commit, jpeg, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
@@ -135,14 +135,6 @@ function done(summary, latency, requests)
     latency.max, latency.mean))
 end
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_live(url, proc, what, timeout=60):
@@ -419,12 +411,6 @@ def raw_bench(file, shape, seconds):
             "ceiling_rps": round(r["throughput_per_s"] * CORES, 1)}
 
 
-def jpeg(img, quality=90):
-    b = io.BytesIO()
-    img.convert("RGB").save(b, "JPEG", quality=quality)
-    return b.getvalue()
-
-
 def inputs():
     """The one JPEG each model is driven with. cls: the 24-pixel strip of page.png
     with the most ink, resized to 192x48 (as bench/served_vs_raw.py cuts them);
@@ -453,24 +439,8 @@ def sample_answer(server, body):
 
 
 def machine():
-    def cpuinfo(key):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-        return "?"
-    return {"cores": CORES, "cpu_model": cpuinfo("model name"), "arch": platform.machine(),
+    return {"cores": CORES, "cpu_model": cpu_model(), "arch": platform.machine(),
             "kernel": platform.release()}
-
-
-def git_commit():
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return head + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def check_prerequisites(models):
@@ -634,11 +604,7 @@ def main():
                     server.stop()
     doc["ratios"] = ratios(doc)
     print_table(doc)
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / (
-        "peer_bench-" + datetime.date.today().isoformat() + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    write_result(doc, args.out, "peer_bench")
 
 
 if __name__ == "__main__":

@@ -18,15 +18,12 @@ Needs models/samples (scripts/fetch-sample-models.sh) and models/samples/images
 """
 import argparse
 import datetime
-import io
 import json
 import os
 import platform
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,6 +31,8 @@ from pathlib import Path
 
 import requests
 from PIL import Image
+
+from benchlib import free_port, jpeg, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
@@ -52,14 +51,6 @@ MODELS = {
     "det": {"file": "ch_PP-OCRv4_det_infer.onnx", "shape": [1, 3, 640, 640],
             "input": DET_INPUT, "output": {"task": "text_detection"}},
 }
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def cpu_seconds(pid):
@@ -215,12 +206,6 @@ def raw_bench(model, shape, threads, batch, seconds):
     return r
 
 
-def jpeg(img, quality=90):
-    b = io.BytesIO()
-    img.convert("RGB").save(b, "JPEG", quality=quality)
-    return b.getvalue()
-
-
 def inputs():
     page = Image.open(IMAGES / "page.png").convert("RGB")
     w, h = page.size
@@ -297,11 +282,7 @@ def main():
         "raw": raw,
         "served": results,
     }
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / (
-        "served_vs_raw-" + datetime.date.today().isoformat() + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(doc, args.out, "served_vs_raw")
 
 
 if __name__ == "__main__":
