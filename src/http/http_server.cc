@@ -133,6 +133,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   asio::thread_pool handlers;       // public and admin routes
   asio::thread_pool work_handlers;  // application-API routes (decoding, inference)
+  asio::thread_pool long_handlers;  // long-running routes (model loads, validation, drains)
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   asio::signal_set signals;
@@ -182,6 +183,7 @@ struct HttpServer::Impl {
         ioc(o.io_threads),
         handlers(static_cast<size_t>(o.handler_threads)),
         work_handlers(static_cast<size_t>(o.work_threads)),
+        long_handlers(static_cast<size_t>(o.long_threads)),
         acceptor(asio::make_strand(ioc)),  // Listen and the close share this strand
         signals(ioc),
         live(LiveSettings{o.access_log, o.trusted_proxies}) {}
@@ -397,8 +399,10 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     } else {
       // Application-API requests run on their own pool, so health checks and admin
       // requests never queue behind them.
-      asio::thread_pool& pool =
-          route != nullptr && route->scope == AuthScope::kApiToken ? work_handlers : handlers;
+      asio::thread_pool& pool = route == nullptr                       ? handlers
+                                : route->long_running                  ? long_handlers
+                                : route->scope == AuthScope::kApiToken ? work_handlers
+                                                                       : handlers;
       response = co_await asio::co_spawn(
           pool,
           [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(*request); },
@@ -539,6 +543,7 @@ HttpServer::~HttpServer() {
   impl_->ioc.stop();
   impl_->handlers.join();
   impl_->work_handlers.join();
+  impl_->long_handlers.join();
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options,
@@ -601,6 +606,7 @@ absl::Status HttpServer::Run() {
   }
   s.handlers.join();
   s.work_handlers.join();
+  s.long_handlers.join();
   return absl::OkStatus();
 }
 

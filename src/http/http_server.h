@@ -33,6 +33,7 @@ class HttpServer {
     int io_threads = 2;
     int handler_threads = 4;  // public and admin routes
     int work_threads = 4;     // application-API (AuthScope::kApiToken) routes
+    int long_threads = 4;     // Route::long_running routes (model loads, drains)
     // Admission: open connections (beyond: the next one is answered 503 QUEUE_FULL
     // and closed), and application-API requests in flight and their body bytes
     // (beyond: 503 QUEUE_FULL with Retry-After, before the body is read). Health,

@@ -64,6 +64,9 @@ struct Route {
   std::string permission = {};
   // Set instead of `handler` for asynchronous routes.
   AsyncHandler async_handler = {};
+  // The handler may take seconds (a model load, validation, a drain): it runs on a
+  // pool of its own, so it never holds the threads of logins and other admin calls.
+  bool long_running = false;
 };
 
 class Router {

@@ -197,6 +197,7 @@ absl::Status Application::Serve() {
   o.io_threads = s.io_threads;
   o.handler_threads = s.workers;
   o.work_threads = s.inference_workers;
+  o.long_threads = s.workers;
   o.max_connections = static_cast<size_t>(s.max_connections);
   o.max_app_in_flight = static_cast<size_t>(c_->config.request.max_in_flight);
   o.max_app_in_flight_bytes = static_cast<size_t>(c_->config.request.max_in_flight_mb) << 20;

@@ -161,3 +161,32 @@ def test_serving_plan_is_sized_from_the_cores(server_factory):
                        {**CLS_CONFIG, "instances": 3, "engine_options": {"threads": 2}})
     plan = get_model(admin, fixed).json()["serving"]["plan"]
     assert (plan["instances"], plan["threads"], plan["rule"]) == (3, 2, "as configured"), plan
+
+
+def test_login_answers_while_models_load(server_factory):
+    """Publishing loads and warms a model up for seconds; those loads run on a pool of
+    their own, so a login never waits behind them (it used to share the control
+    pool: with every control thread loading, the login waited for a load to end)."""
+    s = server_factory(env={"CINFER_SERVER__WORKERS": "2"})  # 2 control, 2 long threads
+    admin = make_admin(s)
+    slow = {**DET_CONFIG, "warmup_iterations": 10}  # seconds of warm-up per publish
+    mids = [upload_ok(admin, need(DET).read_bytes(), f"det-slow-{i}", config=slow,
+                      filename=DET.name, timeout=LONG_TIMEOUT_S)["id"] for i in range(3)]
+    done = {}
+
+    def publish(mid):
+        r = requests.post(f"{s.url}/api/v1/internal/models/{mid}/publish",
+                          headers={"Authorization": f"Bearer {admin.token}"},
+                          timeout=LONG_TIMEOUT_S)
+        done[mid] = time.monotonic()
+        return r.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(mids)) as pool:
+        publishes = [pool.submit(publish, mid) for mid in mids]
+        time.sleep(0.5)  # every long thread is loading now
+        login = s.login()
+        login_done = time.monotonic()
+        statuses = [p.result() for p in publishes]
+    assert login.status_code == 200, login.text
+    assert statuses == [200] * len(mids), statuses
+    assert login_done < min(done.values()), "the login waited for a model load"

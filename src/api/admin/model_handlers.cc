@@ -257,6 +257,7 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
                      [models, options](Request& req) { return Upload(models, options, req); }};
   upload.max_body_bytes = options.max_file_bytes + (1u << 20);  // the file plus the form fields
   upload.body_to_file = true;
+  upload.long_running = true;  // validation in a sandbox
   routes.push_back(std::move(upload));
   routes.push_back(
       {"GET", base, AuthScope::kAdmin, [models](Request& req) { return List(models, req); }});
@@ -275,6 +276,7 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
       [models, options](Request& req) { return UploadVersion(models, options, req); }};
   version.max_body_bytes = options.max_file_bytes + (1u << 20);
   version.body_to_file = true;
+  version.long_running = true;
   routes.push_back(std::move(version));
   routes.push_back(
       {"GET", base + "/{id}/versions", AuthScope::kAdmin, [models](Request& req) -> Result {
@@ -292,27 +294,32 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
          }
          return JsonResponse(200, {{"items", items}});
        }});
-  routes.push_back({"POST", base + "/{id}/versions/{version}/activate", AuthScope::kAdmin,
-                    [models](Request& req) -> Result {
-                      ASSIGN_OR_RETURN(int64_t v, VersionParam(req));
-                      ASSIGN_OR_RETURN(bool force, ForceFlag(req));
-                      ASSIGN_OR_RETURN(ModelRecord m, models->Activate(req.path_params["id"], v,
-                                                                       ActorOf(req), force));
-                      return ModelResponse(models, 200, m);
-                    }});
-  routes.push_back(
-      {"POST", base + "/{id}/publish", AuthScope::kAdmin, [models](Request& req) -> Result {
-         ASSIGN_OR_RETURN(ModelRecord m, models->Publish(req.path_params["id"], ActorOf(req)));
-         return ModelResponse(models, 200, m);
-       }});
-  routes.push_back(
-      {"POST", base + "/{id}/unpublish", AuthScope::kAdmin, [models](Request& req) -> Result {
-         ASSIGN_OR_RETURN(ModelRecord m, models->Unpublish(req.path_params["id"], ActorOf(req)));
-         return ModelResponse(models, 200, m);
-       }});
+  // Loads and drains (activate, publish, unpublish) take seconds.
+  auto add_long = [&routes](http::Route r) {
+    r.long_running = true;
+    routes.push_back(std::move(r));
+  };
+  add_long({"POST", base + "/{id}/versions/{version}/activate", AuthScope::kAdmin,
+            [models](Request& req) -> Result {
+              ASSIGN_OR_RETURN(int64_t v, VersionParam(req));
+              ASSIGN_OR_RETURN(bool force, ForceFlag(req));
+              ASSIGN_OR_RETURN(ModelRecord m,
+                               models->Activate(req.path_params["id"], v, ActorOf(req), force));
+              return ModelResponse(models, 200, m);
+            }});
+  add_long({"POST", base + "/{id}/publish", AuthScope::kAdmin, [models](Request& req) -> Result {
+              ASSIGN_OR_RETURN(ModelRecord m, models->Publish(req.path_params["id"], ActorOf(req)));
+              return ModelResponse(models, 200, m);
+            }});
+  add_long({"POST", base + "/{id}/unpublish", AuthScope::kAdmin, [models](Request& req) -> Result {
+              ASSIGN_OR_RETURN(ModelRecord m,
+                               models->Unpublish(req.path_params["id"], ActorOf(req)));
+              return ModelResponse(models, 200, m);
+            }});
   http::Route test{"POST", base + "/{id}/test", AuthScope::kAdmin,
                    [models, options](Request& req) { return Test(models, options, req); }};
   test.max_body_bytes = options.max_test_body_bytes;
+  test.long_running = true;  // may load the version first
   routes.push_back(std::move(test));
 }
 
