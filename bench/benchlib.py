@@ -3,11 +3,18 @@ import datetime
 import io
 import json
 import platform
+import signal
 import socket
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The preprocessing of the PP-OCR models the benchmarks serve (model config `input`).
+CLS_INPUT = {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
+             "scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
+DET_INPUT = {"width": 640, "height": 640, "resize": "stretch", "color": "bgr",
+             "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 def free_port():
@@ -53,3 +60,14 @@ def write_result(doc, out, name):
     path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwrote {path}")
     return path
+
+
+def stop_server(proc, log):
+    """SIGTERM, then SIGKILL after 60 s; closes the server's log file."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()

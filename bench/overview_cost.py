@@ -33,7 +33,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from served_vs_raw import free_port  # noqa: E402  (one free-port helper for the benches)
+from benchlib import free_port, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
@@ -79,13 +79,7 @@ class Server:
         return {"Authorization": "Bearer " + r.json()["access_token"]}
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_server(self.proc, self.log)
 
 
 def insert_rows(db_path, rows, now):

@@ -61,7 +61,8 @@ from pathlib import Path
 import requests
 from PIL import Image, ImageStat
 
-from benchlib import cpu_model, free_port, git_commit, jpeg, write_result
+from benchlib import (CLS_INPUT, DET_INPUT, cpu_model, free_port, git_commit, jpeg, stop_server,
+                      write_result)
 
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
@@ -75,10 +76,6 @@ CORES = len(os.sched_getaffinity(0))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
-CLS_INPUT = {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
-             "scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
-DET_INPUT = {"width": 640, "height": 640, "resize": "stretch", "color": "bgr",
-             "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 MODELS = {
     "cls": {"file": "ch_ppocr_mobile_v2.0_cls_infer.onnx", "shape": [1, 3, 48, 192],
             "input": CLS_INPUT,
@@ -249,13 +246,7 @@ class Cinfer:
         return process_tree(self.proc.pid)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_server(self.proc, self.log)
 
 
 class FastApiPeer:

@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from benchlib import free_port, jpeg, write_result
+from benchlib import CLS_INPUT, DET_INPUT, free_port, jpeg, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CINFER = os.environ.get("CINFER_BIN", str(ROOT / "build" / "cinfer"))
@@ -40,10 +40,6 @@ SAMPLES = ROOT / "models" / "samples"
 IMAGES = SAMPLES / "images"
 API = "/api/v1/internal"
 
-CLS_INPUT = {"width": 192, "height": 48, "resize": "stretch", "color": "bgr",
-             "scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
-DET_INPUT = {"width": 640, "height": 640, "resize": "stretch", "color": "bgr",
-             "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 MODELS = {
     "cls": {"file": "ch_ppocr_mobile_v2.0_cls_infer.onnx", "shape": [1, 3, 48, 192],
             "input": CLS_INPUT,

@@ -413,14 +413,4 @@ InferenceService::Outcome InferenceService::Infer(std::string_view model_id,
   return result.get();
 }
 
-InferenceService::BatchOutcome InferenceService::InferBatch(
-    std::string_view model_id, const std::vector<InferenceInput>& inputs,
-    const InferenceParams& params, const RequestContext& ctx) {
-  std::promise<BatchOutcome> promise;
-  std::future<BatchOutcome> result = promise.get_future();
-  InferBatchAsync(std::string(model_id), inputs, params, ctx,
-                  [&promise](BatchOutcome r) { promise.set_value(std::move(r)); });
-  return result.get();
-}
-
 }  // namespace cinfer
