@@ -8,6 +8,8 @@ FUZZ_TARGETS ?= multipart image_probe model_format tensor_json jwt ip_address mo
 BUILD_TYPE ?= RelWithDebInfo
 CONFIG     ?= config/cinfer.example.yaml
 PYTEST     := .venv/bin/pytest
+JOBS       ?= $(shell nproc)
+PYTEST_JOBS ?= $(JOBS)
 
 .PHONY: all deps console console-test build run test e2e test-slow unit integration asan fuzz fuzz-deps fuzz-build \
         fuzz-merge format format-check clean
@@ -39,10 +41,14 @@ run: build
 	$(BUILD_DIR)/cinfer serve --config $(CONFIG)
 
 unit: build
-	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300
+	cd $(BUILD_DIR) && ctest -j$(JOBS) --output-on-failure --timeout 600
 
+# Two passes: the suite under pytest-xdist (whole files per worker, a server per test),
+# then the modules marked serial (wall-clock limits) alone.
 integration: build
-	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q tests/integration
+	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q -n $(PYTEST_JOBS) --dist loadfile \
+	  -m "not serial" tests/integration
+	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q -m serial tests/integration
 
 # The console's component tests (Vitest, jsdom).
 console-test: console
@@ -65,7 +71,7 @@ asan: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) --target cinfer_unit_tests cinfer_fuzz_all
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
-	  ctest --output-on-failure --timeout 600
+	  ctest -j$(JOBS) --output-on-failure --timeout 900
 
 # libFuzzer (clang, docs/FUZZING.md): each target runs FUZZ_SECONDS on a scratch corpus.
 fuzz-deps:

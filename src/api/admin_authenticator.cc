@@ -30,16 +30,15 @@ absl::Status AdminAuthenticator::Authenticate(http::Request& request) {
 absl::Status AdminAuthenticator::Authorize(const http::Request& request, const http::Route& route) {
   const Principal& who = AdminOf(request);
   if (who.must_change_password && !OpenBeforePasswordChange(route)) {
-    return MakeError(absl::StatusCode::kPermissionDenied, "PASSWORD_CHANGE_REQUIRED",
+    return MakeError(ErrorCode::kPasswordChangeRequired,
                      "an administrator reset this password: change it first "
                      "(POST /api/v1/internal/auth/password)");
   }
   const std::optional<Role> need = ParseRole(route.permission);
   if (!need.has_value()) return absl::InternalError("admin route without a role");
   if (!RoleAllows(who.role, *need)) {
-    return MakeError(
-        absl::StatusCode::kPermissionDenied, "FORBIDDEN",
-        StrCat("this needs the ", route.permission, " role; yours is ", RoleName(who.role)));
+    return MakeError(ErrorCode::kForbidden, StrCat("this needs the ", route.permission,
+                                                   " role; yours is ", RoleName(who.role)));
   }
   return absl::OkStatus();
 }

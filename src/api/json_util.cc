@@ -41,7 +41,7 @@ absl::StatusOr<int64_t> PositiveParam(const http::Request& request, const char* 
   int64_t v = 0;
   auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
   if (ec != std::errc() || p != value->data() + value->size() || v < 1 || v > max) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+    return MakeError(ErrorCode::kBadRequest,
                      StrCat("query parameter '", name, "' must be an integer from 1 to ", max));
   }
   return v;

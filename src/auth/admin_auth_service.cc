@@ -75,15 +75,14 @@ absl::StatusOr<UserRecord> AdminAuthService::Setup(const std::string& username,
                                                    const std::string& setup_code,
                                                    const std::string& client_ip) {
   auto already = [] {
-    return MakeError(absl::StatusCode::kAlreadyExists, "ALREADY_INITIALIZED",
-                     "the server already has an administrator");
+    return MakeError(ErrorCode::kAlreadyInitialized, "the server already has an administrator");
   };
   ASSIGN_OR_RETURN(bool has_admin, d_.users->HasAdmin());
   if (has_admin) return already();
   {
     std::lock_guard lock(setup_mu_);
     if (!setup_code_.has_value() || !ConstantTimeEquals(*setup_code_, setup_code)) {
-      return MakeError(absl::StatusCode::kPermissionDenied, "INVALID_SETUP_CODE",
+      return MakeError(ErrorCode::kInvalidSetupCode,
                        "the setup code is missing or wrong; read it from <data_dir>/setup-code");
     }
   }
@@ -122,9 +121,9 @@ absl::StatusOr<IssuedSession> AdminAuthService::Login(const std::string& usernam
                                                       const std::string& password,
                                                       const std::string& client_ip) {
   if (auto wait = d_.throttle->RetryAfter(username, client_ip)) {
-    return WithRetryAfter(MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_ATTEMPTS",
-                                    "too many failed login attempts; try again later"),
-                          *wait);
+    return WithRetryAfter(
+        MakeError(ErrorCode::kTooManyAttempts, "too many failed login attempts; try again later"),
+        *wait);
   }
   ASSIGN_OR_RETURN(std::optional<UserRecord> user, d_.users->FindUserByUsername(username));
   bool ok = false;

@@ -29,8 +29,7 @@ absl::Status CheckStatus(const std::string& status) {
 }
 
 absl::Status UserNotFound(std::string_view id) {
-  return MakeError(absl::StatusCode::kNotFound, "USER_NOT_FOUND",
-                   StrCat("no user with id '", id, "'"));
+  return MakeError(ErrorCode::kUserNotFound, StrCat("no user with id '", id, "'"));
 }
 
 // Store errors in the API's terms.
@@ -70,8 +69,7 @@ absl::StatusOr<UserRecord> UserService::Create(const std::string& username,
   ASSIGN_OR_RETURN(u.password_hash, d_.hasher->Hash(password));
   absl::Status st = d_.users->CreateUser(u);
   if (absl::IsAlreadyExists(st)) {
-    return MakeError(absl::StatusCode::kAlreadyExists, "USERNAME_TAKEN",
-                     StrCat("a user named '", username, "' exists"));
+    return MakeError(ErrorCode::kUsernameTaken, StrCat("a user named '", username, "' exists"));
   }
   RETURN_IF_ERROR(st);
   Audit(actor, "user.create", u, nlohmann::json{{"username", username}, {"role", role}});

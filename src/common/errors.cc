@@ -15,33 +15,6 @@ constexpr absl::string_view kRetryUrl = "cinfer/retry_after";
 constexpr absl::string_view kDetailsUrl = "cinfer/details";
 constexpr absl::string_view kHiddenUrl = "cinfer/hidden_detail";
 
-std::string DefaultCode(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-      return "BAD_REQUEST";
-    case absl::StatusCode::kUnauthenticated:
-      return "UNAUTHENTICATED";
-    case absl::StatusCode::kPermissionDenied:
-      return "FORBIDDEN";
-    case absl::StatusCode::kNotFound:
-      return "NOT_FOUND";
-    case absl::StatusCode::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case absl::StatusCode::kFailedPrecondition:
-      return "CONFLICT";
-    case absl::StatusCode::kResourceExhausted:
-      return "RESOURCE_EXHAUSTED";
-    case absl::StatusCode::kUnavailable:
-      return "UNAVAILABLE";
-    case absl::StatusCode::kDeadlineExceeded:
-      return "TIMEOUT";
-    case absl::StatusCode::kUnimplemented:
-      return "NOT_IMPLEMENTED";
-    default:
-      return "INTERNAL";
-  }
-}
-
 bool IsIpLiteral(std::string_view token) {
   for (char c : token) {
     if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.' && c != '/' &&
@@ -135,18 +108,30 @@ std::string ScrubInternals(std::string_view message) {
   return out;
 }
 
-absl::Status MakeError(absl::StatusCode code, std::string_view error_code,
-                       std::string_view message) {
-  absl::Status status(code, ToAbsl(message));
-  status.SetPayload(kCodeUrl, absl::Cord(ToAbsl(error_code)));
+absl::Status MakeError(ErrorCode code, std::string_view message) {
+  const ErrorCodeInfo& info = InfoOf(code);
+  absl::Status status(info.status_code, ToAbsl(message));
+  status.SetPayload(kCodeUrl, absl::Cord(ToAbsl(info.name)));
   return status;
 }
 
-std::string ErrorCodeOf(const absl::Status& status) {
+ErrorCode ErrorCodeEnumOf(const absl::Status& status) {
   if (auto payload = status.GetPayload(kCodeUrl); payload.has_value()) {
-    return std::string(*payload);
+    if (auto code = ErrorCodeNamed(std::string(*payload)); code.has_value()) return *code;
   }
-  return DefaultCode(status.code());
+  return DefaultErrorCode(status.code());
+}
+
+std::string ErrorCodeOf(const absl::Status& status) {
+  return std::string(InfoOf(ErrorCodeEnumOf(status)).name);
+}
+
+bool HasErrorCode(const absl::Status& status, ErrorCode code) {
+  return !status.ok() && ErrorCodeEnumOf(status) == code;
+}
+
+int HttpStatusFor(const absl::Status& status) {
+  return status.ok() ? 200 : InfoOf(ErrorCodeEnumOf(status)).http_status;
 }
 
 absl::Status WithDetails(absl::Status status, std::string_view json_object) {
@@ -177,10 +162,10 @@ std::optional<int> RetryAfterOf(const absl::Status& status) {
 }
 
 absl::Status InvalidJsonError(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_JSON", message);
+  return MakeError(ErrorCode::kInvalidJson, message);
 }
 absl::Status ValidationError(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "VALIDATION_FAILED", message);
+  return MakeError(ErrorCode::kValidationFailed, message);
 }
 absl::Status FieldValidationError(std::string_view field, std::string_view message) {
   return WithField(ValidationError(message), field);
@@ -189,16 +174,16 @@ absl::Status WithField(absl::Status status, std::string_view field) {
   return WithDetails(std::move(status), nlohmann::json{{"field", field}}.dump());
 }
 absl::Status UnauthenticatedError(std::string_view message) {
-  return MakeError(absl::StatusCode::kUnauthenticated, "UNAUTHENTICATED", message);
+  return MakeError(ErrorCode::kUnauthenticated, message);
 }
 absl::Status ForbiddenError(std::string_view message) {
-  return MakeError(absl::StatusCode::kPermissionDenied, "FORBIDDEN", message);
+  return MakeError(ErrorCode::kForbidden, message);
 }
 absl::Status NotFoundError(std::string_view message) {
-  return MakeError(absl::StatusCode::kNotFound, "NOT_FOUND", message);
+  return MakeError(ErrorCode::kNotFound, message);
 }
 absl::Status PayloadTooLargeError(std::string_view message) {
-  return MakeError(absl::StatusCode::kResourceExhausted, "PAYLOAD_TOO_LARGE", message);
+  return MakeError(ErrorCode::kPayloadTooLarge, message);
 }
 
 }  // namespace cinfer

@@ -1,6 +1,7 @@
-// Errors carry an absl::StatusCode plus a stable machine-readable code string
-// (e.g. "INVALID_JSON") and optionally a Retry-After hint, as Status payloads.
-// http/error_response.h is the one place that turns them into HTTP.
+// Errors carry an absl::StatusCode plus a stable machine-readable code (an ErrorCode of
+// common/error_codes.h, e.g. INVALID_JSON) and optionally a Retry-After hint, as Status
+// payloads. HttpStatusFor reads the HTTP status from the code table;
+// http/error_response.h is the one place that writes them as HTTP responses.
 #pragma once
 
 #include <optional>
@@ -8,16 +9,22 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "common/error_codes.h"
 
 namespace cinfer {
 
-// Builds a status whose public error code is `error_code`.
-absl::Status MakeError(absl::StatusCode code, std::string_view error_code,
-                       std::string_view message);
+// Builds a status whose public error code is `code` (its StatusCode from the table).
+absl::Status MakeError(ErrorCode code, std::string_view message);
 
-// The error code string: the payload when set, otherwise derived from the
-// status code (NOT_FOUND, UNAUTHENTICATED, ...).
+// The error code: the one the status was made with, otherwise derived from the
+// status code (NOT_FOUND, UNAUTHENTICATED, ...; DefaultErrorCode).
+ErrorCode ErrorCodeEnumOf(const absl::Status& status);
+// Its wire name, e.g. "QUEUE_FULL".
 std::string ErrorCodeOf(const absl::Status& status);
+// False for an OK status.
+bool HasErrorCode(const absl::Status& status, ErrorCode code);
+// The HTTP status a status is answered with: 200 when OK, else its code's (the table).
+int HttpStatusFor(const absl::Status& status);
 
 // Attaches / reads a Retry-After hint in whole seconds.
 absl::Status WithRetryAfter(absl::Status status, int seconds);

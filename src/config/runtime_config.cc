@@ -10,8 +10,8 @@
 namespace cinfer {
 namespace {
 
-absl::Status KeyConflict(std::string_view code, const std::string& key, std::string_view why) {
-  return WithField(MakeError(absl::StatusCode::kFailedPrecondition, code, why), key);
+absl::Status KeyConflict(ErrorCode code, const std::string& key, std::string_view why) {
+  return WithField(MakeError(code, why), key);
 }
 
 // The running configuration: `desired` for live keys, `startup` for the rest.
@@ -126,13 +126,13 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
       return FieldValidationError(key, StrCat("unknown config key '", key, "'"));
     }
     if (info->apply == ConfigApply::kStartupOnly) {
-      return KeyConflict("NOT_RUNTIME_CONFIGURABLE", key,
+      return KeyConflict(ErrorCode::kNotRuntimeConfigurable, key,
                          StrCat("config key '", key,
                                 "' locates the data directory and can only be set in the config "
                                 "file or the environment"));
     }
     if (before.sources.at(key) == ConfigSource::kEnvironment) {
-      return KeyConflict("FIXED_BY_ENVIRONMENT", key,
+      return KeyConflict(ErrorCode::kFixedByEnvironment, key,
                          StrCat("config key '", key, "' is set by the environment variable ",
                                 info->env_name, ", which wins over runtime changes"));
     }

@@ -112,8 +112,7 @@ absl::StatusOr<InspectionReport> InspectModel(const EngineRegistry& registry,
   auto report = Inspect(registry, path, options);
   // Whatever made the model unusable is a rejection of the model, with its reason.
   if (!report.ok() && report.status().code() == absl::StatusCode::kInvalidArgument) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED",
-                     ToStd(report.status().message()));
+    return MakeError(ErrorCode::kModelRejected, ToStd(report.status().message()));
   }
   return report;
 }

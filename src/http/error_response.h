@@ -1,4 +1,5 @@
-// The one mapping from a Status to an HTTP status and the error body
+// The one writer of an error response: the HTTP status from the code table
+// (cinfer::HttpStatusFor, common/errors.h) and the body
 // {"error": {"code", "message", "request_id"}} (plus Retry-After when the
 // status carries a hint).
 #pragma once
@@ -10,7 +11,6 @@
 
 namespace cinfer::http {
 
-int HttpStatusFor(const absl::Status& status);
 Response ErrorResponse(const absl::Status& status, std::string_view request_id);
 
 }  // namespace cinfer::http

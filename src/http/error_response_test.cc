@@ -11,8 +11,7 @@ namespace {
 TEST(ErrorResponseTest, MapsCodesToHttpStatus) {
   EXPECT_EQ(HttpStatusFor(InvalidJsonError("x")), 400);
   EXPECT_EQ(HttpStatusFor(ValidationError("x")), 422);
-  EXPECT_EQ(HttpStatusFor(MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", "x")),
-            422);
+  EXPECT_EQ(HttpStatusFor(MakeError(ErrorCode::kModelRejected, "x")), 422);
   EXPECT_EQ(HttpStatusFor(UnauthenticatedError("x")), 401);
   EXPECT_EQ(HttpStatusFor(ForbiddenError("x")), 403);
   EXPECT_EQ(HttpStatusFor(NotFoundError("x")), 404);
@@ -25,16 +24,13 @@ TEST(ErrorResponseTest, MapsCodesToHttpStatus) {
 }
 
 TEST(ErrorResponseTest, DetailsAreAddedToTheErrorObject) {
-  auto st = WithDetails(
-      MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT", "cannot publish"),
-      R"({"state":"published"})");
+  auto st = WithDetails(MakeError(ErrorCode::kModelStateConflict, "cannot publish"),
+                        R"({"state":"published"})");
   Response r = ErrorResponse(st, "req-1");
   EXPECT_EQ(r.status, 409);
   auto body = nlohmann::json::parse(r.body);
   EXPECT_EQ(body["error"]["details"]["state"], "published");
-  EXPECT_EQ(
-      HttpStatusFor(MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_LOAD_FAILED", "x")),
-      422);
+  EXPECT_EQ(HttpStatusFor(MakeError(ErrorCode::kModelLoadFailed, "x")), 422);
   // No details: no key.
   EXPECT_FALSE(
       nlohmann::json::parse(ErrorResponse(ValidationError("x"), "r").body)["error"].contains(
@@ -42,8 +38,7 @@ TEST(ErrorResponseTest, DetailsAreAddedToTheErrorObject) {
 }
 
 TEST(ErrorResponseTest, BodyCarriesCodeMessageRequestIdAndRetryAfter) {
-  auto st = WithRetryAfter(
-      MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_ATTEMPTS", "slow down"), 42);
+  auto st = WithRetryAfter(MakeError(ErrorCode::kTooManyAttempts, "slow down"), 42);
   Response r = ErrorResponse(st, "req-9");
   EXPECT_EQ(r.status, 429);
   auto body = nlohmann::json::parse(r.body);
@@ -98,10 +93,9 @@ TEST(ErrorResponseTest, MessagesLoseLibraryInternals) {
 }
 
 TEST(ErrorResponseTest, HiddenDetailsAreNeverSent) {
-  absl::Status st = WithHiddenDetail(
-      WithRetryAfter(MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", kOrtLoadError),
-                     3),
-      "the model could not be loaded");
+  absl::Status st =
+      WithHiddenDetail(WithRetryAfter(MakeError(ErrorCode::kModelRejected, kOrtLoadError), 3),
+                       "the model could not be loaded");
   EXPECT_EQ(HiddenDetailOf(st), kOrtLoadError);
   EXPECT_EQ(ErrorCodeOf(st), "MODEL_REJECTED");
   EXPECT_EQ(RetryAfterOf(st), 3);

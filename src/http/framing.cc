@@ -9,8 +9,7 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 absl::Status BadFraming(std::string_view why) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
-                   StrCat("malformed HTTP request: ", why));
+  return MakeError(ErrorCode::kBadRequest, StrCat("malformed HTTP request: ", why));
 }
 
 bool IsChunkedOnly(std::string_view value) {

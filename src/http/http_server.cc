@@ -51,8 +51,7 @@ void LogSessionFailure(std::exception_ptr failure) {
 }
 
 absl::Status QueueFull(std::string message) {
-  return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL", std::move(message)),
-                        1);
+  return WithRetryAfter(MakeError(ErrorCode::kQueueFull, std::move(message)), 1);
 }
 
 auto Ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
@@ -282,13 +281,12 @@ asio::awaitable<std::optional<absl::Status>> HttpServer::Impl::ReadBody(
     co_return PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
   }
   if (chunks > kMaxChunksPerBody) {
-    co_return MakeError(
-        absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
-        StrCat("malformed HTTP request: more than ", kMaxChunksPerBody, " chunks in one body"));
+    co_return MakeError(ErrorCode::kBadRequest, StrCat("malformed HTTP request: more than ",
+                                                       kMaxChunksPerBody, " chunks in one body"));
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
       ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
-    co_return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+    co_return MakeError(ErrorCode::kBadRequest,
                         StrCat("malformed HTTP request body: ", ec.message()));
   }
   *broken = true;  // timed out, reset or closed mid-body: nobody to answer
@@ -321,11 +319,10 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   std::optional<absl::Status> refused;
   if (ec) {
     request_id = RandomHex(8);
-    refused = ec == bhttp::error::header_limit
-                  ? MakeError(absl::StatusCode::kInvalidArgument, "HEADERS_TOO_LARGE",
-                              "request headers too large")
-                  : MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
-                              StrCat("malformed HTTP request: ", ec.message()));
+    refused =
+        ec == bhttp::error::header_limit
+            ? MakeError(ErrorCode::kHeadersTooLarge, "request headers too large")
+            : MakeError(ErrorCode::kBadRequest, StrCat("malformed HTTP request: ", ec.message()));
   } else {
     auto rid = parser.get()["X-Request-ID"];
     request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
@@ -336,9 +333,8 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
     } else if (stopping) {
       // Read after the shutdown began (a connection still in the accept backlog, or a
       // keep-alive request racing the signal): refused, never dropped.
-      refused = WithRetryAfter(
-          MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "the server is shutting down"),
-          1);
+      refused =
+          WithRetryAfter(MakeError(ErrorCode::kShuttingDown, "the server is shutting down"), 1);
     }
   }
   const bool client_keep_alive = !ec && parser.get().keep_alive();

@@ -25,7 +25,7 @@ constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kHeaderEnd = "\r\n\r\n";
 
 absl::Status BadRequest(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST", message);
+  return MakeError(ErrorCode::kBadRequest, message);
 }
 
 bool IsSpaceOrTab(char c) { return c == ' ' || c == '\t'; }

@@ -63,7 +63,7 @@ absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::strin
     }
   }
   if (path_known) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, "METHOD_NOT_ALLOWED",
+    return MakeError(ErrorCode::kMethodNotAllowed,
                      StrCat("method ", method, " is not allowed on this path"));
   }
   for (const Route& r : routes_) {

@@ -51,12 +51,12 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
     if (stopping_) return absl::UnavailableError("the server is stopping");
     if (pending_ >= options_.max_pending) {
       return WithRetryAfter(
-          MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+          MakeError(ErrorCode::kQueueFull,
                     StrCat("too many asynchronous requests pending (", pending_, ")")),
           1);
     }
     if (input_bytes > 0 && pending_bytes_ + input_bytes > options_.max_pending_bytes) {
-      return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+      return WithRetryAfter(MakeError(ErrorCode::kQueueFull,
                                       StrCat("asynchronous requests hold ", pending_bytes_ >> 20,
                                              " MiB of inputs; the limit is ",
                                              options_.max_pending_bytes >> 20, " MiB")),
@@ -118,11 +118,10 @@ void AsyncRequests::Run() {
     try {
       result = work();
     } catch (const std::exception& e) {
-      result = MakeError(absl::StatusCode::kInternal, "INTERNAL",
+      result = MakeError(ErrorCode::kInternal,
                          StrCat("the request failed with an exception: ", e.what()));
     } catch (...) {
-      result = MakeError(absl::StatusCode::kInternal, "INTERNAL",
-                         "the request failed with an exception");
+      result = MakeError(ErrorCode::kInternal, "the request failed with an exception");
     }
     work = nullptr;  // its input, before the lock
     std::lock_guard lock(mu_);

@@ -11,7 +11,6 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "engines/tensor_json.h"
-#include "http/error_response.h"
 #include "vision/preprocess.h"
 
 namespace cinfer {
@@ -24,8 +23,7 @@ double MsBetween(SteadyClock::time_point a, SteadyClock::time_point b) {
 }
 
 absl::Status NotPublished(std::string_view id) {
-  return MakeError(absl::StatusCode::kNotFound, "MODEL_NOT_FOUND",
-                   StrCat("no published model with id '", id, "'"));
+  return MakeError(ErrorCode::kModelNotFound, StrCat("no published model with id '", id, "'"));
 }
 
 constexpr size_t kMaxCapturedBytes = 64 * 1024;
@@ -223,7 +221,7 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
     }
   } else {
     r.status = "error";
-    r.http_status = http::HttpStatusFor(outcome.status());
+    r.http_status = HttpStatusFor(outcome.status());
     r.error_code = ErrorCodeOf(outcome.status());
     r.error_message = std::string(ToStd(outcome.status().message()));
   }
@@ -238,11 +236,9 @@ auto Guarded(std::string_view stage, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const std::exception& e) {
-    return MakeError(absl::StatusCode::kInternal, "INTERNAL",
-                     StrCat(stage, " failed with an exception: ", e.what()));
+    return MakeError(ErrorCode::kInternal, StrCat(stage, " failed with an exception: ", e.what()));
   } catch (...) {
-    return MakeError(absl::StatusCode::kInternal, "INTERNAL",
-                     StrCat(stage, " failed with an exception"));
+    return MakeError(ErrorCode::kInternal, StrCat(stage, " failed with an exception"));
   }
 }
 
@@ -291,9 +287,8 @@ absl::Status InferenceService::Submit(const std::shared_ptr<Call>& call) {
   PreparePool& pool = *prepare_pool_;
   if (pool.queued.fetch_add(1) >= PreparePool::kMaxQueued) {
     pool.queued.fetch_sub(1);
-    return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
-                                    "too many images waiting for preprocessing"),
-                          1);
+    return WithRetryAfter(
+        MakeError(ErrorCode::kQueueFull, "too many images waiting for preprocessing"), 1);
   }
   boost::asio::post(pool.pool, [this, call, job = std::move(job)]() mutable {
     prepare_pool_->queued.fetch_sub(1);

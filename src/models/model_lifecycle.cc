@@ -41,7 +41,7 @@ constexpr std::pair<ModelEvent, std::string_view> kEventNames[] = {
 
 absl::Status Conflict(ModelState state, std::string_view action) {
   return WithDetails(
-      MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT",
+      MakeError(ErrorCode::kModelStateConflict,
                 StrCat("cannot ", action, " a model in state '", ModelStateName(state), "'")),
       StrCat("{\"state\":\"", ModelStateName(state), "\"}"));
 }

@@ -23,28 +23,27 @@ namespace cinfer {
 namespace {
 
 absl::Status ModelNotFound(std::string_view id) {
-  return MakeError(absl::StatusCode::kNotFound, "MODEL_NOT_FOUND",
-                   StrCat("no model with id '", id, "'"));
+  return MakeError(ErrorCode::kModelNotFound, StrCat("no model with id '", id, "'"));
 }
 
 absl::Status NameTaken(std::string_view name, std::string_view existing) {
-  return MakeError(absl::StatusCode::kAlreadyExists, "MODEL_NAME_TAKEN",
+  return MakeError(ErrorCode::kModelNameTaken,
                    name == existing ? StrCat("a model named '", name, "' already exists")
                                     : StrCat("the name '", name, "' looks the same as model '",
                                              existing, "', which already exists"));
 }
 
 absl::Status VersionNotFound(std::string_view id, int64_t version) {
-  return MakeError(absl::StatusCode::kNotFound, "VERSION_NOT_FOUND",
+  return MakeError(ErrorCode::kVersionNotFound,
                    StrCat("model '", id, "' has no version ", version));
 }
 
 absl::Status LoadFailed(std::string_view reason) {
-  return MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_LOAD_FAILED", reason);
+  return MakeError(ErrorCode::kModelLoadFailed, reason);
 }
 
 absl::Status StateConflict(std::string_view state, std::string_view action) {
-  return WithDetails(MakeError(absl::StatusCode::kFailedPrecondition, "MODEL_STATE_CONFLICT",
+  return WithDetails(MakeError(ErrorCode::kModelStateConflict,
                                StrCat("cannot ", action, " a model in state '", state, "'")),
                      nlohmann::json{{"state", state}}.dump());
 }
@@ -373,7 +372,7 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
       Audit(actor, "model.version.activate", m.id,
             {{"version", version}, {"result", "refused"}, {"differences", differences}});
       return WithDetails(
-          MakeError(absl::StatusCode::kFailedPrecondition, "INCOMPATIBLE_VERSION",
+          MakeError(ErrorCode::kIncompatibleVersion,
                     StrCat("version ", version, " is not compatible with the served version ",
                            *m.served_version, ": ", Join(differences, "; "),
                            " (send {\"force\": true} to switch anyway)")),
@@ -498,9 +497,8 @@ absl::StatusOr<TestTarget> ModelService::AcquireTestTarget(std::string_view id,
   if (m.status == "published" && (!version.has_value() || version == m.served_version)) {
     target.handle = serving_->Find(id);
     if (target.handle == nullptr) {
-      return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "MODEL_NOT_READY",
-                                      "the model is being loaded; try again shortly"),
-                            1);
+      return WithRetryAfter(
+          MakeError(ErrorCode::kModelNotReady, "the model is being loaded; try again shortly"), 1);
     }
     target.served = true;
     return target;

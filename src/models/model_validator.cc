@@ -20,7 +20,7 @@ namespace cinfer {
 namespace {
 
 absl::Status Rejected(std::string_view reason) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "MODEL_REJECTED", reason);
+  return MakeError(ErrorCode::kModelRejected, reason);
 }
 
 constexpr size_t kMaxCapture = 1 << 20;

@@ -59,8 +59,8 @@ bool WaitForDrain(const std::weak_ptr<const ServedModel>& released,
 }
 
 size_t ServingRegistry::CancelQueued() const {
-  const absl::Status shutting_down = WithRetryAfter(
-      MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "the server is shutting down"), 1);
+  const absl::Status shutting_down =
+      WithRetryAfter(MakeError(ErrorCode::kShuttingDown, "the server is shutting down"), 1);
   size_t cancelled = 0;
   for (const auto& served : All()) {
     if (served->scheduler != nullptr) cancelled += served->scheduler->CancelQueued(shutting_down);

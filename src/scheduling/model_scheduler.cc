@@ -68,8 +68,7 @@ void Answer(InferenceJob& job, absl::StatusOr<JobResult> result) {
 }
 
 absl::Status Thrown(std::string_view stage, const char* what) {
-  return MakeError(absl::StatusCode::kInternal, "INTERNAL",
-                   StrCat(stage, " failed with an exception: ", what));
+  return MakeError(ErrorCode::kInternal, StrCat(stage, " failed with an exception: ", what));
 }
 
 std::vector<TensorSpec> LayoutOf(const std::vector<Tensor>& inputs) {
@@ -104,8 +103,7 @@ ModelScheduler::~ModelScheduler() {
     queue_.clear();
     size_ = 0;
   }
-  const absl::Status unloaded =
-      MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE", "the model was unloaded");
+  const absl::Status unloaded = MakeError(ErrorCode::kUnavailable, "the model was unloaded");
   for (Queued& q : left) Answer(q.job, unloaded);
 }
 
@@ -113,8 +111,7 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
-      return MakeError(absl::StatusCode::kUnavailable, "UNAVAILABLE",
-                       "the model is being unloaded");
+      return MakeError(ErrorCode::kUnavailable, "the model is being unloaded");
     }
     if (cancelled_.has_value()) return *cancelled_;
     if (job.prepare && options_.max_batch_size > 1) {
@@ -122,7 +119,7 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
     }
     if (size_ >= options_.max_queue) {
       return WithRetryAfter(
-          MakeError(absl::StatusCode::kUnavailable, "QUEUE_FULL",
+          MakeError(ErrorCode::kQueueFull,
                     StrCat("the queue of this model is full (", options_.max_queue, " requests)")),
           1);
     }
@@ -184,7 +181,7 @@ void ModelScheduler::Work() {
     std::vector<Queued> batch = TakeBatch(lock, &expired);
     lock.unlock();
     for (Queued& q : expired) {
-      Answer(q.job, MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
+      Answer(q.job, MakeError(ErrorCode::kTimeout,
                               StrCat("waited ", static_cast<int64_t>(Millis(q.taken - q.enqueued)),
                                      " ms in the queue, past its timeout")));
     }
@@ -269,7 +266,7 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     }
     if (!prepared.ok()) return fail_all(prepared);
     if (Clock::now() > batch[0].job.deadline) {  // the engine call would be wasted
-      return fail_all(MakeError(absl::StatusCode::kDeadlineExceeded, "TIMEOUT",
+      return fail_all(MakeError(ErrorCode::kTimeout,
                                 "the request's timeout passed while its input was prepared"));
     }
   }
@@ -310,13 +307,13 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     for (const Tensor& output : *outputs) {
       if (output.shape.empty() || output.shape[0] != total) {
         return fail_all(
-            MakeError(absl::StatusCode::kInternal, "INTERNAL",
+            MakeError(ErrorCode::kInternal,
                       StrCat("output ", output.name, " has shape ", ShapeToString(output.shape),
                              ", cannot split a batch of ", total)));
       }
       auto parts = SplitRows(output, rows);
       if (!parts.ok()) {
-        return fail_all(MakeError(absl::StatusCode::kInternal, "INTERNAL",
+        return fail_all(MakeError(ErrorCode::kInternal,
                                   StrCat("output ", output.name, ": ", parts.status().message())));
       }
       for (size_t j = 0; j < batch.size(); ++j) {

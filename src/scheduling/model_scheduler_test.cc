@@ -246,7 +246,7 @@ TEST(ModelSchedulerTest, CancelQueuedFailsWaitingJobsAtOnceAndLetsTheRunningOneF
   ASSERT_TRUE(h.HoldWorker());  // job 0 runs (held at the gate)
   ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1)).ok());
   ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2)).ok());
-  const absl::Status down = MakeError(absl::StatusCode::kUnavailable, "SHUTTING_DOWN", "bye");
+  const absl::Status down = MakeError(ErrorCode::kShuttingDown, "bye");
   EXPECT_EQ(h.scheduler->CancelQueued(down), 2u);
   ASSERT_TRUE(h.results.WaitFor(2));  // answered without the gate opening
   EXPECT_EQ(ErrorCodeOf(h.results.Get(1).status()), "SHUTTING_DOWN");

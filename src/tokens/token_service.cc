@@ -51,12 +51,11 @@ std::string JsonText(const nlohmann::json& j) {
 }
 
 absl::Status TokenNotFound(std::string_view id) {
-  return MakeError(absl::StatusCode::kNotFound, "TOKEN_NOT_FOUND",
-                   StrCat("no API token '", id, "'"));
+  return MakeError(ErrorCode::kTokenNotFound, StrCat("no API token '", id, "'"));
 }
 
 absl::Status NameTaken(std::string_view name, std::string_view existing = {}) {
-  return MakeError(absl::StatusCode::kAlreadyExists, "TOKEN_NAME_TAKEN",
+  return MakeError(ErrorCode::kTokenNameTaken,
                    existing.empty() || existing == name
                        ? StrCat("an API token named '", name, "' exists")
                        : StrCat("the name '", name, "' looks the same as API token '", existing,
@@ -566,20 +565,18 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
     return st;
   };
   if (p.expires_at.has_value() && *p.expires_at <= now) {
-    return refuse(MakeError(absl::StatusCode::kPermissionDenied, "TOKEN_EXPIRED",
+    return refuse(MakeError(ErrorCode::kTokenExpired,
                             StrCat("the API token expired at ", *p.record.expires_at)));
   }
   if (!p.record.is_active) {
-    return refuse(
-        MakeError(absl::StatusCode::kPermissionDenied, "TOKEN_PAUSED", "the API token is paused"));
+    return refuse(MakeError(ErrorCode::kTokenPaused, "the API token is paused"));
   }
   if (options_.Get()->ip_filter && !p.whitelist.empty() && !p.whitelist.Contains(client_ip)) {
-    return refuse(
-        MakeError(absl::StatusCode::kPermissionDenied, "IP_NOT_ALLOWED",
-                  StrCat("client address ", client_ip, " is not allowed for this token")));
+    return refuse(MakeError(ErrorCode::kIpNotAllowed, StrCat("client address ", client_ip,
+                                                             " is not allowed for this token")));
   }
   if (model_id != nullptr && !p.any_model && !p.models.contains(*model_id)) {
-    return refuse(MakeError(absl::StatusCode::kPermissionDenied, "MODEL_NOT_ALLOWED",
+    return refuse(MakeError(ErrorCode::kModelNotAllowed,
                             StrCat("this token may not use model '", *model_id, "'")));
   }
   if (p.record.rate_limit.has_value()) {
@@ -587,7 +584,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
     if (caller->rate->allowed) caller->counted_at = now;
     if (!caller->rate->allowed) {
       return WithRetryAfter(
-          MakeError(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
+          MakeError(ErrorCode::kRateLimited,
                     StrCat("rate limit of ", *p.record.rate_limit, " requests per minute reached")),
           CeilSeconds(caller->rate->retry_after));
     }
@@ -618,7 +615,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
         caller.rate = e.window.Current(now, *e.policy->record.rate_limit, kRateWindow);
       }
       return WithRetryAfter(
-          MakeError(absl::StatusCode::kResourceExhausted, "QUOTA_EXCEEDED",
+          MakeError(ErrorCode::kQuotaExceeded,
                     StrCat("monthly quota of ", *limit, " reached (", e.committed, " used",
                            e.reserved > 0 ? StrCat(", ", e.reserved, " in flight") : "",
                            "); it resets at ", FormatIso8601(NextUtcMonthStart(now)))),
@@ -671,7 +668,7 @@ absl::Status TokenService::FinishUsage(TokenEntry& e, const std::optional<TokenU
       spdlog::error("token usage not recorded: {}{}", ToStd(st.message()),
                     *suppressed > 0 ? StrCat(" (and ", *suppressed, " more like it)") : "");
     }
-    return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "USAGE_NOT_RECORDED",
+    return WithRetryAfter(MakeError(ErrorCode::kUsageNotRecorded,
                                     "the request's usage could not be recorded; it was not "
                                     "counted, retry later"),
                           1);

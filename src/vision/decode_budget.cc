@@ -31,7 +31,7 @@ absl::StatusOr<DecodeBudget::Lease> DecodeBudget::Acquire(
   // An image larger than the whole budget runs alone.
   const auto fits = [&] { return in_use_ + bytes <= capacity_ || in_use_ == 0; };
   if (!returned_.wait_until(lock, deadline, fits)) {
-    return WithRetryAfter(MakeError(absl::StatusCode::kUnavailable, "OVERLOADED",
+    return WithRetryAfter(MakeError(ErrorCode::kOverloaded,
                                     StrCat("the server is decoding too many images at once (",
                                            (capacity_ >> 20), " MiB decode budget); try again")),
                           1);

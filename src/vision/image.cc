@@ -16,7 +16,7 @@ namespace cinfer::vision {
 namespace {
 
 absl::Status InvalidImage(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "INVALID_IMAGE", message);
+  return MakeError(ErrorCode::kInvalidImage, message);
 }
 
 absl::Status Truncated(ImageFormat format) {
@@ -221,8 +221,7 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes) {
   ImageFormat format = ImageFormat::kJpeg;
   switch (DetectFormat(bytes, &format)) {
     case Detect::kUnknown:
-      return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
-                       "not a JPEG, PNG, WebP or BMP image");
+      return MakeError(ErrorCode::kUnsupportedMediaType, "not a JPEG, PNG, WebP or BMP image");
     case Detect::kTruncated:
       return Truncated(format);
     case Detect::kFound:
@@ -255,13 +254,13 @@ int64_t DecodeMemoryBytes(const ImageInfo& info) {
 
 absl::Status CheckDecodeLimits(const ImageInfo& info, const DecodeLimits& limits) {
   if (info.width * info.height > limits.max_pixels) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_TOO_LARGE",
+    return MakeError(ErrorCode::kImageTooLarge,
                      StrCat("the ", ImageFormatName(info.format), " image is ", info.width, "x",
                             info.height, " (", info.width * info.height, " pixels); the limit is ",
                             limits.max_pixels, " pixels"));
   }
   if (info.format == ImageFormat::kJpeg && info.jpeg_scans > limits.max_jpeg_scans) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "IMAGE_TOO_COMPLEX",
+    return MakeError(ErrorCode::kImageTooComplex,
                      StrCat("the JPEG image has ", info.jpeg_scans, " scans; the limit is ",
                             limits.max_jpeg_scans));
   }

@@ -508,3 +508,17 @@ def pytest_runtest_makereport(item, call):
             if text:
                 rep.sections.append(
                     (f"cinfer server log [{i}] {s.log_path}", text[-20000:]))
+
+
+# --------------------------------------------------------------------------
+# parallel runs
+# --------------------------------------------------------------------------
+
+def pytest_configure(config):
+    # `make integration` runs the suite in two passes: everything not marked serial
+    # under pytest-xdist (`-n`, one server per test, whole files per worker), then the
+    # modules marked serial alone, because they assert wall-clock limits (shutdown
+    # within 1.5 s, breaker refusals in milliseconds) that a second busy worker on a
+    # 2-core machine would blur.
+    config.addinivalue_line(
+        "markers", "serial: asserts wall-clock limits; run without other workers")

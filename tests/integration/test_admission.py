@@ -15,6 +15,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import requests
 from PIL import Image
 
@@ -22,6 +23,8 @@ from conftest import give_app_token, make_admin
 from test_inference_api import CLS_CONFIG, DET_CONFIG
 from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
 from test_models_api import CLS, DET, SAMPLES, get_model, need, upload_ok
+
+pytestmark = pytest.mark.serial  # wall-clock limits: run without other workers
 
 APP = "/api/v1"
 

@@ -17,6 +17,8 @@ from conftest import db_query, give_app_token, make_admin
 from test_model_lifecycle import publish_ok
 from test_models_api import need, upload_ok
 
+pytestmark = pytest.mark.serial  # wall-clock limits: run without other workers
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 FLOAT = FIXTURES / "dtype_float32.onnx"
 BODY = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6]}]}

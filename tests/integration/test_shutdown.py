@@ -7,12 +7,15 @@ import concurrent.futures
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import give_app_token, make_admin
 from test_inference_api import DET_CONFIG
 from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
 from test_models_api import DET, SAMPLES, need, upload_ok
+
+pytestmark = pytest.mark.serial  # wall-clock limits: run without other workers
 
 CLIENTS = 48
 

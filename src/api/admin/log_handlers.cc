@@ -21,7 +21,7 @@ using Result = absl::StatusOr<Response>;
 constexpr auto kDefaultStatsWindow = std::chrono::hours(24);
 
 absl::Status BadRequest(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST", message);
+  return MakeError(ErrorCode::kBadRequest, message);
 }
 
 // Digits at text[pos, pos + len) as a number; nullopt when any is not a digit.
@@ -142,8 +142,7 @@ Result ModelStats(InferenceLogStore* logs, ModelStore* models, const Clock* cloc
   if (begin >= end) return BadRequest("query parameter 'from' must be before 'to'");
   ASSIGN_OR_RETURN(auto model, models->FindModel(id));
   if (!model.has_value()) {
-    return MakeError(absl::StatusCode::kNotFound, "MODEL_NOT_FOUND",
-                     StrCat("no model with id '", id, "'"));
+    return MakeError(ErrorCode::kModelNotFound, StrCat("no model with id '", id, "'"));
   }
   const std::string from_text = FormatIso8601(begin), to_text = FormatIso8601(end);
   ASSIGN_OR_RETURN(ModelStatsRecord s, logs->InferenceStats(id, from_text, to_text));

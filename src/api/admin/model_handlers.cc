@@ -21,7 +21,7 @@ using http::Response;
 using Result = absl::StatusOr<Response>;
 
 absl::Status BadRequest(std::string_view message) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST", message);
+  return MakeError(ErrorCode::kBadRequest, message);
 }
 
 nlohmann::json ParsedOr(const std::string& text, nlohmann::json fallback) {
@@ -185,8 +185,7 @@ absl::StatusOr<int64_t> VersionParam(const Request& req) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || v < 1) {
-    return MakeError(absl::StatusCode::kNotFound, "VERSION_NOT_FOUND",
-                     StrCat("no version '", text, "'"));
+    return MakeError(ErrorCode::kVersionNotFound, StrCat("no version '", text, "'"));
   }
   return v;
 }
@@ -198,7 +197,7 @@ Result Test(ModelService* models, const ModelRoutesOptions& options, Request& re
     return options.image_test(req);
   }
   if (!type.empty() && type.find("application/json") == std::string::npos) {
-    return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
+    return MakeError(ErrorCode::kUnsupportedMediaType,
                      "the test endpoint takes JSON tensors ({\"inputs\": [...]}), an empty "
                      "body, a multipart 'image' part or an image body");
   }

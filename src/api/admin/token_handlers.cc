@@ -124,7 +124,7 @@ Result List(TokenService* tokens, Request& req) {
   if (auto state = req.QueryParam("state"); state.has_value()) {
     q.state = ParseTokenState(*state);
     if (!q.state.has_value()) {
-      return MakeError(absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
+      return MakeError(ErrorCode::kBadRequest,
                        "parameter 'state' must be active, paused, expired or exceeded");
     }
   }

@@ -19,7 +19,7 @@ using http::Response;
 using Result = absl::StatusOr<Response>;
 
 absl::Status Unsupported(std::string_view type) {
-  return MakeError(absl::StatusCode::kInvalidArgument, "UNSUPPORTED_MEDIA_TYPE",
+  return MakeError(ErrorCode::kUnsupportedMediaType,
                    StrCat("unsupported content type '", type,
                           "': send multipart/form-data with an 'image' part, an image body "
                           "(image/jpeg, image/png, image/webp, image/bmp) or JSON"));
@@ -165,9 +165,8 @@ absl::StatusOr<std::vector<InferenceInput>> ReadInputs(Request& req,
       }
     }
     if (inputs.empty()) {
-      return MakeError(
-          absl::StatusCode::kInvalidArgument, "BAD_REQUEST",
-          batch ? "multipart parts 'images[]' are missing" : "multipart part 'image' is missing");
+      return MakeError(ErrorCode::kBadRequest, batch ? "multipart parts 'images[]' are missing"
+                                                     : "multipart part 'image' is missing");
     }
     if (!batch && inputs.size() > 1)
       return ValidationError("send one 'image' part (use /infer/batch for several)");
@@ -216,7 +215,7 @@ absl::StatusOr<std::vector<InferenceInput>> ReadInputs(Request& req,
 
 nlohmann::json ErrorJson(const absl::Status& st) {
   return {{"code", ErrorCodeOf(st)},
-          {"status", http::HttpStatusFor(st)},
+          {"status", HttpStatusFor(st)},
           {"message", std::string(ToStd(st.message()))}};
 }
 
@@ -394,7 +393,7 @@ Result AsyncResult(AsyncRequests* async, Request& req) {
   const std::string& id = req.path_params["request_id"];
   auto snap = async->Get(id);
   if (!snap.has_value() || snap->owner != caller->token_id) {
-    return MakeError(absl::StatusCode::kNotFound, "REQUEST_NOT_FOUND",
+    return MakeError(ErrorCode::kRequestNotFound,
                      StrCat("no request '", id, "' (unknown, or its result expired)"));
   }
   nlohmann::json body = {{"request_id", id},

@@ -65,8 +65,7 @@ Result Setup(AdminAuthService* auth, Request& req) {
   ASSIGN_OR_RETURN(auto body, ParseJsonObject(req));
   ASSIGN_OR_RETURN(bool initialized, auth->IsInitialized());
   if (initialized) {
-    return MakeError(absl::StatusCode::kAlreadyExists, "ALREADY_INITIALIZED",
-                     "the server already has an administrator");
+    return MakeError(ErrorCode::kAlreadyInitialized, "the server already has an administrator");
   }
   auto text = [&](const char* key) {
     auto it = body.find(key);

@@ -37,7 +37,7 @@ UserRecord ReadUser(const Statement& q) {
 }
 
 absl::Status LastAdminError() {
-  return MakeError(absl::StatusCode::kFailedPrecondition, "LAST_ADMIN",
+  return MakeError(ErrorCode::kLastAdmin,
                    "the last active administrator cannot be disabled, demoted or deleted");
 }
 
