@@ -1,6 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
+TSAN_DIR   ?= build-tsan
 FUZZ_DIR   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= multipart image_probe model_format tensor_json jwt ip_address model_config \
@@ -11,7 +12,7 @@ PYTEST     := .venv/bin/pytest
 JOBS       ?= $(shell nproc)
 PYTEST_JOBS ?= $(JOBS)
 
-.PHONY: all deps console console-test build run test e2e test-slow unit integration asan fuzz fuzz-deps fuzz-build \
+.PHONY: all deps console console-test build run test e2e test-slow unit integration asan tsan fuzz fuzz-deps fuzz-build \
         fuzz-merge format format-check clean
 
 all: build
@@ -73,6 +74,24 @@ asan: deps $(ASAN_DIR)/build.ninja
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  ctest -j$(JOBS) --output-on-failure --timeout 900
 
+# ThreadSanitizer over the unit tests of the concurrent parts: scheduler, serving registry,
+# token service and rate windows, usage recorder, inference-log writer, async requests,
+# runtime configuration, decode budget, login throttle. (Suites that run ONNX Runtime,
+# LibTorch or OpenCV threads are left out: those libraries are not instrumented.)
+TSAN_TESTS := ModelSchedulerTest.*:ConcatRowsTest.*:SplitRowsTest.*:ServingRegistryTest.*:\
+TokenServiceTest.*:TokenStateTest.*:SlidingWindowTest.*:UsageRecorderTest.*:InferenceLogWriterTest.*:\
+AsyncRequestsTest.*:RuntimeConfigTest.*:DecodeBudgetTest.*:LoginThrottleTest.*:RepeatFilterTest.*:\
+StatementCacheTest.*:ModelLifecycleTest.*
+
+$(TSAN_DIR)/build.ninja:
+	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCINFER_TSAN=ON \
+	  -DCINFER_BUILD_FUZZ_REPLAY=OFF
+
+tsan: deps $(TSAN_DIR)/build.ninja
+	cmake --build $(TSAN_DIR) --target cinfer_unit_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  GTEST_FILTER='$(TSAN_TESTS)' $(TSAN_DIR)/cinfer_unit_tests --gtest_brief=1
+
 # libFuzzer (clang, docs/FUZZING.md): each target runs FUZZ_SECONDS on a scratch corpus.
 fuzz-deps:
 	@scripts/install-deps.sh --fuzz
@@ -99,8 +118,9 @@ test: build
 	$(MAKE) --no-print-directory integration; t3=$$(date +%s); \
 	$(MAKE) --no-print-directory e2e; t4=$$(date +%s); \
 	$(MAKE) --no-print-directory asan; t5=$$(date +%s); \
+	$(MAKE) --no-print-directory tsan; t6=$$(date +%s); \
 	echo "make test: unit $$((t1 - t0)) s, console $$((t2 - t1)) s, integration $$((t3 - t2)) s," \
-	     "e2e $$((t4 - t3)) s, asan $$((t5 - t4)) s"; \
+	     "e2e $$((t4 - t3)) s, asan $$((t5 - t4)) s, tsan $$((t6 - t5)) s"; \
 	echo "make test: all suites passed"
 
 format:
@@ -110,4 +130,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.cc' 'src/*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) web/dist web/node_modules
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR) web/dist web/node_modules

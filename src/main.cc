@@ -14,6 +14,7 @@
 #include "config/runtime_config.h"
 #include "nlohmann/json.hpp"
 #include "server/application.h"
+#include "server/offline_tools.h"
 #include "server/stderr_capture.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -107,18 +108,14 @@ int Serve(const std::string& config_path) {
   return 0;
 }
 
-int Routes(const std::string& config_path) {
-  auto config = LoadRuntimeOrReport(config_path);
-  if (config == nullptr) return 2;
-  auto app = Application::Create(
-      std::move(config),
-      {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
-  if (!app.ok()) {
-    std::cerr << "cinfer: " << app.status().ToString() << "\n";
+int Routes() {
+  auto routes = ListRoutes();
+  if (!routes.ok()) {
+    std::cerr << "cinfer: " << routes.status().ToString() << "\n";
     return 1;
   }
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : (*app)->RouteList()) {
+  for (const auto& r : *routes) {
     nlohmann::json j = {{"method", r.method}, {"path", r.pattern}, {"auth", r.auth}};
     if (!r.role.empty()) j["role"] = r.role;
     out.push_back(std::move(j));
@@ -130,19 +127,12 @@ int Routes(const std::string& config_path) {
 int ResetPassword(const std::string& config_path, const std::string& username) {
   auto config = LoadRuntimeOrReport(config_path);
   if (config == nullptr) return 2;
-  auto app = Application::Create(
-      std::move(config),
-      {.executable_dir = ExecutableDir(), .executable = ExecutablePath(), .offline = true});
-  if (!app.ok()) {
-    std::cerr << "cinfer: " << app.status().ToString() << "\n";
-    return 1;
-  }
   auto password = ReadPassword();
   if (!password) {
     std::cerr << "cinfer: no password given on standard input\n";
     return 1;
   }
-  absl::Status st = (*app)->ResetPassword(username, *password);
+  absl::Status st = ResetAdminPassword(*config->Current(), username, *password);
   if (!st.ok()) {
     std::cerr << "cinfer: " << st.message() << "\n";
     return 1;
@@ -170,7 +160,8 @@ int main(int argc, char** argv) {
   serve->add_option("-c,--config", config_path, "YAML configuration file");
   app.add_subcommand("version", "Print the version and build");
   auto* routes = app.add_subcommand("routes", "Print the served routes as JSON");
-  routes->add_option("-c,--config", config_path, "YAML configuration file");
+  routes->add_option("-c,--config", config_path,
+                     "Accepted for compatibility: the routes do not depend on it");
   auto* admin = app.add_subcommand("admin", "Offline administration");
   admin->require_subcommand(1);
   auto* reset = admin->add_subcommand(
@@ -185,7 +176,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (auto rc = model_command()) return *rc;
   if (serve->parsed()) return cinfer::Serve(config_path);
-  if (routes->parsed()) return cinfer::Routes(config_path);
+  if (routes->parsed()) return cinfer::Routes();
   if (reset->parsed()) return cinfer::ResetPassword(config_path, username);
   std::cout << "cinfer " << CINFER_VERSION << " (" << CINFER_GIT_COMMIT << ", " << CINFER_BUILD_TYPE
             << ")\n";

@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<http::Route>> BuildRoutes(const SystemDeps& system, M
   AddModelRoutes(models, with_images, routes);
   AddLogRoutes({app.logs, app.model_store, app.audit, app.clock}, routes);
   AddTokenRoutes(app.tokens, routes);
-  if (app.users != nullptr) AddUserRoutes(app.users, routes);
+  AddUserRoutes(app.users, routes);
   AddInferenceRoutes({app.inference, app.async, app.tokens}, app.options, routes);
   if (absl::Status st = AssignRouteRoles(routes); !st.ok()) return st;
   return routes;

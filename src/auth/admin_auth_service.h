@@ -43,6 +43,8 @@ class AdminAuthService {
     SessionStore* sessions;
     AuditStore* audit;
     PasswordHasher* hasher;
+    // Only the session operations (Login, Authenticate, ChangePassword, Setup) use the
+    // codec and the throttle: the offline ResetPassword tool passes null for both.
     const JwtCodec* jwt;
     LoginThrottle* throttle;
     const Clock* clock;

@@ -28,9 +28,10 @@ struct FieldSpec {
   std::vector<std::string> choices = {};
 };
 
-std::vector<FieldSpec> DescribeFields(Config& c) {
+// server.*: listener, threads, limits, timeouts and TLS.
+void AddServerFields(Config& c, std::vector<FieldSpec>* out) {
   const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
-  return {
+  const std::vector<FieldSpec> fields = {
       {"server.host", &c.server.host},
       {"server.port", &c.server.port, 0, 65535},
       {"server.workers", &c.server.workers, 1, 256},
@@ -50,6 +51,13 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"server.tls.enabled", &c.server.tls.enabled},
       {"server.tls.cert_file", &c.server.tls.cert_file},
       {"server.tls.key_file", &c.server.tls.key_file},
+  };
+  out->insert(out->end(), fields.begin(), fields.end());
+}
+
+// engines.* and models.*: the engines, model storage and the validation sandbox.
+void AddModelFields(Config& c, std::vector<FieldSpec>* out) {
+  const std::vector<FieldSpec> fields = {
       {"engines.default",
        &c.engines.default_engine,
        INT_MIN,
@@ -79,6 +87,13 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"models.validation_memory_mb", &c.models.validation_memory_mb, 256, 1024 * 1024},
       {"models.validation_cpu_s", &c.models.validation_cpu_s, 1, 86400},
       {"models.validation_timeout_s", &c.models.validation_timeout_s, 1, 86400},
+  };
+  out->insert(out->end(), fields.begin(), fields.end());
+}
+
+// request.* and logs.*: queueing, body and image limits, async requests, the log.
+void AddRequestFields(Config& c, std::vector<FieldSpec>* out) {
+  const std::vector<FieldSpec> fields = {
       {"request.queue_size", &c.request.queue_size, 1, 1'000'000},
       {"request.max_in_flight", &c.request.max_in_flight, 1, 1'000'000},
       {"request.max_in_flight_mb", &c.request.max_in_flight_mb, 1, 1024 * 1024},
@@ -99,6 +114,13 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"logs.max_rows", &c.logs.max_rows, 1, INT_MAX},
       {"logs.flush_interval_ms", &c.logs.flush_interval_ms, 1, 60'000},
       {"logs.queue_size", &c.logs.queue_size, 1, 100'000'000},
+  };
+  out->insert(out->end(), fields.begin(), fields.end());
+}
+
+// auth.*: sessions, login throttling, API token limits.
+void AddAuthFields(Config& c, std::vector<FieldSpec>* out) {
+  const std::vector<FieldSpec> fields = {
       {"auth.jwt_secret", &c.auth.jwt_secret},
       {"auth.token_expiry_days", &c.auth.token_expiry_days, 0, 36500},
       {"auth.admin_session_minutes", &c.auth.admin_session_minutes, 1, 525600},
@@ -109,6 +131,15 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
       {"auth.rate_limit.requests_per_month", &c.auth.rate_limit.requests_per_month, 0, INT_MAX},
       {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
   };
+  out->insert(out->end(), fields.begin(), fields.end());
+}
+
+// Every config key, section by section; key listings keep this order.
+std::vector<FieldSpec> DescribeFields(Config& c) {
+  std::vector<FieldSpec> fields;
+  for (auto* add : {AddServerFields, AddModelFields, AddRequestFields, AddAuthFields})
+    add(c, &fields);
+  return fields;
 }
 
 // Keys applied without a restart; the server subscribes the modules that own

@@ -110,6 +110,98 @@ bool StoreValue(const nlohmann::json& v, DataType dtype, std::byte* dst) {
 
 nlohmann::json Number(double d) { return std::isfinite(d) ? nlohmann::json(d) : nullptr; }
 
+// The declared input that inputs[i] (`j`) names: an error when the name is
+// missing, not declared, or among the inputs `given` before it.
+absl::StatusOr<const TensorSpec*> NamedSpec(const nlohmann::json& j, size_t i,
+                                            const std::vector<TensorSpec>& declared,
+                                            const std::vector<Tensor>& given) {
+  auto name_it = j.find("name");
+  if (name_it == j.end() || !name_it->is_string())
+    return ValidationError(StrCat("inputs[", i, "] needs a 'name'"));
+  const std::string name = name_it->get<std::string>();
+  auto spec = std::find_if(declared.begin(), declared.end(),
+                           [&](const TensorSpec& s) { return s.name == name; });
+  if (spec == declared.end()) {
+    std::vector<std::string> names;
+    for (const auto& s : declared) names.push_back(s.name);
+    return ValidationError(
+        StrCat("the model has no input '", name, "' (inputs: ", Join(names, ", "), ")"));
+  }
+  for (const auto& t : given) {
+    if (t.name == name) return ValidationError(StrCat("input '", name, "' is given twice"));
+  }
+  return &*spec;
+}
+
+// Checks the optional "datatype" of `j` against the declared one.
+absl::Status CheckDataType(const nlohmann::json& j, const TensorSpec& spec) {
+  if (auto dt = j.find("datatype"); dt != j.end()) {
+    auto parsed = dt->is_string() ? DataTypeFromName(dt->get<std::string>()) : std::nullopt;
+    if (!parsed.has_value())
+      return ValidationError(StrCat("input '", spec.name, "' has an unknown datatype"));
+    if (*parsed != spec.dtype) {
+      return ValidationError(StrCat("input '", spec.name, "' must be ", DataTypeName(spec.dtype),
+                                    ", got ", DataTypeName(*parsed)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The "shape" list of input `name`.
+absl::StatusOr<Shape> ShapeFromJson(const nlohmann::json& j, const std::string& name) {
+  auto shape_it = j.find("shape");
+  if (shape_it == j.end() || !shape_it->is_array())
+    return ValidationError(StrCat("input '", name, "' needs a 'shape' list"));
+  Shape shape;
+  for (const auto& d : *shape_it) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0)
+      return ValidationError(StrCat("input '", name, "': shape entries must be integers >= 0"));
+    shape.push_back(d.get<int64_t>());
+  }
+  return shape;
+}
+
+// The values of the "data" list of input `name`, flattened row-major.
+absl::StatusOr<std::vector<const nlohmann::json*>> DataFromJson(const nlohmann::json& j,
+                                                                const std::string& name) {
+  auto data_it = j.find("data");
+  if (data_it == j.end() || !data_it->is_array())
+    return ValidationError(StrCat("input '", name, "' needs a 'data' list"));
+  std::vector<const nlohmann::json*> values;
+  if (absl::Status st = Flatten(*data_it, values, 0); !st.ok())
+    return ValidationError(StrCat("input '", name, "': ", st.message()));
+  return values;
+}
+
+// inputs[i] (`j`) as a tensor of the declared input it names; `given` are the
+// inputs before it.
+absl::StatusOr<Tensor> TensorFromJson(const nlohmann::json& j, size_t i,
+                                      const std::vector<TensorSpec>& declared,
+                                      const std::vector<Tensor>& given) {
+  if (!j.is_object()) return ValidationError(StrCat("inputs[", i, "] must be an object"));
+  ASSIGN_OR_RETURN(const TensorSpec* spec, NamedSpec(j, i, declared, given));
+  const std::string& name = spec->name;
+  const DataType dtype = spec->dtype;
+  RETURN_IF_ERROR(CheckDataType(j, *spec));
+  ASSIGN_OR_RETURN(Shape shape, ShapeFromJson(j, name));
+  auto count = ElementCount(shape, kMaxJsonElements);
+  if (!count.ok()) return ValidationError(StrCat("input '", name, "': ", count.status().message()));
+  ASSIGN_OR_RETURN(std::vector<const nlohmann::json*> values, DataFromJson(j, name));
+  if (values.size() != *count) {
+    return ValidationError(StrCat("input '", name, "' has ", values.size(), " values, shape ",
+                                  ShapeToString(shape), " needs ", *count));
+  }
+  ASSIGN_OR_RETURN(Tensor t, MakeTensor(name, dtype, shape));
+  const size_t size = ElementSize(dtype);
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (!StoreValue(*values[k], dtype, t.data.data() + k * size)) {
+      return ValidationError(
+          StrCat("input '", name, "': value ", k, " is not a valid ", DataTypeName(dtype)));
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
 uint16_t FloatToHalf(float value) {
@@ -166,63 +258,7 @@ absl::StatusOr<std::vector<Tensor>> TensorsFromJson(const nlohmann::json& inputs
   if (!inputs.is_array()) return ValidationError("'inputs' must be a list of tensors");
   std::vector<Tensor> out;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const nlohmann::json& j = inputs[i];
-    if (!j.is_object()) return ValidationError(StrCat("inputs[", i, "] must be an object"));
-    auto name_it = j.find("name");
-    if (name_it == j.end() || !name_it->is_string())
-      return ValidationError(StrCat("inputs[", i, "] needs a 'name'"));
-    const std::string name = name_it->get<std::string>();
-    auto spec = std::find_if(declared.begin(), declared.end(),
-                             [&](const TensorSpec& s) { return s.name == name; });
-    if (spec == declared.end()) {
-      std::vector<std::string> names;
-      for (const auto& s : declared) names.push_back(s.name);
-      return ValidationError(
-          StrCat("the model has no input '", name, "' (inputs: ", Join(names, ", "), ")"));
-    }
-    for (const auto& t : out) {
-      if (t.name == name) return ValidationError(StrCat("input '", name, "' is given twice"));
-    }
-    DataType dtype = spec->dtype;
-    if (auto dt = j.find("datatype"); dt != j.end()) {
-      auto parsed = dt->is_string() ? DataTypeFromName(dt->get<std::string>()) : std::nullopt;
-      if (!parsed.has_value())
-        return ValidationError(StrCat("input '", name, "' has an unknown datatype"));
-      if (*parsed != spec->dtype) {
-        return ValidationError(StrCat("input '", name, "' must be ", DataTypeName(spec->dtype),
-                                      ", got ", DataTypeName(*parsed)));
-      }
-    }
-    auto shape_it = j.find("shape");
-    if (shape_it == j.end() || !shape_it->is_array())
-      return ValidationError(StrCat("input '", name, "' needs a 'shape' list"));
-    Shape shape;
-    for (const auto& d : *shape_it) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0)
-        return ValidationError(StrCat("input '", name, "': shape entries must be integers >= 0"));
-      shape.push_back(d.get<int64_t>());
-    }
-    auto count = ElementCount(shape, kMaxJsonElements);
-    if (!count.ok())
-      return ValidationError(StrCat("input '", name, "': ", count.status().message()));
-    auto data_it = j.find("data");
-    if (data_it == j.end() || !data_it->is_array())
-      return ValidationError(StrCat("input '", name, "' needs a 'data' list"));
-    std::vector<const nlohmann::json*> values;
-    if (absl::Status st = Flatten(*data_it, values, 0); !st.ok())
-      return ValidationError(StrCat("input '", name, "': ", st.message()));
-    if (values.size() != *count) {
-      return ValidationError(StrCat("input '", name, "' has ", values.size(), " values, shape ",
-                                    ShapeToString(shape), " needs ", *count));
-    }
-    ASSIGN_OR_RETURN(Tensor t, MakeTensor(name, dtype, shape));
-    const size_t size = ElementSize(dtype);
-    for (size_t k = 0; k < values.size(); ++k) {
-      if (!StoreValue(*values[k], dtype, t.data.data() + k * size)) {
-        return ValidationError(
-            StrCat("input '", name, "': value ", k, " is not a valid ", DataTypeName(dtype)));
-      }
-    }
+    ASSIGN_OR_RETURN(Tensor t, TensorFromJson(inputs[i], i, declared, out));
     out.push_back(std::move(t));
   }
   for (const TensorSpec& spec : declared) {

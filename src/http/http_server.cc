@@ -19,6 +19,7 @@
 #include "common/live_value.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "http/connection_io.h"
 #include "http/error_response.h"
 #include "http/framing.h"
 #include "spdlog/spdlog.h"
@@ -31,9 +32,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using StringParser = bhttp::request_parser<bhttp::string_body>;
 
-constexpr size_t kMaxDrainBytes = 64 * 1024 * 1024;
-constexpr auto kDrainTimeout = std::chrono::seconds(5);
 // Asynchronous routes start on the network thread up to this body size.
 constexpr size_t kInlineBodyBytes = 256 * 1024;
 
@@ -54,7 +54,10 @@ absl::Status QueueFull(std::string message) {
   return WithRetryAfter(MakeError(ErrorCode::kQueueFull, std::move(message)), 1);
 }
 
-auto Ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+using connection_io::Drain;
+using connection_io::Ec;
+using connection_io::ReadBody;
+using connection_io::ReadHeaderBlock;
 
 // Counts a request as in flight from its header until its response is written.
 class InFlight {
@@ -194,14 +197,34 @@ struct HttpServer::Impl {
   asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer,
                                  const std::string& client_ip, bool first,
                                  bool too_many_connections = false);
+  // What ServeOne learns about one request. It lives until ServeOne returns (after
+  // the response and any drain); its members go in reverse order: the admission
+  // slot first, then the spool file.
+  struct Exchange {
+    std::string request_id;
+    std::optional<absl::Status> refused;
+    std::string method = "-", path = "-";
+    SpoolFile spool;
+    std::shared_ptr<const LiveSettings> settings;  // one per request
+    std::optional<Request> request;
+    const Route* route = nullptr;
+    AppSlot admitted;
+    bool broken = false;
+  };
+  // The refusal a request's header earns (malformed, bad framing, too many
+  // connections, shutting down), if any; sets *request_id.
+  std::optional<absl::Status> Screen(const error_code& ec, const StringParser& parser,
+                                     const std::string& block, bool too_many_connections,
+                                     std::string* request_id) const;
+  // Routes an accepted header, admits it and reads its body into x.request, or
+  // sets x.refused (413, 503, a malformed body) or x.broken.
   template <class Stream>
-  asio::awaitable<size_t> ReadHeaderBlock(Stream& stream, beast::flat_buffer& buffer,
-                                          error_code& ec);
-  template <class Stream, class Parser>
-  asio::awaitable<std::optional<absl::Status>> ReadBody(Stream& stream, beast::flat_buffer& buffer,
-                                                        Parser& parser, size_t limit, bool* broken);
-  template <class Stream>
-  asio::awaitable<void> Drain(Stream& stream);
+  asio::awaitable<void> ReadRequest(Stream& stream, beast::flat_buffer& buffer,
+                                    StringParser& parser, const std::string& client_ip,
+                                    Exchange& x);
+  // The handler's answer: an asynchronous route's (HandleAsync), or a synchronous
+  // route's run on its pool.
+  asio::awaitable<Response> Dispatch(const Route* route, Request& request);
   asio::awaitable<void> WaitForDrain();
   // An asynchronous route: its handler starts on this (network) thread when the
   // body is small (parsing it is cheap; the slow work is queued elsewhere), on
@@ -226,71 +249,88 @@ bhttp::response<bhttp::string_body> HttpServer::Impl::ToBeast(Response&& r,
   return res;
 }
 
-template <class Stream>
-asio::awaitable<void> HttpServer::Impl::Drain(Stream& stream) {
-  // The client may still be sending a body we refused; read and discard it so
-  // it sees our response instead of a connection reset.
-  auto& sock = beast::get_lowest_layer(stream).socket();
-  error_code ec;
-  sock.shutdown(tcp::socket::shutdown_send, ec);
-  beast::get_lowest_layer(stream).expires_after(kDrainTimeout);
-  std::vector<char> scratch(64 * 1024);
-  size_t total = 0;
-  while (!ec && total < kMaxDrainBytes) {
-    total +=
-        co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(scratch), Ec(ec));
+std::optional<absl::Status> HttpServer::Impl::Screen(const error_code& ec,
+                                                     const StringParser& parser,
+                                                     const std::string& block,
+                                                     bool too_many_connections,
+                                                     std::string* request_id) const {
+  if (ec) {
+    *request_id = RandomHex(8);
+    return ec == bhttp::error::header_limit
+               ? MakeError(ErrorCode::kHeadersTooLarge, "request headers too large")
+               : MakeError(ErrorCode::kBadRequest,
+                           StrCat("malformed HTTP request: ", ec.message()));
   }
+  auto rid = parser.get()["X-Request-ID"];
+  *request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+  if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
+    return framing;
+  }
+  if (too_many_connections) {
+    return QueueFull(StrCat("too many open connections (", opts.max_connections, ")"));
+  }
+  if (stopping) {
+    // Read after the shutdown began (a connection still in the accept backlog, or a
+    // keep-alive request racing the signal): refused, never dropped.
+    return WithRetryAfter(MakeError(ErrorCode::kShuttingDown, "the server is shutting down"), 1);
+  }
+  return std::nullopt;
 }
 
-// Reads until `buffer` holds a whole header block, or `limit` bytes of one (Beast then
-// answers header_limit), so the raw block can be checked before it is parsed.
 template <class Stream>
-asio::awaitable<size_t> HttpServer::Impl::ReadHeaderBlock(Stream& stream,
-                                                          beast::flat_buffer& buffer,
-                                                          error_code& ec) {
-  while (true) {
-    const std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
-    const size_t end = HeaderBlockEnd(have);
-    if (end != std::string_view::npos) co_return end;
-    if (have.size() >= opts.max_header_bytes || have.find("\n\n") != std::string_view::npos) {
-      co_return std::string_view::npos;  // let Beast's parser say what is wrong
+asio::awaitable<void> HttpServer::Impl::ReadRequest(Stream& stream, beast::flat_buffer& buffer,
+                                                    StringParser& parser,
+                                                    const std::string& client_ip, Exchange& x) {
+  x.method = std::string(parser.get().method_string());
+  std::string_view target = parser.get().target();
+  x.path = std::string(target.substr(0, target.find('?')));
+  const size_t limit = router->BodyLimitFor(x.method, x.path);
+  x.route = router->Find(x.method, x.path);
+  const auto declared = parser.content_length();
+  if (declared && *declared > limit) {
+    x.refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
+  } else if (x.route != nullptr && x.route->scope == AuthScope::kApiToken &&
+             !Admit(x.admitted, declared.value_or(0))) {
+    x.refused = QueueFull(StrCat("the server is at its limit of ", opts.max_app_in_flight,
+                                 " inference requests or ", opts.max_app_in_flight_bytes >> 20,
+                                 " MiB of their bodies in flight"));
+  } else if (x.route != nullptr && x.route->body_to_file) {
+    const std::string spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
+    bhttp::request_parser<bhttp::file_body> file_parser(std::move(parser));
+    error_code ec;
+    file_parser.get().body().open(spool_path.c_str(), beast::file_mode::write_new, ec);
+    if (ec) {
+      x.refused = absl::InternalError(StrCat("cannot spool upload: ", ec.message()));
+    } else {
+      x.spool.path = spool_path;
+      x.refused =
+          co_await ReadBody(stream, buffer, file_parser, limit, opts.read_timeout, &x.broken);
+      if (!x.refused && !x.broken) {
+        file_parser.get().body().close();
+        x.request =
+            ToRequest(file_parser.release(), client_ip, x.request_id, x.settings->trusted_proxies);
+        x.request->body_file = spool_path;
+      }
     }
-    const size_t n = co_await stream.async_read_some(
-        buffer.prepare(std::max<size_t>(1024, opts.max_header_bytes - have.size())), Ec(ec));
-    buffer.commit(n);
-    if (ec) co_return std::string_view::npos;
+  } else {
+    x.refused = co_await ReadBody(stream, buffer, parser, limit, opts.read_timeout, &x.broken);
+    if (!x.refused && !x.broken) {
+      x.request = ToRequest(parser.release(), client_ip, x.request_id, x.settings->trusted_proxies);
+    }
   }
 }
 
-// Reads the body with `parser`: nullopt when complete, a refusal (413, 400) when
-// the body is too large or malformed; *broken when the connection failed.
-template <class Stream, class Parser>
-asio::awaitable<std::optional<absl::Status>> HttpServer::Impl::ReadBody(
-    Stream& stream, beast::flat_buffer& buffer, Parser& parser, size_t limit, bool* broken) {
-  size_t chunks = 0;
-  auto count_chunks = [&chunks](std::uint64_t, std::string_view, error_code& ec) {
-    if (++chunks > kMaxChunksPerBody) ec = bhttp::error::bad_chunk;
-  };
-  parser.on_chunk_header(count_chunks);
-  parser.body_limit(limit);
-  beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
-  error_code ec;
-  co_await bhttp::async_read(stream, buffer, parser, Ec(ec));
-  if (!ec) co_return std::nullopt;
-  if (ec == bhttp::error::body_limit) {
-    co_return PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
-  }
-  if (chunks > kMaxChunksPerBody) {
-    co_return MakeError(ErrorCode::kBadRequest, StrCat("malformed HTTP request: more than ",
-                                                       kMaxChunksPerBody, " chunks in one body"));
-  }
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-      ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
-    co_return MakeError(ErrorCode::kBadRequest,
-                        StrCat("malformed HTTP request body: ", ec.message()));
-  }
-  *broken = true;  // timed out, reset or closed mid-body: nobody to answer
-  co_return std::nullopt;
+asio::awaitable<Response> HttpServer::Impl::Dispatch(const Route* route, Request& request) {
+  if (route != nullptr && route->async_handler) return HandleAsync(request);
+  // Application-API requests run on their own pool, so health checks and admin
+  // requests never queue behind them.
+  asio::thread_pool& pool = route == nullptr                       ? handlers
+                            : route->long_running                  ? long_handlers
+                            : route->scope == AuthScope::kApiToken ? work_handlers
+                                                                   : handlers;
+  return asio::co_spawn(
+      pool, [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(request); },
+      asio::use_awaitable);
 }
 
 template <class Stream>
@@ -298,13 +338,13 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
                                                  const std::string& client_ip, bool first,
                                                  bool too_many_connections) {
   error_code ec;
-  bhttp::request_parser<bhttp::string_body> parser;
+  StringParser parser;
   parser.header_limit(static_cast<uint32_t>(opts.max_header_bytes));
   // The route's limit is applied once the header is known. (Not boost::none: Beast 1.74
   // compares Content-Length against the optional and rejects any non-empty body then.)
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::get_lowest_layer(stream).expires_after(first ? opts.read_timeout : opts.idle_timeout);
-  const size_t block_end = co_await ReadHeaderBlock(stream, buffer, ec);
+  const size_t block_end = co_await ReadHeaderBlock(stream, buffer, opts.max_header_bytes, ec);
   if (ec) co_return false;  // closed, reset or timed out: nobody to answer
   const std::string block(static_cast<const char*>(buffer.data().data()),
                           std::min(block_end, buffer.size()));
@@ -315,109 +355,36 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   }
   InFlight guard(in_flight);
   const auto start = std::chrono::steady_clock::now();
-  std::string request_id;
-  std::optional<absl::Status> refused;
-  if (ec) {
-    request_id = RandomHex(8);
-    refused =
-        ec == bhttp::error::header_limit
-            ? MakeError(ErrorCode::kHeadersTooLarge, "request headers too large")
-            : MakeError(ErrorCode::kBadRequest, StrCat("malformed HTTP request: ", ec.message()));
-  } else {
-    auto rid = parser.get()["X-Request-ID"];
-    request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
-    if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
-      refused = framing;
-    } else if (too_many_connections) {
-      refused = QueueFull(StrCat("too many open connections (", opts.max_connections, ")"));
-    } else if (stopping) {
-      // Read after the shutdown began (a connection still in the accept backlog, or a
-      // keep-alive request racing the signal): refused, never dropped.
-      refused =
-          WithRetryAfter(MakeError(ErrorCode::kShuttingDown, "the server is shutting down"), 1);
-    }
-  }
+  Exchange x;
+  x.refused = Screen(ec, parser, block, too_many_connections, &x.request_id);
   const bool client_keep_alive = !ec && parser.get().keep_alive();
-  std::string method = "-", path = "-";
-  SpoolFile spool;
-  const std::shared_ptr<const LiveSettings> settings = live.Get();  // one per request
-  std::optional<Request> request;
-  const Route* route = nullptr;
-  AppSlot admitted;
-  bool broken = false;
-  if (!refused) {
-    method = std::string(parser.get().method_string());
-    std::string_view target = parser.get().target();
-    path = std::string(target.substr(0, target.find('?')));
-    const size_t limit = router->BodyLimitFor(method, path);
-    route = router->Find(method, path);
-    const auto declared = parser.content_length();
-    if (declared && *declared > limit) {
-      refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
-    } else if (route != nullptr && route->scope == AuthScope::kApiToken &&
-               !Admit(admitted, declared.value_or(0))) {
-      refused = QueueFull(StrCat("the server is at its limit of ", opts.max_app_in_flight,
-                                 " inference requests or ", opts.max_app_in_flight_bytes >> 20,
-                                 " MiB of their bodies in flight"));
-    } else if (route != nullptr && route->body_to_file) {
-      const std::string spool_path = StrCat(opts.upload_dir, "/body-", RandomHex(12));
-      bhttp::request_parser<bhttp::file_body> file_parser(std::move(parser));
-      file_parser.get().body().open(spool_path.c_str(), beast::file_mode::write_new, ec);
-      if (ec) {
-        refused = absl::InternalError(StrCat("cannot spool upload: ", ec.message()));
-      } else {
-        spool.path = spool_path;
-        refused = co_await ReadBody(stream, buffer, file_parser, limit, &broken);
-        if (!refused && !broken) {
-          file_parser.get().body().close();
-          request =
-              ToRequest(file_parser.release(), client_ip, request_id, settings->trusted_proxies);
-          request->body_file = spool_path;
-        }
-      }
-    } else {
-      refused = co_await ReadBody(stream, buffer, parser, limit, &broken);
-      if (!refused && !broken) {
-        request = ToRequest(parser.release(), client_ip, request_id, settings->trusted_proxies);
-      }
-    }
-  }
-  if (broken) co_return false;  // the spool file, if any, is removed
+  x.settings = live.Get();
+  if (!x.refused) co_await ReadRequest(stream, buffer, parser, client_ip, x);
+  if (x.broken) co_return false;  // the spool file, if any, is removed
   Response response;
-  const bool keep_alive = !refused && client_keep_alive;
+  const bool keep_alive = !x.refused && client_keep_alive;
   std::string logged_ip = client_ip;
-  if (refused) {
-    response = ErrorResponse(*refused, request_id);
+  if (x.refused) {
+    response = ErrorResponse(*x.refused, x.request_id);
   } else {
-    if (request->client_ip != client_ip) logged_ip = StrCat(request->client_ip, " via ", client_ip);
-    if (route != nullptr && route->async_handler) {
-      response = co_await HandleAsync(*request);
-    } else {
-      // Application-API requests run on their own pool, so health checks and admin
-      // requests never queue behind them.
-      asio::thread_pool& pool = route == nullptr                       ? handlers
-                                : route->long_running                  ? long_handlers
-                                : route->scope == AuthScope::kApiToken ? work_handlers
-                                                                       : handlers;
-      response = co_await asio::co_spawn(
-          pool,
-          [this, &request]() -> asio::awaitable<Response> { co_return router->Handle(*request); },
-          asio::use_awaitable);
+    if (x.request->client_ip != client_ip) {
+      logged_ip = StrCat(x.request->client_ip, " via ", client_ip);
     }
-    spool.Remove();  // before answering, so a client never sees it linger
+    response = co_await Dispatch(x.route, *x.request);
+    x.spool.Remove();  // before answering, so a client never sees it linger
   }
   const int status = response.status;
-  auto res = ToBeast(std::move(response), request_id, keep_alive);
+  auto res = ToBeast(std::move(response), x.request_id, keep_alive);
   const size_t bytes = res.body().size();
   beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
   co_await bhttp::async_write(stream, res, Ec(ec));
-  if (settings->access_log) {
+  if (x.settings->access_log) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", logged_ip, method, path, status, bytes, ms,
-                 request_id);
+    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", logged_ip, x.method, x.path, status, bytes,
+                 ms, x.request_id);
   }
-  if (!ec && refused) co_await Drain(stream);
+  if (!ec && x.refused) co_await Drain(stream);
   co_return !ec && res.keep_alive();
 }
 

@@ -99,10 +99,12 @@ struct PartHeaders {
   std::string content_type;
 };
 
-// Parses one part's header lines (the text between the boundary line and the blank line, lines
-// separated by CRLF). Only Content-Disposition and Content-Type are interpreted.
-absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block) {
-  std::vector<std::pair<std::string, std::string>> headers;  // lowercase name, value
+using HeaderList = std::vector<std::pair<std::string, std::string>>;  // lowercase name, value
+
+// Splits one part's header lines (the text between the boundary line and the blank line, lines
+// separated by CRLF) into names and values, joining obs-fold continuation lines.
+absl::StatusOr<HeaderList> SplitPartHeaderLines(std::string_view block) {
+  HeaderList headers;
   size_t pos = 0;
   while (pos < block.size()) {
     size_t end = block.find(kCrlf, pos);
@@ -127,27 +129,17 @@ absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block) {
     }
     headers.emplace_back(ToLower(name), std::string(Trim(line.substr(colon + 1))));
   }
+  return headers;
+}
 
-  PartHeaders out;
-  const std::string* disposition = nullptr;
-  const std::string* content_type = nullptr;
-  for (const auto& [name, value] : headers) {
-    const std::string** slot = name == "content-disposition" ? &disposition
-                               : name == "content-type"      ? &content_type
-                                                             : nullptr;
-    if (slot == nullptr) continue;
-    if (*slot != nullptr) return BadRequest(StrCat("duplicate ", name, " header in a part"));
-    *slot = &value;
-  }
-  if (disposition == nullptr) return BadRequest("part without Content-Disposition");
-  if (content_type != nullptr) out.content_type = *content_type;
-
-  const std::string_view text = *disposition;
+// Reads a part's Content-Disposition value `text` (form-data; name, filename, filename*) into
+// `out`'s name and filename.
+absl::Status ParseFormDataDisposition(std::string_view text, PartHeaders* out) {
   const size_t semi = text.find(';');
   if (!EqualsIgnoreCase(Trim(text.substr(0, semi)), "form-data")) {
     return BadRequest("part Content-Disposition is not form-data");
   }
-  std::vector<std::pair<std::string, std::string>> params;
+  HeaderList params;
   if (semi != std::string_view::npos && !ParseParameters(text.substr(semi + 1), &params)) {
     return BadRequest("malformed Content-Disposition parameters");
   }
@@ -166,13 +158,33 @@ absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block) {
   if (name == nullptr || name->empty()) {
     return BadRequest("part without a Content-Disposition name");
   }
-  out.name = *name;
+  out->name = *name;
   if (filename != nullptr) {
     // RFC 7578 §4.2 drops filename* for form-data: the plain parameter wins when both are sent.
-    out.filename = *filename;
+    out->filename = *filename;
   } else if (filename_ext != nullptr) {
-    ASSIGN_OR_RETURN(out.filename, DecodeExtValue(*filename_ext));
+    ASSIGN_OR_RETURN(out->filename, DecodeExtValue(*filename_ext));
   }
+  return absl::OkStatus();
+}
+
+// Parses one part's header block. Only Content-Disposition and Content-Type are interpreted.
+absl::StatusOr<PartHeaders> ParsePartHeaders(std::string_view block) {
+  ASSIGN_OR_RETURN(const HeaderList headers, SplitPartHeaderLines(block));
+  PartHeaders out;
+  const std::string* disposition = nullptr;
+  const std::string* content_type = nullptr;
+  for (const auto& [name, value] : headers) {
+    const std::string** slot = name == "content-disposition" ? &disposition
+                               : name == "content-type"      ? &content_type
+                                                             : nullptr;
+    if (slot == nullptr) continue;
+    if (*slot != nullptr) return BadRequest(StrCat("duplicate ", name, " header in a part"));
+    *slot = &value;
+  }
+  if (disposition == nullptr) return BadRequest("part without Content-Disposition");
+  if (content_type != nullptr) out.content_type = *content_type;
+  RETURN_IF_ERROR(ParseFormDataDisposition(*disposition, &out));
   return out;
 }
 

@@ -24,7 +24,7 @@ namespace cinfer {
 struct ModelConfig {
   std::map<std::string, Shape> input_shapes;  // fixes/resolves input dimensions
   int64_t max_batch_size = 0;                 // 0: no batching
-  int64_t instances = 0;           // 0: sized from the machine (models/serving_plan.h)
+  int64_t instances = 0;                      // 0: sized from the machine (models/serving_plan.h)
   int64_t warmup_iterations = 1;
   int64_t threads = 0;             // engine_options.threads; 0: sized from the machine
   int64_t max_queue_delay_us = 0;  // dynamic_batching.max_queue_delay_us

@@ -84,4 +84,11 @@ absl::Status ModelLifecycle::CheckDeletable(ModelState state) {
   return Conflict(state, "delete");
 }
 
+absl::Status ModelLifecycle::CheckActivatable(ModelState state) {
+  if (state == ModelState::kLoading || state == ModelState::kDraining) {
+    return Conflict(state, "activate a version of");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cinfer

@@ -12,7 +12,9 @@
 //   published    --unpublish-->   draining     (no new requests; in-flight ones finish)
 //   draining     --drained-->     unpublished
 //   published    --load_failed--> failed       (its file vanished or broke while serving)
-// Deleting is allowed in draft, unpublished and failed only.
+// Deleting is allowed in draft, unpublished and failed only; activating another
+// version in every state but loading and draining. At start-up, a model stopped in
+// `draining` is finished with `drained`, one stopped in `loading` with `load_failed`.
 #pragma once
 
 #include <optional>
@@ -36,6 +38,9 @@ class ModelLifecycle {
   static absl::StatusOr<ModelState> Next(ModelState from, ModelEvent event);
   // OK when a model in `state` may be deleted; 409 MODEL_STATE_CONFLICT otherwise.
   static absl::Status CheckDeletable(ModelState state);
+  // OK when another version of a model in `state` may be made current (not while it
+  // is loading or draining); 409 MODEL_STATE_CONFLICT otherwise.
+  static absl::Status CheckActivatable(ModelState state);
 };
 
 }  // namespace cinfer

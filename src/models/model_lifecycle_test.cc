@@ -62,6 +62,31 @@ TEST(ModelLifecycleTest, OnlyIdleModelsAreDeletable) {
   }
 }
 
+TEST(ModelLifecycleTest, VersionsSwitchExceptWhileLoadingOrDraining) {
+  for (ModelState s : {ModelState::kDraft, ModelState::kPublished, ModelState::kUnpublished,
+                       ModelState::kFailed}) {
+    EXPECT_TRUE(ModelLifecycle::CheckActivatable(s).ok()) << ModelStateName(s);
+  }
+  for (ModelState s : {ModelState::kLoading, ModelState::kDraining}) {
+    absl::Status st = ModelLifecycle::CheckActivatable(s);
+    EXPECT_EQ(ErrorCodeOf(st), "MODEL_STATE_CONFLICT");
+    EXPECT_EQ(HttpStatusFor(st), 409);
+    EXPECT_NE(std::string(st.message()).find("activate a version of"), std::string::npos);
+  }
+}
+
+TEST(ModelLifecycleTest, AStartUpReloadGoesThroughLoading) {
+  // RestoreServing: published --restart--> loading --loaded|load_failed--> ...
+  auto loading = ModelLifecycle::Next(ModelState::kPublished, ModelEvent::kRestart);
+  ASSERT_TRUE(loading.ok());
+  EXPECT_EQ(*loading, ModelState::kLoading);
+  EXPECT_EQ(*ModelLifecycle::Next(*loading, ModelEvent::kLoaded), ModelState::kPublished);
+  EXPECT_EQ(*ModelLifecycle::Next(*loading, ModelEvent::kLoadFailed), ModelState::kFailed);
+  // Interrupted transitions are finished the safe way.
+  EXPECT_EQ(*ModelLifecycle::Next(ModelState::kDraining, ModelEvent::kDrained),
+            ModelState::kUnpublished);
+}
+
 TEST(ModelLifecycleTest, NamesRoundTrip) {
   for (ModelState s : kAll) EXPECT_EQ(ModelStateFromName(ModelStateName(s)), s);
   EXPECT_FALSE(ModelStateFromName("deprecated").has_value());

@@ -42,12 +42,6 @@ absl::Status LoadFailed(std::string_view reason) {
   return MakeError(ErrorCode::kModelLoadFailed, reason);
 }
 
-absl::Status StateConflict(std::string_view state, std::string_view action) {
-  return WithDetails(MakeError(ErrorCode::kModelStateConflict,
-                               StrCat("cannot ", action, " a model in state '", state, "'")),
-                     nlohmann::json{{"state", state}}.dump());
-}
-
 absl::StatusOr<ModelState> StateOf(const ModelRecord& m) {
   auto state = ModelStateFromName(m.status);
   if (!state.has_value())
@@ -358,8 +352,7 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
-  if (state == ModelState::kLoading || state == ModelState::kDraining)
-    return StateConflict(m.status, "activate a version of");
+  RETURN_IF_ERROR(ModelLifecycle::CheckActivatable(state));
   std::shared_ptr<const ServedModel> previous;
   const ModelRecord before = m;
   if (state == ModelState::kPublished && m.served_version.has_value() &&
@@ -533,92 +526,6 @@ absl::StatusOr<TestRun> ModelService::Test(std::string_view id, std::optional<in
   run.infer_ms = MsSince(i0);
   run.total_ms = MsSince(t0);
   return run;
-}
-
-int ModelService::RemoveOrphanFiles() {
-  namespace fs = std::filesystem;
-  int removed = 0;
-  std::error_code ec;
-  auto remove = [&](const fs::path& dir) {
-    spdlog::warn(
-        "removing {}: no model or version in the database names it (left by a stop "
-        "during an upload or a delete)",
-        dir.string());
-    fs::remove_all(dir, ec);
-    ++removed;
-  };
-  for (const auto& model_dir : fs::directory_iterator(options_.models_dir, ec)) {
-    if (!model_dir.is_directory()) continue;
-    const std::string id = model_dir.path().filename().string();
-    auto model = models_->FindModel(id);
-    if (!model.ok()) return removed;  // the database is unreadable: touch nothing
-    if (!model->has_value()) {
-      remove(model_dir.path());
-      continue;
-    }
-    auto versions = models_->ListVersions(id);
-    if (!versions.ok()) return removed;
-    std::vector<std::string> known;
-    for (const auto& v : *versions) known.push_back(StrCat("v", v.version));
-    for (const auto& version_dir : fs::directory_iterator(model_dir.path(), ec)) {
-      const std::string name = version_dir.path().filename().string();
-      if (std::find(known.begin(), known.end(), name) == known.end()) remove(version_dir.path());
-    }
-  }
-  return removed;
-}
-
-void ModelService::RestoreServing() {
-  const Actor system{"system", "", ""};
-  auto all = AllModels();
-  if (!all.ok()) {
-    spdlog::error("cannot list models to restore serving: {}", all.status().message());
-    return;
-  }
-  for (ModelRecord& m : *all) {
-    auto lock = LockFor(m.id);
-    std::lock_guard guard(*lock);
-    auto fresh = Get(m.id);
-    if (!fresh.ok()) continue;
-    m = *std::move(fresh);
-    auto state = ModelStateFromName(m.status);
-    // A stop in the middle of a transition: finish it the safe way, and say so.
-    auto recovered = [&](ModelState to) {
-      spdlog::warn("model {} ({}) was {} when the server stopped; it is now {}", m.id, m.name,
-                   m.status, ModelStateName(to));
-      Audit(system, "model.recovered", m.id,
-            {{"from", m.status}, {"to", ModelStateName(to)}, {"version", m.current_version}});
-      m.status = std::string(ModelStateName(to));
-      m.served_version.reset();
-    };
-    if (state == ModelState::kDraining) {
-      recovered(ModelState::kUnpublished);
-    } else if (state == ModelState::kLoading) {
-      recovered(ModelState::kFailed);
-      m.status_reason = "the server stopped while this model was being published; publish it again";
-    } else if (state == ModelState::kPublished) {
-      const int64_t version = m.served_version.value_or(m.current_version);
-      auto v = FindVersion(m.id, version);
-      auto loaded = v.ok() ? LoadVersion(m, *v, /*warm_up=*/true)
-                           : absl::StatusOr<std::shared_ptr<ServedModel>>(
-                                 LoadFailed(ToStd(v.status().message())));
-      if (loaded.ok()) {
-        serving_->Put(*std::move(loaded));
-        spdlog::info("model {} ({}) version {} serving again", m.id, m.name, version);
-        continue;
-      }
-      m.status = std::string(ModelStateName(ModelState::kFailed));
-      m.status_reason = StrCat("could not be loaded at startup: ", loaded.status().message());
-      m.served_version.reset();
-      spdlog::error("model {} ({}): {}", m.id, m.name, *m.status_reason);
-      Audit(system, "model.load_failed", m.id,
-            {{"version", version}, {"reason", *m.status_reason}});
-    } else {
-      continue;
-    }
-    if (absl::Status st = Save(m); !st.ok())
-      spdlog::error("model {}: cannot store its state: {}", m.id, st.message());
-  }
 }
 
 }  // namespace cinfer

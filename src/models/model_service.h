@@ -162,6 +162,9 @@ class ModelService {
                                                            const ModelVersionRecord& v,
                                                            bool warm_up);
   absl::Status Save(ModelRecord& m);
+  // RestoreServing's published model (model_restore.cc): true when it serves again;
+  // false when it failed to load, with `m` set to failed (for the caller to store).
+  bool RestartServing(ModelRecord& m, const Actor& system);
   absl::StatusOr<nlohmann::json> ValidateFile(const ModelUpload& upload, const std::string& engine,
                                               ModelConfig& config);
   absl::StatusOr<std::string> StoreFile(const std::string& model_id, int64_t version,

@@ -78,6 +78,62 @@ std::vector<TensorSpec> LayoutOf(const std::vector<Tensor>& inputs) {
   return layout;
 }
 
+// Runs the job's `prepare` on its inputs (an exception becomes INTERNAL);
+// TIMEOUT when its deadline passed meanwhile (the engine call would be wasted).
+absl::Status Prepare(InferenceJob& job) {
+  absl::Status prepared;
+  try {
+    prepared = job.prepare(job.inputs);
+  } catch (const std::exception& e) {
+    prepared = Thrown("preprocessing", e.what());
+  } catch (...) {
+    prepared = Thrown("preprocessing", "unknown");
+  }
+  if (!prepared.ok()) return prepared;
+  if (Clock::now() > job.deadline) {
+    return MakeError(ErrorCode::kTimeout,
+                     "the request's timeout passed while its input was prepared");
+  }
+  return absl::OkStatus();
+}
+
+// The engine call; an exception becomes INTERNAL.
+absl::StatusOr<std::vector<Tensor>> RunEngine(const LoadedModel& model,
+                                              const std::vector<Tensor>& inputs) {
+  absl::StatusOr<std::vector<Tensor>> outputs = absl::InternalError("not run");
+  try {
+    outputs = model.Run(inputs);
+  } catch (const std::exception& e) {
+    outputs = Thrown("the engine call", e.what());
+  } catch (...) {
+    outputs = Thrown("the engine call", "unknown");
+  }
+  return outputs;
+}
+
+// Splits every output of a batched engine call back into the jobs' rows:
+// element j holds job j's part of each output, in output order. INTERNAL when
+// an output does not have the batch's `total` rows first.
+absl::StatusOr<std::vector<std::vector<Tensor>>> SplitOutputs(const std::vector<Tensor>& outputs,
+                                                              const std::vector<int64_t>& rows,
+                                                              int64_t total) {
+  std::vector<std::vector<Tensor>> per_job(rows.size());
+  for (const Tensor& output : outputs) {
+    if (output.shape.empty() || output.shape[0] != total) {
+      return MakeError(ErrorCode::kInternal,
+                       StrCat("output ", output.name, " has shape ", ShapeToString(output.shape),
+                              ", cannot split a batch of ", total));
+    }
+    auto parts = SplitRows(output, rows);
+    if (!parts.ok()) {
+      return MakeError(ErrorCode::kInternal,
+                       StrCat("output ", output.name, ": ", parts.status().message()));
+    }
+    for (size_t j = 0; j < rows.size(); ++j) per_job[j].push_back(std::move((*parts)[j]));
+  }
+  return per_job;
+}
+
 }  // namespace
 
 ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
@@ -245,6 +301,18 @@ int64_t ModelScheduler::Gather(const std::vector<TensorSpec>& layout, int64_t ro
   return rows;
 }
 
+absl::StatusOr<std::vector<Tensor>> ModelScheduler::ConcatInputs(const std::vector<Queued>& batch) {
+  std::vector<Tensor> concatenated;
+  for (size_t i = 0; i < batch[0].job.inputs.size(); ++i) {
+    std::vector<const Tensor*> parts;
+    for (const Queued& q : batch) parts.push_back(&q.job.inputs[i]);
+    auto joined = ConcatRows(parts);
+    if (!joined.ok()) return joined.status();
+    concatenated.push_back(std::move(*joined));
+  }
+  return concatenated;
+}
+
 void ModelScheduler::RunBatch(std::vector<Queued> batch) {
   std::vector<int64_t> rows;
   int64_t total = 0;
@@ -256,41 +324,19 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     for (Queued& q : batch) Answer(q.job, status);
   };
   if (batch.size() == 1 && batch[0].job.prepare) {
-    absl::Status prepared;
-    try {
-      prepared = batch[0].job.prepare(batch[0].job.inputs);
-    } catch (const std::exception& e) {
-      prepared = Thrown("preprocessing", e.what());
-    } catch (...) {
-      prepared = Thrown("preprocessing", "unknown");
-    }
-    if (!prepared.ok()) return fail_all(prepared);
-    if (Clock::now() > batch[0].job.deadline) {  // the engine call would be wasted
-      return fail_all(MakeError(ErrorCode::kTimeout,
-                                "the request's timeout passed while its input was prepared"));
-    }
+    if (absl::Status prepared = Prepare(batch[0].job); !prepared.ok()) return fail_all(prepared);
   }
 
   std::vector<Tensor> concatenated;
   if (batch.size() > 1) {
-    for (size_t i = 0; i < batch[0].job.inputs.size(); ++i) {
-      std::vector<const Tensor*> parts;
-      for (const Queued& q : batch) parts.push_back(&q.job.inputs[i]);
-      auto joined = ConcatRows(parts);
-      if (!joined.ok()) return fail_all(joined.status());
-      concatenated.push_back(std::move(*joined));
-    }
+    auto joined = ConcatInputs(batch);
+    if (!joined.ok()) return fail_all(joined.status());
+    concatenated = *std::move(joined);
   }
   ++running_;
   const auto start = Clock::now();
-  absl::StatusOr<std::vector<Tensor>> outputs = absl::InternalError("not run");
-  try {
-    outputs = model_->Run(batch.size() > 1 ? concatenated : batch[0].job.inputs);
-  } catch (const std::exception& e) {
-    outputs = Thrown("the engine call", e.what());
-  } catch (...) {
-    outputs = Thrown("the engine call", "unknown");
-  }
+  absl::StatusOr<std::vector<Tensor>> outputs =
+      RunEngine(*model_, batch.size() > 1 ? concatenated : batch[0].job.inputs);
   const double infer_ms = Millis(Clock::now() - start);
   --running_;
   if (!outputs.ok()) return fail_all(outputs.status());
@@ -304,22 +350,9 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
   if (batch.size() == 1) {
     results[0].outputs = std::move(*outputs);
   } else {
-    for (const Tensor& output : *outputs) {
-      if (output.shape.empty() || output.shape[0] != total) {
-        return fail_all(
-            MakeError(ErrorCode::kInternal,
-                      StrCat("output ", output.name, " has shape ", ShapeToString(output.shape),
-                             ", cannot split a batch of ", total)));
-      }
-      auto parts = SplitRows(output, rows);
-      if (!parts.ok()) {
-        return fail_all(MakeError(ErrorCode::kInternal,
-                                  StrCat("output ", output.name, ": ", parts.status().message())));
-      }
-      for (size_t j = 0; j < batch.size(); ++j) {
-        results[j].outputs.push_back(std::move((*parts)[j]));
-      }
-    }
+    auto split = SplitOutputs(*outputs, rows, total);
+    if (!split.ok()) return fail_all(split.status());
+    for (size_t j = 0; j < batch.size(); ++j) results[j].outputs = std::move((*split)[j]);
   }
   for (size_t j = 0; j < batch.size(); ++j) Answer(batch[j].job, std::move(results[j]));
 }

@@ -108,6 +108,8 @@ class ModelScheduler {
                  std::vector<Queued>* expired);
   // Without the lock: runs the batch and answers every job in it.
   void RunBatch(std::vector<Queued> batch);
+  // The inputs of a batch of several jobs joined along dimension 0, input by input.
+  static absl::StatusOr<std::vector<Tensor>> ConcatInputs(const std::vector<Queued>& batch);
 
   Options options_;
   const LoadedModel* model_;

@@ -86,13 +86,33 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   auto c = std::make_unique<Components>();
   c->config = *runtime->Current();
   c->runtime = std::move(runtime);
-  const Config& config = c->config;
   c->started_at = c->clock.Now();
-  const std::string& data_dir = config.server.data_dir;
-  RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
+  // The machine's cores size what model configs leave out (models/serving_plan.h).
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  RETURN_IF_ERROR(OpenStorage(c.get()));
+  c->engines = BuildEngineRegistry(c->config.engines);
+  RETURN_IF_ERROR(BuildAuth(c.get()));
+  LoadAssets(c.get(), options);
+  RETURN_IF_ERROR(BuildModels(c.get(), options, cores));
+  RETURN_IF_ERROR(BuildAppServices(c.get(), cores));
+  RETURN_IF_ERROR(BuildRouter(c.get()));
+  LiveModules live{c->inference.get(), c->tokens.get(),     c->async.get(),
+                   c->throttle.get(),  c->log_writer.get(), c->models.get()};
+  c->live_subscription =
+      c->runtime->Subscribe([live](const Config& next) { ApplyLiveConfig(next, live); });
+  return std::unique_ptr<Application>(new Application(std::move(c)));
+}
 
+absl::Status Application::OpenStorage(Components* c) {
+  const std::string& data_dir = c->config.server.data_dir;
+  RETURN_IF_ERROR(EnsureDirectory(data_dir, 0700));
   ASSIGN_OR_RETURN(c->db, SqliteDatabase::Open({.path = data_dir + "/cinfer.db"}));
-  c->engines = BuildEngineRegistry(config.engines);
+  return absl::OkStatus();
+}
+
+absl::Status Application::BuildAuth(Components* c) {
+  const Config& config = c->config;
+  const std::string& data_dir = config.server.data_dir;
   ASSIGN_OR_RETURN(
       c->hasher, PasswordHasher::Create({.max_concurrent = config.auth.password_hash_concurrency}));
   std::string secret = config.auth.jwt_secret;  // shared by replicas when set
@@ -109,18 +129,25 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   ASSIGN_OR_RETURN(c->auth,
                    AdminAuthService::Create({c->db.get(), c->db.get(), c->db.get(), c->hasher.get(),
                                              c->jwt.get(), c->throttle.get(), &c->clock},
-                                            data_dir + "/setup-code", !options.offline));
+                                            data_dir + "/setup-code", /*issue_setup_code=*/true));
   c->admin_authenticator = std::make_unique<api::AdminAuthenticator>(c->auth.get());
+  return absl::OkStatus();
+}
 
-  const std::string assets_dir = config.server.assets_dir.empty()
+void Application::LoadAssets(Components* c, const Options& options) {
+  const std::string assets_dir = c->config.server.assets_dir.empty()
                                      ? options.executable_dir + "/share/cinfer"
-                                     : config.server.assets_dir;
+                                     : c->config.server.assets_dir;
   LoadAsset(assets_dir, "openapi.yaml", &c->assets.openapi_yaml);
   LoadAsset(assets_dir, "docs.html", &c->assets.docs_html);
   LoadAsset(assets_dir, "redoc.standalone.js", &c->assets.redoc_js);
   LoadAsset(assets_dir, "index.html", &c->assets.index_html);
   c->assets.console = api::ConsoleAssets::Load(assets_dir + "/console");
+}
 
+absl::Status Application::BuildModels(Components* c, const Options& options, int cores) {
+  const Config& config = c->config;
+  const std::string& data_dir = config.server.data_dir;
   const ModelsConfig& mc = config.models;
   const std::string models_dir = mc.storage_path.empty() ? data_dir + "/models" : mc.storage_path;
   c->spool_dir = data_dir + "/tmp";
@@ -136,16 +163,17 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   c->log_writer =
       std::make_unique<InferenceLogWriter>(LogWriterOptionsFrom(config), c->db.get(), &c->clock);
   c->serving = std::make_unique<ServingRegistry>();
-  const RequestConfig& rc = config.request;
-  // The machine's cores size what model configs leave out (models/serving_plan.h).
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   c->models = std::make_unique<ModelService>(
       ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s),
-                            static_cast<size_t>(rc.queue_size), cores},
+                            static_cast<size_t>(config.request.queue_size), cores},
       c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
+  return absl::OkStatus();
+}
 
-  c->decode_budget =
-      std::make_unique<vision::DecodeBudget>(static_cast<int64_t>(rc.decode_memory_mb) << 20);
+absl::Status Application::BuildAppServices(Components* c, int cores) {
+  const Config& config = c->config;
+  c->decode_budget = std::make_unique<vision::DecodeBudget>(
+      static_cast<int64_t>(config.request.decode_memory_mb) << 20);
   c->inference = std::make_unique<InferenceService>(InferenceOptionsFrom(config), c->serving.get(),
                                                     c->db.get(), c->log_writer.get(),
                                                     c->decode_budget.get(), &c->clock, cores);
@@ -155,25 +183,29 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
                                                    {c->db.get(), c->db.get(), c->db.get(),
                                                     c->db.get(), c->usage.get(), &c->clock}));
   c->app_authenticator = std::make_unique<api::TokenAuthenticator>(c->tokens.get());
+  c->users = std::make_unique<UserService>(
+      UserService::Deps{c->db.get(), c->db.get(), c->hasher.get(), &c->clock});
+  return absl::OkStatus();
+}
+
+absl::Status Application::BuildRouter(Components* c) {
+  const Config& config = c->config;
   api::AppDeps app;
   app.inference = c->inference.get();
   app.async = c->async.get();
   app.tokens = c->tokens.get();
-  app.options = {static_cast<size_t>(rc.max_body_mb) << 20};
+  app.options = {static_cast<size_t>(config.request.max_body_mb) << 20};
   app.logs = c->db.get();
   app.model_store = c->db.get();
   app.audit = c->db.get();
-  c->users = std::make_unique<UserService>(
-      UserService::Deps{c->db.get(), c->db.get(), c->hasher.get(), &c->clock});
   app.users = c->users.get();
   app.clock = &c->clock;
-
-  api::SystemDeps system{c->auth.get(), &c->readiness,       &c->clock,  c->started_at,
-                         data_dir,      c->engines->Names(), &c->assets, c->runtime.get(),
-                         c->db.get(),   c->log_writer.get()};
+  api::SystemDeps system{
+      c->auth.get(),       &c->readiness, &c->clock,        c->started_at, config.server.data_dir,
+      c->engines->Names(), &c->assets,    c->runtime.get(), c->db.get(),   c->log_writer.get()};
   api::ModelRoutesOptions model_routes;
   model_routes.spool_dir = c->spool_dir;
-  model_routes.max_file_bytes = static_cast<uint64_t>(mc.max_file_size_mb) << 20;
+  model_routes.max_file_bytes = static_cast<uint64_t>(config.models.max_file_size_mb) << 20;
   ASSIGN_OR_RETURN(std::vector<http::Route> routes,
                    api::BuildRoutes(system, c->models.get(), model_routes, app));
   c->router =
@@ -182,11 +214,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
                                          {http::AuthScope::kAdmin, c->admin_authenticator.get()},
                                          {http::AuthScope::kApiToken, c->app_authenticator.get()}},
                                      static_cast<size_t>(config.server.max_json_body_kb) * 1024);
-  LiveModules live{c->inference.get(), c->tokens.get(),     c->async.get(),
-                   c->throttle.get(),  c->log_writer.get(), c->models.get()};
-  c->live_subscription =
-      c->runtime->Subscribe([live](const Config& next) { ApplyLiveConfig(next, live); });
-  return std::unique_ptr<Application>(new Application(std::move(c)));
+  return absl::OkStatus();
 }
 
 absl::Status Application::Serve() {
@@ -245,22 +273,6 @@ absl::Status Application::Serve() {
   RETURN_IF_ERROR(served);
   spdlog::info("cinfer stopped");
   return absl::OkStatus();
-}
-
-std::vector<Application::RouteInfo> Application::RouteList() const {
-  std::vector<RouteInfo> out;
-  for (const auto& r : c_->router->routes()) {
-    if (r.fallback) continue;
-    const char* auth = r.scope == http::AuthScope::kAdmin      ? "admin"
-                       : r.scope == http::AuthScope::kApiToken ? "api_token"
-                                                               : "public";
-    out.push_back({r.method, r.pattern, auth, r.permission});
-  }
-  return out;
-}
-
-absl::Status Application::ResetPassword(const std::string& username, const std::string& password) {
-  return c_->auth->ResetPassword(username, password);
 }
 
 }  // namespace cinfer

@@ -18,9 +18,6 @@ class Application {
   struct Options {
     std::string executable_dir;  // for the default assets dir
     std::string executable;      // this binary, run as the isolated model validator
-    // Offline commands (routes, admin reset-password) must not issue a new
-    // first-run setup code under a running server's feet.
-    bool offline = false;
   };
   // Runs with runtime->Current(); live keys follow runtime's changes.
   static absl::StatusOr<std::unique_ptr<Application>> Create(std::unique_ptr<RuntimeConfig> runtime,
@@ -29,20 +26,19 @@ class Application {
 
   // Binds, serves until SIGINT/SIGTERM and a graceful shutdown, then returns.
   absl::Status Serve();
-  // The route table (method, pattern) as served; used by `cinfer routes`.
-  struct RouteInfo {
-    std::string method;
-    std::string pattern;
-    std::string auth;  // "public" | "admin" | "api_token"
-    std::string role;  // admin routes: the least role
-  };
-  std::vector<RouteInfo> RouteList() const;
-  // Offline admin password reset.
-  absl::Status ResetPassword(const std::string& username, const std::string& password);
 
  private:
   struct Components;
   explicit Application(std::unique_ptr<Components> c);
+  // The stages of Create, run in this order; each builds on what the earlier
+  // ones put in `c`.
+  static absl::Status OpenStorage(Components* c);  // data dir, database
+  static absl::Status BuildAuth(Components* c);
+  static void LoadAssets(Components* c, const Options& options);  // docs, console
+  static absl::Status BuildModels(Components* c, const Options& options, int cores);
+  // Inference, async requests, API tokens and users.
+  static absl::Status BuildAppServices(Components* c, int cores);
+  static absl::Status BuildRouter(Components* c);  // the routes and their authenticators
   std::unique_ptr<Components> c_;
 };
 

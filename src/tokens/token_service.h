@@ -81,7 +81,7 @@ struct TokenUsageReport {
   TokenView token;
 };
 
-struct TokenEntry;  // per-token cache entry (token_service.cc)
+struct TokenEntry;  // per-token cache entry (token_entry.h)
 
 // Who calls the application API, as established by Authorize.
 struct ApiCaller {
@@ -155,7 +155,7 @@ class TokenService {
   void UpdateOptions(Options options) { options_.Set(std::move(options)); }
   ~TokenService();
 
-  // --- administration -------------------------------------------------------
+  // --- administration (token_admin.cc) --------------------------------------
   absl::StatusOr<CreatedToken> CreateToken(const TokenFields& fields, const Actor& actor);
   absl::StatusOr<std::vector<TokenView>> List(const TokenQuery& query, int64_t* total);
   absl::StatusOr<TokenView> Get(std::string_view id);
@@ -193,7 +193,11 @@ class TokenService {
   absl::Status Load();
   std::shared_ptr<TokenEntry> Find(std::string_view id) const;
   TokenView ViewOf(const TokenEntry& entry, Clock::TimePoint now) const;
+  // Validates `fields` and writes them into `record`; creation fills defaults.
   absl::Status Apply(const TokenFields& fields, bool creating, TokenRecord& record);
+  // Normalises `name` into `record.name`; NAME_TAKEN when it looks the same
+  // as another token's name.
+  absl::Status ApplyName(const std::string& name, TokenRecord& record) const;
   // Applies `change` to a copy of the token's record, writes it, then swaps
   // the cached policy and audits `action`.
   absl::StatusOr<TokenView> Save(std::string_view id, const Actor& actor, std::string_view action,

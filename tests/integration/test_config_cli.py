@@ -1,5 +1,6 @@
 """Configuration validation and the command line interface."""
 
+import json
 import subprocess
 
 import pytest
@@ -152,3 +153,37 @@ def test_admin_reset_password_unknown_user(server):
     # the admin's password is unchanged
     server.start()
     assert server.login(ADMIN_USERNAME, ADMIN_PASSWORD).status_code == 200
+
+
+# --------------------------------------------------------------------------
+# the offline tools construct only what they need
+# --------------------------------------------------------------------------
+
+def test_routes_needs_no_data_dir(tmp_path):
+    # A data dir that cannot be created: the whole application could not start, the
+    # route listing does not touch it.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir would be\n")
+    res = run_cinfer(["routes"], env={"CINFER_SERVER__DATA_DIR": str(blocker / "data")},
+                     cwd=tmp_path)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    routes = json.loads(res.stdout)
+    paths = {(r["method"], r["path"]) for r in routes}
+    assert ("POST", "/api/v1/models/{id}/infer") in paths, sorted(paths)[:10]
+    assert ("GET", "/api/v1/internal/users") in paths, "user routes missing from the listing"
+    assert all(r["auth"] != "admin" or r.get("role") for r in routes), "admin route without role"
+
+
+def test_reset_password_opens_only_the_database(server):
+    make_admin(server)
+    server.stop()
+    # The session key is not needed to reset a password: the full application would
+    # create it again, the offline tool does not.
+    (server.data_dir / "jwt-secret").unlink()
+    res = server.cli("admin", "reset-password", "--username", ADMIN_USERNAME,
+                     input="Reset-By-Cli-Passw0rd\n")
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert not (server.data_dir / "jwt-secret").exists(), "reset-password built the server"
+    server.start()
+    r = server.login(ADMIN_USERNAME, "Reset-By-Cli-Passw0rd")
+    assert r.status_code == 200, r.text

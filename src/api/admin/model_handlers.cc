@@ -246,12 +246,27 @@ Result List(ModelService* models, Request& req) {
   return PagedResponse(std::move(items), listed.second, page);
 }
 
-}  // namespace
+// The versions of a model, each with its compatibility with the served one.
+Result ListVersions(ModelService* models, Request& req) {
+  ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
+  ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
+  const ModelVersionRecord* served = nullptr;
+  for (const auto& v : versions) {
+    if (m.served_version.has_value() && v.version == *m.served_version) served = &v;
+  }
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& v : versions) {
+    nlohmann::json item = VersionJson(v, /*full=*/true);
+    item["compatibility"] = Compatibility(v, served);
+    items.push_back(std::move(item));
+  }
+  return JsonResponse(200, {{"items", items}});
+}
 
-void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
-                    std::vector<http::Route>& routes) {
+// Upload, list, get, patch and delete of models.
+void AddModelCrudRoutes(ModelService* models, const ModelRoutesOptions& options,
+                        const std::string& base, std::vector<http::Route>& routes) {
   using http::AuthScope;
-  const std::string base = "/api/v1/internal/models";
   http::Route upload{"POST", base, AuthScope::kAdmin,
                      [models, options](Request& req) { return Upload(models, options, req); }};
   upload.max_body_bytes = options.max_file_bytes + (1u << 20);  // the file plus the form fields
@@ -270,6 +285,12 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
                       RETURN_IF_ERROR(models->Delete(req.path_params["id"], ActorOf(req)));
                       return http::Response::NoContent();
                     }});
+}
+
+// Upload and list of a model's versions.
+void AddVersionRoutes(ModelService* models, const ModelRoutesOptions& options,
+                      const std::string& base, std::vector<http::Route>& routes) {
+  using http::AuthScope;
   http::Route version{
       "POST", base + "/{id}/versions", AuthScope::kAdmin,
       [models, options](Request& req) { return UploadVersion(models, options, req); }};
@@ -277,22 +298,14 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
   version.body_to_file = true;
   version.long_running = true;
   routes.push_back(std::move(version));
-  routes.push_back(
-      {"GET", base + "/{id}/versions", AuthScope::kAdmin, [models](Request& req) -> Result {
-         ASSIGN_OR_RETURN(ModelRecord m, models->Get(req.path_params["id"]));
-         ASSIGN_OR_RETURN(auto versions, models->Versions(m.id));
-         const ModelVersionRecord* served = nullptr;
-         for (const auto& v : versions) {
-           if (m.served_version.has_value() && v.version == *m.served_version) served = &v;
-         }
-         nlohmann::json items = nlohmann::json::array();
-         for (const auto& v : versions) {
-           nlohmann::json item = VersionJson(v, /*full=*/true);
-           item["compatibility"] = Compatibility(v, served);
-           items.push_back(std::move(item));
-         }
-         return JsonResponse(200, {{"items", items}});
-       }});
+  routes.push_back({"GET", base + "/{id}/versions", AuthScope::kAdmin,
+                    [models](Request& req) { return ListVersions(models, req); }});
+}
+
+// Activate, publish, unpublish and test: each may load or drain a version.
+void AddServingRoutes(ModelService* models, const ModelRoutesOptions& options,
+                      const std::string& base, std::vector<http::Route>& routes) {
+  using http::AuthScope;
   // Loads and drains (activate, publish, unpublish) take seconds.
   auto add_long = [&routes](http::Route r) {
     r.long_running = true;
@@ -320,6 +333,16 @@ void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
   test.max_body_bytes = options.max_test_body_bytes;
   test.long_running = true;  // may load the version first
   routes.push_back(std::move(test));
+}
+
+}  // namespace
+
+void AddModelRoutes(ModelService* models, const ModelRoutesOptions& options,
+                    std::vector<http::Route>& routes) {
+  const std::string base = "/api/v1/internal/models";
+  AddModelCrudRoutes(models, options, base, routes);
+  AddVersionRoutes(models, options, base, routes);
+  AddServingRoutes(models, options, base, routes);
 }
 
 }  // namespace cinfer::api

@@ -137,79 +137,92 @@ absl::StatusOr<std::vector<http::MultipartPart>> MultipartParts(const Request& r
   return http::ParseMultipart(req.body, boundary, limits);
 }
 
+// The inputs of a multipart/form-data request: the image part(s), plus
+// parameters given as parts.
+absl::StatusOr<std::vector<InferenceInput>> MultipartInputs(const Request& req,
+                                                            const InferenceRoutesOptions& o,
+                                                            bool batch, InferenceParams& params) {
+  std::vector<InferenceInput> inputs;
+  ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o));
+  RETURN_IF_ERROR(http::RejectDuplicateParts(
+      parts, batch ? std::vector<std::string_view>{"images[]", "images", "image"}
+                   : std::vector<std::string_view>{"image"}));
+  for (auto& p : parts) {
+    const bool image_part = batch
+                                ? (p.name == "images[]" || p.name == "images" || p.name == "image")
+                                : p.name == "image";
+    if (image_part) {
+      InferenceInput in;
+      in.image = std::move(p.value);
+      inputs.push_back(std::move(in));
+    } else if (std::find(std::begin(kParamNames), std::end(kParamNames), p.name) !=
+               std::end(kParamNames)) {
+      RETURN_IF_ERROR(SetParam(p.name, p.value, params));
+    } else {
+      return ValidationError(StrCat("unexpected multipart part '", p.name, "'"));
+    }
+  }
+  if (inputs.empty()) {
+    return MakeError(ErrorCode::kBadRequest, batch ? "multipart parts 'images[]' are missing"
+                                                   : "multipart part 'image' is missing");
+  }
+  if (!batch && inputs.size() > 1)
+    return ValidationError("send one 'image' part (use /infer/batch for several)");
+  return inputs;
+}
+
+// The inputs of a JSON body: exactly one of 'image' (base64), 'images' (a
+// list of base64, batch only) or 'inputs' (tensors), plus 'parameters'.
+absl::StatusOr<std::vector<InferenceInput>> JsonInputs(const Request& req, bool batch,
+                                                       InferenceParams& params) {
+  std::vector<InferenceInput> inputs;
+  ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
+  for (const auto& [key, value] : body.items()) {
+    if (key != "image" && key != "images" && key != "inputs" && key != "parameters")
+      return ValidationError(
+          StrCat("unknown field '", key, "' (image, images, inputs, parameters)"));
+  }
+  RETURN_IF_ERROR(JsonParams(body, params));
+  const int given = body.contains("image") + body.contains("images") + body.contains("inputs");
+  if (given != 1) return ValidationError("give exactly one of 'image', 'images' or 'inputs'");
+  if (body.contains("inputs")) {
+    if (batch) return ValidationError("a batch takes 'images'; send tensors to /infer");
+    inputs.push_back({"", body["inputs"]});
+    if (inputs.back().tensors.is_null()) return ValidationError("'inputs' must be a list");
+  } else if (body.contains("image")) {
+    if (batch) return ValidationError("a batch takes 'images', a list");
+    InferenceInput in;
+    ASSIGN_OR_RETURN(in.image, DecodeBase64Image(body["image"], "image"));
+    inputs.push_back(std::move(in));
+  } else {
+    if (!batch) return ValidationError("'images' is for /infer/batch; send 'image'");
+    const auto& list = body["images"];
+    if (!list.is_array() || list.empty())
+      return ValidationError("'images' must be a non-empty list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      InferenceInput in;
+      ASSIGN_OR_RETURN(in.image, DecodeBase64Image(list[i], StrCat("images[", i, "]")));
+      inputs.push_back(std::move(in));
+    }
+  }
+  return inputs;
+}
+
 // The inputs of a request: `batch` accepts several images.
 // An image body is moved out of `req`.
 absl::StatusOr<std::vector<InferenceInput>> ReadInputs(Request& req,
                                                        const InferenceRoutesOptions& o, bool batch,
                                                        InferenceParams& params) {
   const std::string type = MediaType(req);
-  std::vector<InferenceInput> inputs;
-  if (type == "multipart/form-data") {
-    ASSIGN_OR_RETURN(auto parts, MultipartParts(req, o));
-    RETURN_IF_ERROR(http::RejectDuplicateParts(
-        parts, batch ? std::vector<std::string_view>{"images[]", "images", "image"}
-                     : std::vector<std::string_view>{"image"}));
-    for (auto& p : parts) {
-      const bool image_part =
-          batch ? (p.name == "images[]" || p.name == "images" || p.name == "image")
-                : p.name == "image";
-      if (image_part) {
-        InferenceInput in;
-        in.image = std::move(p.value);
-        inputs.push_back(std::move(in));
-      } else if (std::find(std::begin(kParamNames), std::end(kParamNames), p.name) !=
-                 std::end(kParamNames)) {
-        RETURN_IF_ERROR(SetParam(p.name, p.value, params));
-      } else {
-        return ValidationError(StrCat("unexpected multipart part '", p.name, "'"));
-      }
-    }
-    if (inputs.empty()) {
-      return MakeError(ErrorCode::kBadRequest, batch ? "multipart parts 'images[]' are missing"
-                                                     : "multipart part 'image' is missing");
-    }
-    if (!batch && inputs.size() > 1)
-      return ValidationError("send one 'image' part (use /infer/batch for several)");
-    return inputs;
-  }
+  if (type == "multipart/form-data") return MultipartInputs(req, o, batch, params);
   if (IsImageType(type)) {
     if (batch) return ValidationError("a batch needs multipart 'images[]' parts or JSON 'images'");
     if (req.body.empty()) return ValidationError("the image body is empty");
+    std::vector<InferenceInput> inputs;
     inputs.push_back({std::move(req.body), nullptr});
     return inputs;
   }
-  if (type == "application/json") {
-    ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonObject(req));
-    for (const auto& [key, value] : body.items()) {
-      if (key != "image" && key != "images" && key != "inputs" && key != "parameters")
-        return ValidationError(
-            StrCat("unknown field '", key, "' (image, images, inputs, parameters)"));
-    }
-    RETURN_IF_ERROR(JsonParams(body, params));
-    const int given = body.contains("image") + body.contains("images") + body.contains("inputs");
-    if (given != 1) return ValidationError("give exactly one of 'image', 'images' or 'inputs'");
-    if (body.contains("inputs")) {
-      if (batch) return ValidationError("a batch takes 'images'; send tensors to /infer");
-      inputs.push_back({"", body["inputs"]});
-      if (inputs.back().tensors.is_null()) return ValidationError("'inputs' must be a list");
-    } else if (body.contains("image")) {
-      if (batch) return ValidationError("a batch takes 'images', a list");
-      InferenceInput in;
-      ASSIGN_OR_RETURN(in.image, DecodeBase64Image(body["image"], "image"));
-      inputs.push_back(std::move(in));
-    } else {
-      if (!batch) return ValidationError("'images' is for /infer/batch; send 'image'");
-      const auto& list = body["images"];
-      if (!list.is_array() || list.empty())
-        return ValidationError("'images' must be a non-empty list");
-      for (size_t i = 0; i < list.size(); ++i) {
-        InferenceInput in;
-        ASSIGN_OR_RETURN(in.image, DecodeBase64Image(list[i], StrCat("images[", i, "]")));
-        inputs.push_back(std::move(in));
-      }
-    }
-    return inputs;
-  }
+  if (type == "application/json") return JsonInputs(req, batch, params);
   return Unsupported(type);
 }
 

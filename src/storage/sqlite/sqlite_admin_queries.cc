@@ -70,6 +70,46 @@ struct Accumulator {
   }
 };
 
+// The models' counts by status, and each model with rows in the window with
+// its statistics, busiest first (the caller holds the reader's lock).
+absl::Status AddModelStats(sqlite3* reader, std::unordered_map<std::string, Accumulator>& per_model,
+                           StatsOverviewRecord& out) {
+  ASSIGN_OR_RETURN(Statement models,
+                   Statement::Prepare(reader, "SELECT id, name, status FROM models"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, models.Step());
+    if (!row) break;
+    const std::string status = models.ColumnText(2);
+    ++out.models_by_status[status];
+    auto it = per_model.find(models.ColumnText(0));
+    if (it == per_model.end()) continue;
+    out.models.push_back({it->first, models.ColumnText(1), status, it->second.Finish()});
+  }
+  std::sort(out.models.begin(), out.models.end(), [](const auto& a, const auto& b) {
+    return a.stats.requests != b.stats.requests ? a.stats.requests > b.stats.requests
+                                                : a.name < b.name;
+  });
+  return absl::OkStatus();
+}
+
+// The month's busiest tokens (the caller holds the reader's lock).
+absl::Status AddTopTokens(sqlite3* reader, const StatsOverviewQuery& q, StatsOverviewRecord& out) {
+  ASSIGN_OR_RETURN(Statement tokens,
+                   Statement::Prepare(reader,
+                                      "SELECT id, name, used_count, monthly_limit FROM tokens "
+                                      "WHERE usage_month = ? AND used_count > 0 "
+                                      "ORDER BY used_count DESC, name LIMIT ?"));
+  tokens.Bind(1, q.month).Bind(2, static_cast<int64_t>(q.top_tokens));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, tokens.Step());
+    if (!row) break;
+    TopTokenRow t{tokens.ColumnText(0), tokens.ColumnText(1), tokens.ColumnInt(2), std::nullopt};
+    if (auto limit = tokens.ColumnOptionalDouble(3)) t.monthly_limit = static_cast<int64_t>(*limit);
+    out.top_tokens.push_back(std::move(t));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<StatsOverviewRecord> SqliteDatabase::StatsOverview(const StatsOverviewQuery& q) {
@@ -106,35 +146,8 @@ absl::StatusOr<StatsOverviewRecord> SqliteDatabase::StatsOverview(const StatsOve
   out.totals = total.Finish();
   for (auto& b : buckets) out.series.push_back(b.Finish());
 
-  ASSIGN_OR_RETURN(Statement models,
-                   Statement::Prepare(reader_, "SELECT id, name, status FROM models"));
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, models.Step());
-    if (!row) break;
-    const std::string status = models.ColumnText(2);
-    ++out.models_by_status[status];
-    auto it = per_model.find(models.ColumnText(0));
-    if (it == per_model.end()) continue;
-    out.models.push_back({it->first, models.ColumnText(1), status, it->second.Finish()});
-  }
-  std::sort(out.models.begin(), out.models.end(), [](const auto& a, const auto& b) {
-    return a.stats.requests != b.stats.requests ? a.stats.requests > b.stats.requests
-                                                : a.name < b.name;
-  });
-
-  ASSIGN_OR_RETURN(Statement tokens,
-                   Statement::Prepare(reader_,
-                                      "SELECT id, name, used_count, monthly_limit FROM tokens "
-                                      "WHERE usage_month = ? AND used_count > 0 "
-                                      "ORDER BY used_count DESC, name LIMIT ?"));
-  tokens.Bind(1, q.month).Bind(2, static_cast<int64_t>(q.top_tokens));
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, tokens.Step());
-    if (!row) break;
-    TopTokenRow t{tokens.ColumnText(0), tokens.ColumnText(1), tokens.ColumnInt(2), std::nullopt};
-    if (auto limit = tokens.ColumnOptionalDouble(3)) t.monthly_limit = static_cast<int64_t>(*limit);
-    out.top_tokens.push_back(std::move(t));
-  }
+  RETURN_IF_ERROR(AddModelStats(reader_, per_model, out));
+  RETURN_IF_ERROR(AddTopTokens(reader_, q, out));
   return out;
 }
 

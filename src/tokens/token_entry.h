@@ -1,0 +1,44 @@
+// TokenService's per-token cache entry and the parsed settings it holds.
+// Internal to the tokens module: shared by token_service.cc (the cache,
+// authorisation and quota) and token_admin.cc (administration).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "net/ip_address.h"
+#include "storage/database.h"
+#include "tokens/sliding_window.h"
+
+namespace cinfer {
+
+// The parsed, immutable settings of one token. Replaced as a whole on change.
+struct TokenPolicy {
+  TokenRecord record;
+  bool any_model = false;
+  std::set<std::string, std::less<>> models;
+  net::IpSet whitelist;
+  std::optional<Clock::TimePoint> expires_at;
+};
+
+struct TokenEntry {
+  std::mutex mu;
+  std::shared_ptr<const TokenPolicy> policy;  // guarded by mu
+  SlidingWindow window;                       // guarded by mu
+  std::string month;                          // the month `committed` counts
+  int64_t committed = 0;                      // durable units in `month`
+  int64_t reserved = 0;                       // units held by requests in flight
+  std::optional<std::string> last_used_at;
+};
+
+// The policy of a stored record: an error when its ip_whitelist or
+// expires_at does not parse (DATA_LOSS for the latter).
+absl::StatusOr<std::shared_ptr<const TokenPolicy>> PolicyOf(const TokenRecord& record);
+
+}  // namespace cinfer
