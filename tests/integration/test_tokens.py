@@ -431,7 +431,6 @@ def durable(tmp_path_factory):
 # rate limit: a burst now, the sliding window checked ~60 s later
 # --------------------------------------------------------------------------
 
-RATE = {}
 RATE_GAP_S = 8.0      # between the first request and the burst
 
 
@@ -448,22 +447,51 @@ def _ra_bounds(oldest_lo, oldest_hi, sent, received):
     return (math.ceil(oldest_lo + 60 - received) - 1, math.ceil(oldest_hi + 60 - sent) + 1)
 
 
-def test_rate_limit_burst(main):
-    """rate_limit_per_minute 30: one request, 8 s later a burst of 40: exactly
-    29 more are admitted; the refused get 429 RATE_LIMITED with Retry-After =
-    seconds until the *oldest* counted request leaves the window (~52, not 60);
-    X-RateLimit-Remaining counts down 28..0 over the admitted."""
+@pytest.fixture(scope="module")
+def rate_window(main):
+    """rate_limit_per_minute 30: one request, 8 s later a burst of 40, one more request
+    after it; then a timer sends 3 requests once the first has left the window (~61 s
+    after it) while the module's other tests run. Either rate test may run alone or
+    first: whichever asks first makes the traffic."""
     s = main.server
     value, t = main.token(rate_limit_per_minute=30, monthly_limit=None)
-    first_sent, first_recv, r = _timed(lambda: list_models(s, value))
+    rate = {}
+    rate["first"] = _timed(lambda: list_models(s, value))
+    time.sleep(RATE_GAP_S)
+    rate["burst"] = fire(40, lambda i: _timed(lambda: list_models(s, value)))
+    rate["after"] = list_models(s, value)
+    admitted = [(a, b, r) for a, b, r in rate["burst"] if r.status_code == 200]
+    rate["burst_lo"] = min(a for a, _, _ in rate["burst"])
+    rate["burst_hi"] = min((b for _, b, _ in admitted), default=rate["burst_lo"])
+    first_recv = rate["first"][1]
+    delay = first_recv + 61.0 - time.monotonic()
+
+    def later():
+        try:
+            rate["results"] = [_timed(lambda: list_models(s, value)) for _ in range(3)]
+        except Exception as e:  # noqa: BLE001 - reported by the slide test
+            rate["error"] = repr(e)
+
+    timer = threading.Timer(max(0.0, delay), later)
+    timer.daemon = True
+    timer.start()
+    rate["timer"] = timer
+    yield rate
+    timer.cancel()
+
+
+def test_rate_limit_burst(rate_window):
+    """Exactly 29 of the burst are admitted; the refused get 429 RATE_LIMITED with
+    Retry-After = seconds until the *oldest* counted request leaves the window (~52,
+    not 60); X-RateLimit-Remaining counts down 28..0 over the admitted."""
+    first_sent, first_recv, r = rate_window["first"]
     ok(r, 200, "first request")
     assert int_header(r, "X-RateLimit-Limit", "first") == 30
     assert int_header(r, "X-RateLimit-Remaining", "first") == 29
     reset = int_header(r, "X-RateLimit-Reset", "first")
     assert 59 <= reset <= 60, f"X-RateLimit-Reset of the only counted request: {reset}"
-    time.sleep(RATE_GAP_S)
 
-    burst = fire(40, lambda i: _timed(lambda: list_models(s, value)))
+    burst = rate_window["burst"]
     codes = [r.status_code for _, _, r in burst]
     assert codes.count(200) == 29 and codes.count(429) == 11, (
         f"burst of 40 with 29 admissions left in the window: {sorted(codes)}")
@@ -484,25 +512,7 @@ def test_rate_limit_burst(main):
         assert abs(int_header(r, "X-RateLimit-Reset", "429") - ra) <= 1, (
             f"X-RateLimit-Reset {r.headers['X-RateLimit-Reset']} vs Retry-After {ra}")
     # refused requests are not counted: still full
-    refused(list_models(s, value), 429, "RATE_LIMITED", "after the burst")
-
-    # When the first request has left the window (and the burst has not):
-    # exactly one admission, then 429 until the burst's oldest leaves.
-    burst_lo = min(a for a, _, _ in burst)
-    burst_hi = min(b for _, b, _ in admitted)
-    RATE.update(first_recv=first_recv, burst_lo=burst_lo, burst_hi=burst_hi)
-    delay = first_recv + 61.0 - time.monotonic()
-
-    def later():
-        try:
-            RATE["results"] = [_timed(lambda: list_models(s, value)) for _ in range(3)]
-        except Exception as e:  # noqa: BLE001 - reported by the slide test
-            RATE["error"] = repr(e)
-
-    timer = threading.Timer(max(0.0, delay), later)
-    timer.daemon = True
-    timer.start()
-    RATE["timer"] = timer
+    refused(rate_window["after"], 429, "RATE_LIMITED", "after the burst")
 
 
 # --------------------------------------------------------------------------
@@ -1514,15 +1524,17 @@ def test_kill9_counts_every_answered_request(durable):
 # the rate-limit window, ~60 s after the burst (see test_rate_limit_burst)
 # --------------------------------------------------------------------------
 
-def test_rate_limit_window_slides(main):
-    if "timer" not in RATE:
-        pytest.skip("needs test_rate_limit_burst (run the module in order)")
+def test_rate_limit_window_slides(rate_window):
+    """When the first request has left the window (and the burst has not): exactly one
+    admission, then 429 until the burst's oldest leaves."""
+    RATE = rate_window
     RATE["timer"].join(timeout=120)
     assert "error" not in RATE, RATE.get("error")
+    assert "results" in RATE, "the timer's requests did not run"
     results = RATE["results"]
     s1, r1 = results[0][0], results[0][2]
     last_recv = results[-1][1]
-    if last_recv > RATE["burst_lo"] + 60 - 0.5 or s1 < RATE["first_recv"] + 60:
+    if last_recv > RATE["burst_lo"] + 60 - 0.5 or s1 < RATE["first"][1] + 60:
         pytest.skip("the timer ran too late to observe the window between the first "
                     "request and the burst leaving it (machine overloaded)")
     ok(r1, 200, "the first request left the window: one admission")
