@@ -78,10 +78,13 @@ asan: deps $(ASAN_DIR)/build.ninja
 # token service and rate windows, usage recorder, inference-log writer, async requests,
 # runtime configuration, decode budget, login throttle. (Suites that run ONNX Runtime,
 # LibTorch or OpenCV threads are left out: those libraries are not instrumented.)
-TSAN_TESTS := ModelSchedulerTest.*:ConcatRowsTest.*:SplitRowsTest.*:ServingRegistryTest.*:\
-TokenServiceTest.*:TokenStateTest.*:SlidingWindowTest.*:UsageRecorderTest.*:InferenceLogWriterTest.*:\
-AsyncRequestsTest.*:RuntimeConfigTest.*:DecodeBudgetTest.*:LoginThrottleTest.*:RepeatFilterTest.*:\
-StatementCacheTest.*:ModelLifecycleTest.*
+TSAN_SUITES := ModelSchedulerTest ConcatRowsTest SplitRowsTest ServingRegistryTest \
+               TokenServiceTest TokenStateTest SlidingWindowTest UsageRecorderTest \
+               InferenceLogWriterTest AsyncRequestsTest RuntimeConfigTest DecodeBudgetTest \
+               LoginThrottleTest RepeatFilterTest StatementCacheTest ModelLifecycleTest
+empty :=
+space := $(empty) $(empty)
+TSAN_TESTS := $(subst $(space),:,$(addsuffix .*,$(strip $(TSAN_SUITES))))
 
 $(TSAN_DIR)/build.ninja:
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCINFER_TSAN=ON \

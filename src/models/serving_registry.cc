@@ -13,36 +13,47 @@ ServedModel::~ServedModel() {
 
 ServingRegistry::ServingRegistry() : snapshot_(std::make_shared<const Map>()) {}
 
+std::shared_ptr<const ServingRegistry::Map> ServingRegistry::Snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+void ServingRegistry::Swap(std::shared_ptr<const Map> next) {
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_.swap(next);
+  // The old snapshot is released here, after the lock (`next` now holds it).
+}
+
 std::shared_ptr<const ServedModel> ServingRegistry::Find(std::string_view model_id) const {
-  std::shared_ptr<const Map> snap = snapshot_.load(std::memory_order_acquire);
+  std::shared_ptr<const Map> snap = Snapshot();
   auto it = snap->find(model_id);
   return it == snap->end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const ServedModel> ServingRegistry::Put(std::shared_ptr<const ServedModel> served) {
   std::lock_guard lock(writers_);
-  auto next = std::make_shared<Map>(*snapshot_.load(std::memory_order_acquire));
+  auto next = std::make_shared<Map>(*Snapshot());
   std::shared_ptr<const ServedModel> previous;
   auto& slot = (*next)[served->model_id];
   previous = std::move(slot);
   slot = std::move(served);
-  snapshot_.store(std::move(next), std::memory_order_release);
+  Swap(std::move(next));
   return previous;
 }
 
 std::shared_ptr<const ServedModel> ServingRegistry::Remove(std::string_view model_id) {
   std::lock_guard lock(writers_);
-  auto next = std::make_shared<Map>(*snapshot_.load(std::memory_order_acquire));
+  auto next = std::make_shared<Map>(*Snapshot());
   auto it = next->find(model_id);
   if (it == next->end()) return nullptr;
   std::shared_ptr<const ServedModel> previous = std::move(it->second);
   next->erase(it);
-  snapshot_.store(std::move(next), std::memory_order_release);
+  Swap(std::move(next));
   return previous;
 }
 
 std::vector<std::shared_ptr<const ServedModel>> ServingRegistry::All() const {
-  std::shared_ptr<const Map> snap = snapshot_.load(std::memory_order_acquire);
+  std::shared_ptr<const Map> snap = Snapshot();
   std::vector<std::shared_ptr<const ServedModel>> out;
   for (const auto& [id, served] : *snap) out.push_back(served);
   return out;

@@ -1,11 +1,12 @@
 // ServingRegistry: the loaded model versions that receive traffic, as an
 // immutable snapshot (model id → served version) swapped atomically.
 //
-// Readers (request threads) take a handle with one atomic load and never wait
-// on the lifecycle side (no lifecycle lock); the handle pins that version until
-// the request ends. The load is not wait-free: GCC 12's
-// std::atomic<std::shared_ptr> guards the pointer with a short internal spinlock
-// (held for a reference-count increment, never across a lifecycle operation).
+// Readers (request threads) take a handle by copying the snapshot pointer under a
+// mutex held only for that copy (a reference-count increment), never across a
+// lifecycle operation; the handle pins that version until the request ends. (An earlier
+// std::atomic<std::shared_ptr> did the same with libstdc++ 12's internal spinlock, whose
+// relaxed unlock ThreadSanitizer reports as a data race; a mutex is as cheap here and
+// its ordering is plain.)
 // Writers (publish, activate, unpublish — serialised per model by
 // ModelService) copy the snapshot, change one entry and swap it in. A
 // replaced version is released when its last in-flight request lets go of
@@ -62,8 +63,7 @@ class ServingRegistry {
  public:
   ServingRegistry();
 
-  // The version serving `model_id`, or null. Wait-free for practical purposes:
-  // one atomic load of the current snapshot.
+  // The version serving `model_id`, or null: one pointer copy under snapshot_mu_.
   std::shared_ptr<const ServedModel> Find(std::string_view model_id) const;
   // Installs `served` for its model; returns the version it replaced (or null).
   std::shared_ptr<const ServedModel> Put(std::shared_ptr<const ServedModel> served);
@@ -76,7 +76,11 @@ class ServingRegistry {
 
  private:
   using Map = std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>>;
-  std::atomic<std::shared_ptr<const Map>> snapshot_;
+  std::shared_ptr<const Map> Snapshot() const;
+  void Swap(std::shared_ptr<const Map> next);
+
+  mutable std::mutex snapshot_mu_;  // held only to copy or replace `snapshot_`
+  std::shared_ptr<const Map> snapshot_;
   std::mutex writers_;  // serialises copy-modify-swap among writers only
 };
 
