@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/test_records.h"
 #include "testing/temp_dir.h"
 
 namespace cinfer {
@@ -101,11 +102,7 @@ class InferenceLogWriterTest : public ::testing::Test {
     auto db = SqliteDatabase::Open({.path = dir_.File("cinfer.db")});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    UserRecord admin;
-    admin.id = "u1";
-    admin.username = "root";
-    admin.password_hash = "x";
-    admin.created_at = FormatIso8601(clock_.Now());
+    const UserRecord admin = testing::TestAdmin("u1", "root", FormatIso8601(clock_.Now()));
     ASSERT_TRUE(db_->CreateFirstAdmin(admin).ok());
     ModelRecord m;
     m.id = "m1";

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "common/time_format.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/test_records.h"
 #include "testing/temp_dir.h"
 #include "tokens/token_value.h"
 
@@ -56,13 +57,8 @@ class TokenServiceTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(UtcDay(kStart), "2026-11-20");
     Open();
-    UserRecord admin;
-    admin.id = "u1";
-    admin.username = "root";
-    admin.password_hash = "x";
-    admin.is_admin = true;
-    admin.created_at = FormatIso8601(kStart);
-    ASSERT_TRUE(db_->CreateFirstAdmin(admin).ok());
+    ASSERT_TRUE(
+        db_->CreateFirstAdmin(testing::TestAdmin("u1", "root", FormatIso8601(kStart))).ok());
     for (const char* id : {"m1", "m2"}) {
       ModelRecord m;
       m.id = m.name = id;

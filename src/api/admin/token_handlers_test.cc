@@ -11,6 +11,7 @@
 #include "http/router.h"
 #include "nlohmann/json.hpp"
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/test_records.h"
 #include "testing/temp_dir.h"
 #include "tokens/token_service.h"
 #include "tokens/usage_recorder.h"
@@ -41,13 +42,8 @@ class TokenHandlersTest : public ::testing::Test {
     auto db = SqliteDatabase::Open({.path = dir_.File("cinfer.db")});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    UserRecord admin;
-    admin.id = "u1";
-    admin.username = "root";
-    admin.password_hash = "x";
-    admin.is_admin = true;
-    admin.created_at = FormatIso8601(kStart);
-    ASSERT_TRUE(db_->CreateFirstAdmin(admin).ok());
+    ASSERT_TRUE(
+        db_->CreateFirstAdmin(testing::TestAdmin("u1", "root", FormatIso8601(kStart))).ok());
     usage_ = std::make_unique<UsageRecorder>(UsageRecorder::Options{}, db_.get());
     auto svc =
         TokenService::Create({.default_expiry_days = 30},

@@ -13,6 +13,7 @@
 #include "common/time_format.h"
 #include "fmt/format.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "storage/test_records.h"
 #include "testing/temp_dir.h"
 
 namespace cinfer {
@@ -32,15 +33,7 @@ int64_t UnixOf(const std::string& t) {
   return tp ? duration_cast<seconds>(tp->time_since_epoch()).count() : 0;
 }
 
-UserRecord Admin() {
-  UserRecord u;
-  u.id = "u1";
-  u.username = "root";
-  u.password_hash = "$argon2id$fake";
-  u.is_admin = true;
-  u.created_at = "2026-01-01T00:00:00.000Z";
-  return u;
-}
+UserRecord Admin() { return testing::TestAdmin(); }
 
 ModelRecord Model(const std::string& id, const std::string& name,
                   const std::string& status = "draft") {

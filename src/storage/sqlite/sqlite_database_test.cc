@@ -9,19 +9,14 @@
 
 #include "fmt/format.h"
 #include "storage/migrations/sqlite_migrations.h"
+#include "storage/test_records.h"
 #include "testing/temp_dir.h"
 
 namespace cinfer {
 namespace {
 
 UserRecord Admin(const std::string& id, const std::string& name) {
-  UserRecord u;
-  u.id = id;
-  u.username = name;
-  u.password_hash = "$argon2id$fake";
-  u.is_admin = true;
-  u.created_at = "2026-01-01T00:00:00.000Z";
-  return u;
+  return testing::TestAdmin(id, name);
 }
 
 class SqliteDatabaseTest : public ::testing::Test {
