@@ -3,6 +3,7 @@
 // PostgreSQL one. Implementations are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -143,8 +144,14 @@ class TokenStore {
   // of an earlier month (committed across a month boundary) leaves used_count
   // alone. last_used_at becomes the later of itself and `at`; the (token, day,
   // model) counter grows by count. Increments of tokens that no longer exist
-  // are skipped. On error nothing is applied.
-  virtual absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) = 0;
+  // are skipped. On error nothing is applied. The attempt gives up before
+  // `deadline` (waiting for the writer or a lock held by another process):
+  // UNAVAILABLE, and nothing was written.
+  virtual absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments,
+                                        std::chrono::steady_clock::time_point deadline) = 0;
+  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) {
+    return RecordTokenUsage(increments, std::chrono::steady_clock::time_point::max());
+  }
   // The per-day counters of one token for days in [from_day, to_day]
   // (inclusive, "YYYY-MM-DD"), ordered by day then model id.
   virtual absl::StatusOr<std::vector<TokenUsageRow>> TokenUsage(std::string_view token_id,

@@ -138,7 +138,11 @@ void UsageRecorder::WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<P
     std::vector<TokenUsageIncrement> rows;
     rows.reserve(merged.size());
     for (auto& [key, inc] : merged) rows.push_back(std::move(inc));
-    absl::Status st = store_->RecordTokenUsage(rows);
+    // One attempt never outlives the batch's earliest deadline, so a request
+    // is answered at most a retry interval after its own.
+    Deadline earliest = Deadline::max();
+    for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
+    absl::Status st = store_->RecordTokenUsage(rows, earliest);
     lock.lock();
     ++transactions_;
     const Deadline after = std::chrono::steady_clock::now();

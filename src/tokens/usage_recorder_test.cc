@@ -30,9 +30,11 @@ class RecordingStore final : public TokenStore {
                                                         std::string_view) override {
     return std::vector<TokenUsageRow>{};
   }
-  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& rows) override {
+  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& rows,
+                                std::chrono::steady_clock::time_point deadline) override {
     std::unique_lock lock(mu);
     batches.push_back(rows);
+    deadlines.push_back(deadline);
     cv.notify_all();
     cv.wait(lock, [&] { return !hold_first || batches.size() > 1 || released; });
     if (fail_first > 0) {
@@ -45,6 +47,7 @@ class RecordingStore final : public TokenStore {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::vector<TokenUsageIncrement>> batches;
+  std::vector<std::chrono::steady_clock::time_point> deadlines;  // one per write
   bool hold_first = false;
   bool released = false;
   bool fail = false;
@@ -129,6 +132,32 @@ TEST(UsageRecorderTest, TheDeadlineEndsTheWaitAndNothingIsCounted) {
   absl::Status st = recorder.Record(Inc("t1", "m1", 1), t0 + milliseconds(100));
   EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
   EXPECT_LT(Steady::now() - t0, milliseconds(2000));  // not the 60 s breaker delay
+}
+
+TEST(UsageRecorderTest, EachAttemptIsBoundedByTheEarliestDeadlineOfItsBatch) {
+  RecordingStore store;
+  store.hold_first = true;
+  UsageRecorder recorder({}, &store);
+  std::thread first([&] { EXPECT_TRUE(recorder.Record(Inc("t0", "m1", 1)).ok()); });
+  {
+    std::unique_lock lock(store.mu);
+    store.cv.wait(lock, [&] { return store.batches.size() == 1; });
+  }
+  const auto soon = Steady::now() + std::chrono::hours(1);
+  std::thread late(
+      [&] { EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1), soon + milliseconds(5)).ok()); });
+  std::thread early([&] { EXPECT_TRUE(recorder.Record(Inc("t2", "m1", 1), soon).ok()); });
+  std::thread none([&] { EXPECT_TRUE(recorder.Record(Inc("t3", "m1", 1)).ok()); });
+  while (recorder.queued() < 3) std::this_thread::yield();
+  {
+    std::lock_guard lock(store.mu);
+    store.released = true;
+  }
+  store.cv.notify_all();
+  for (std::thread* t : {&first, &late, &early, &none}) t->join();
+  ASSERT_EQ(store.deadlines.size(), 2u);
+  EXPECT_EQ(store.deadlines[0], Steady::time_point::max());  // no deadline: unbounded
+  EXPECT_EQ(store.deadlines[1], soon);
 }
 
 TEST(UsageRecorderTest, TheBreakerRefusesAtOnceThenAProbeClosesIt) {

@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
     sqlite3_close(raw);
     return st;
   }
-  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, options.writer_busy_timeout_ms));
   sqlite3_busy_timeout(raw, options.writer_busy_timeout_ms);
   RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
@@ -54,9 +54,8 @@ absl::Status SqliteDatabase::Exec(std::string_view sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return absl::InternalError(StrCat("sqlite: ", msg));
+    return sqlite::SqliteError(db_, rc, "sqlite");  // BUSY: UNAVAILABLE, FULL: RESOURCE_EXHAUSTED
   }
   return absl::OkStatus();
 }

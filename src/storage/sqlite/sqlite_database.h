@@ -5,6 +5,7 @@
 // for the dashboard and audit queries (sqlite_admin_queries.cc).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -86,15 +87,19 @@ class SqliteDatabase final : public Database {
   absl::Status DeleteToken(std::string_view id) override;
   absl::Status ResetTokenUsage(std::string_view id, std::string_view month,
                                std::string_view at) override;
-  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) override;
+  using TokenStore::RecordTokenUsage;
+  absl::Status RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments,
+                                std::chrono::steady_clock::time_point deadline) override;
   // An empty from_day or to_day leaves that end of the range open.
   absl::StatusOr<std::vector<TokenUsageRow>> TokenUsage(std::string_view token_id,
                                                         std::string_view from_day,
                                                         std::string_view to_day) override;
 
  private:
-  explicit SqliteDatabase(sqlite3* db)
-      : db_(db), hot_(std::make_unique<sqlite::StatementCache>(db)) {}
+  SqliteDatabase(sqlite3* db, int writer_busy_timeout_ms)
+      : db_(db),
+        hot_(std::make_unique<sqlite::StatementCache>(db)),
+        writer_busy_timeout_ms_(writer_busy_timeout_ms) {}
   // The read-only connection for the dashboard and audit queries (WAL: its
   // readers never block the writer connection, nor wait for it).
   absl::Status OpenReader(const std::string& path, int busy_timeout_ms);
@@ -109,9 +114,11 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<int64_t> DeleteLogChunk(std::string_view sql,
                                          const std::vector<std::string>& args);
 
-  std::mutex mu_;
+  // Timed: a usage commit gives up on it at its batch's deadline.
+  std::timed_mutex mu_;
   sqlite3* db_;
   std::unique_ptr<sqlite::StatementCache> hot_;  // under mu_: usage and log writes
+  const int writer_busy_timeout_ms_;
   std::mutex reader_mu_;
   sqlite3* reader_ = nullptr;
 };

@@ -765,6 +765,47 @@ TEST_F(SqliteTokenTest, UsageRangeIsInclusiveAndOrdered) {
   EXPECT_TRUE(Usage("nope", "", "").empty());
 }
 
+// Another process holds the write lock; the writer's own busy timeout is
+// long. A usage commit with a deadline gives up near it, whether it waits on
+// the lock itself or on the writer mutex held by a log batch waiting on the
+// same lock, and writes nothing.
+TEST_F(SqliteDatabaseTest, AUsageCommitGivesUpAtItsDeadline) {
+  auto opened =
+      SqliteDatabase::Open({.path = dir_.File("cinfer.db"), .writer_busy_timeout_ms = 30'000});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<SqliteDatabase> db = *std::move(opened);
+  ASSERT_TRUE(db->CreateFirstAdmin(Admin("u1", "root")).ok());
+  ASSERT_TRUE(db->CreateToken(Token("t1", "app")).ok());
+  ASSERT_TRUE(db->CreateModel(Model("a", "alpha"), Version("a", 1)).ok());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  using Steady = std::chrono::steady_clock;
+  const auto t0 = Steady::now();
+  absl::Status st =
+      db->RecordTokenUsage({Use("t1", "a", "2026-03-01", 2)}, t0 + std::chrono::milliseconds(100));
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_LT(Steady::now() - t0, std::chrono::seconds(10));  // not the 30 s busy timeout
+  // A log batch now holds the writer mutex while it waits on the lock.
+  absl::Status logs;
+  std::thread writer([&] { logs = db->AppendInferenceLogs({Log("l1", "a", 1)}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto t1 = Steady::now();
+  st = db->RecordTokenUsage({Use("t1", "a", "2026-03-01", 3)}, t1 + std::chrono::milliseconds(100));
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_LT(Steady::now() - t1, std::chrono::seconds(10));
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  writer.join();
+  EXPECT_TRUE(logs.ok()) << logs;
+  // Neither refused commit wrote anything; an unbounded one does.
+  auto t = db->FindToken("t1");
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ((*t)->used_count, 0);
+  ASSERT_TRUE(db->RecordTokenUsage({Use("t1", "a", "2026-03-01", 1)}).ok());
+  EXPECT_EQ((*db->FindToken("t1"))->used_count, 1);
+}
+
 TEST_F(SqliteDatabaseTest, SchemaVersion3MigratesToTokenUsage) {
   ASSERT_GE(SqliteMigrations().back().version, 4);
   // A database as version 3 left it, with a token.

@@ -2,6 +2,10 @@
 // row, per day and model in token_usage_daily).
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -164,9 +168,44 @@ absl::Status SqliteDatabase::ResetTokenUsage(std::string_view id, std::string_vi
   return absl::OkStatus();
 }
 
-absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments) {
+namespace {
+
+// Lowers the connection's busy timeout to what is left before `deadline`
+// for the life of the guard.
+class BusyTimeoutUntil {
+ public:
+  BusyTimeoutUntil(sqlite3* db, int normal_ms, std::chrono::steady_clock::time_point deadline)
+      : db_(db), normal_ms_(normal_ms) {
+    if (deadline == std::chrono::steady_clock::time_point::max()) return;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    left_ms_ = left.count() > 0 ? static_cast<int>(std::min<int64_t>(left.count(), normal_ms)) : 0;
+    sqlite3_busy_timeout(db_, left_ms_);
+  }
+  ~BusyTimeoutUntil() { sqlite3_busy_timeout(db_, normal_ms_); }
+  BusyTimeoutUntil(const BusyTimeoutUntil&) = delete;
+  BusyTimeoutUntil& operator=(const BusyTimeoutUntil&) = delete;
+  bool expired() const { return left_ms_ == 0; }
+
+ private:
+  sqlite3* db_;
+  int normal_ms_;
+  int left_ms_ = -1;
+};
+
+}  // namespace
+
+absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments,
+                                              std::chrono::steady_clock::time_point deadline) {
   if (increments.empty()) return absl::OkStatus();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    lock.lock();
+  } else if (!lock.try_lock_until(deadline)) {
+    return absl::UnavailableError("the database writer stayed busy past the deadline");
+  }
+  const BusyTimeoutUntil bounded(db_, writer_busy_timeout_ms_, deadline);
+  if (bounded.expired()) return absl::UnavailableError("the deadline passed before the write");
   return InTransaction([&]() -> absl::Status {
     for (const TokenUsageIncrement& inc : increments) {
       ASSIGN_OR_RETURN(
