@@ -12,7 +12,7 @@ PYTEST     := .venv/bin/pytest
 JOBS       ?= $(shell nproc)
 PYTEST_JOBS ?= $(JOBS)
 
-.PHONY: all deps console console-test build run test e2e test-slow unit integration asan tsan fuzz fuzz-deps fuzz-build \
+.PHONY: all deps console console-test build run test e2e test-slow unit integration asan tsan thread-safety fuzz fuzz-deps fuzz-build \
         fuzz-merge format format-check clean
 
 all: build
@@ -95,6 +95,11 @@ tsan: deps $(TSAN_DIR)/build.ninja
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  GTEST_FILTER='$(TSAN_TESTS)' $(TSAN_DIR)/cinfer_unit_tests --gtest_brief=1
 
+# Clang's thread-safety analysis (ABSL_GUARDED_BY and friends) over every source of src/
+# that sees a lock, from the build's compile commands; parsing only.
+thread-safety: build
+	JOBS=$(JOBS) python3 scripts/check_thread_safety.py $(BUILD_DIR)
+
 # libFuzzer (clang, docs/FUZZING.md): each target runs FUZZ_SECONDS on a scratch corpus.
 fuzz-deps:
 	@scripts/install-deps.sh --fuzz
@@ -116,13 +121,14 @@ fuzz-merge: fuzz-build
 # Every suite, with its wall time at the end.
 test: build
 	@set -e; t0=$$(date +%s); \
-	$(MAKE) --no-print-directory unit; t1=$$(date +%s); \
+	$(MAKE) --no-print-directory unit; ta=$$(date +%s); \
+	$(MAKE) --no-print-directory thread-safety; t1=$$(date +%s); \
 	$(MAKE) --no-print-directory console-test; t2=$$(date +%s); \
 	$(MAKE) --no-print-directory integration; t3=$$(date +%s); \
 	$(MAKE) --no-print-directory e2e; t4=$$(date +%s); \
 	$(MAKE) --no-print-directory asan; t5=$$(date +%s); \
 	$(MAKE) --no-print-directory tsan; t6=$$(date +%s); \
-	echo "make test: unit $$((t1 - t0)) s, console $$((t2 - t1)) s, integration $$((t3 - t2)) s," \
+	echo "make test: unit $$((ta - t0)) s, thread-safety $$((t1 - ta)) s, console $$((t2 - t1)) s, integration $$((t3 - t2)) s," \
 	     "e2e $$((t4 - t3)) s, asan $$((t5 - t4)) s, tsan $$((t6 - t5)) s"; \
 	echo "make test: all suites passed"
 

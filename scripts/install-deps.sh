@@ -8,7 +8,7 @@
 #  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
 #  - sample photographs from the scikit-image wheel (scripts/fetch-sample-images.sh)
 # Idempotent: a second run takes a few seconds.
-# With --fuzz (make fuzz): only the Debian packages, plus clang and libFuzzer
+# With --fuzz (make fuzz): only the Debian packages, plus libFuzzer
 # (libclang-rt-14-dev), and ONNX Runtime (the build needs it to configure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
-  clang-format python3 python3-venv python3-pip nodejs npm openssl unzip
+  clang clang-format python3 python3-venv python3-pip nodejs npm openssl unzip
   libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev sqlite3 libicu-dev strace chromium fonts-noto-cjk
@@ -24,7 +24,7 @@ APT_PACKAGES=(
 )
 
 FUZZ=0
-[ "${1:-}" = "--fuzz" ] && { FUZZ=1; APT_PACKAGES+=(clang libclang-rt-14-dev); }
+[ "${1:-}" = "--fuzz" ] && { FUZZ=1; APT_PACKAGES+=(libclang-rt-14-dev); }
 
 log() { printf '[install-deps] %s\n' "$*"; }
 

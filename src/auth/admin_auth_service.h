@@ -4,11 +4,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "auth/jwt_codec.h"
 #include "auth/login_throttle.h"
 #include "auth/password_hasher.h"
@@ -57,11 +58,12 @@ class AdminAuthService {
                                                                   bool issue_setup_code);
 
   // The setup code while setup is pending (for the startup log).
-  std::optional<std::string> pending_setup_code() const;
+  std::optional<std::string> pending_setup_code() const ABSL_LOCKS_EXCLUDED(setup_mu_);
 
   absl::StatusOr<bool> IsInitialized();
   absl::StatusOr<UserRecord> Setup(const std::string& username, const std::string& password,
-                                   const std::string& setup_code, const std::string& client_ip);
+                                   const std::string& setup_code, const std::string& client_ip)
+      ABSL_LOCKS_EXCLUDED(setup_mu_);
   absl::StatusOr<IssuedSession> Login(const std::string& username, const std::string& password,
                                       const std::string& client_ip);
   absl::StatusOr<Principal> Authenticate(std::string_view token);
@@ -87,8 +89,8 @@ class AdminAuthService {
 
   Deps d_;
   std::string setup_code_path_;
-  mutable std::mutex setup_mu_;
-  std::optional<std::string> setup_code_;
+  mutable absl::Mutex setup_mu_;
+  std::optional<std::string> setup_code_ ABSL_GUARDED_BY(setup_mu_);
 };
 
 }  // namespace cinfer

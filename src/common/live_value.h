@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace cinfer {
 
@@ -13,19 +15,19 @@ class LiveValue {
  public:
   explicit LiveValue(T initial) : current_(std::make_shared<const T>(std::move(initial))) {}
 
-  std::shared_ptr<const T> Get() const {
-    std::lock_guard lock(mu_);
+  std::shared_ptr<const T> Get() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return current_;
   }
-  void Set(T next) {
+  void Set(T next) ABSL_LOCKS_EXCLUDED(mu_) {
     auto fresh = std::make_shared<const T>(std::move(next));
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     current_ = std::move(fresh);
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const T> current_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const T> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cinfer

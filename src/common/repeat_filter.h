@@ -9,11 +9,13 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace cinfer {
 
@@ -27,8 +29,8 @@ class RepeatFilter {
 
   // nullopt: suppress this line. Otherwise log it, with the returned count of
   // lines suppressed since the key was last logged.
-  std::optional<uint64_t> Admit(std::string_view key, TimePoint now) {
-    std::lock_guard lock(mu_);
+  std::optional<uint64_t> Admit(std::string_view key, TimePoint now) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     auto it = entries_.find(std::string(key));
     if (it == entries_.end()) {
       if (entries_.size() >= max_keys_) {
@@ -48,7 +50,7 @@ class RepeatFilter {
     e = Entry{now, 0};
     return suppressed;
   }
-  std::optional<uint64_t> Admit(std::string_view key) {
+  std::optional<uint64_t> Admit(std::string_view key) ABSL_LOCKS_EXCLUDED(mu_) {
     return Admit(key, std::chrono::steady_clock::now());
   }
 
@@ -59,9 +61,9 @@ class RepeatFilter {
   };
   const std::chrono::steady_clock::duration interval_;
   const size_t max_keys_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
-  std::list<std::string> order_;                    // guarded by mu_; insertion order
+  absl::Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> order_ ABSL_GUARDED_BY(mu_);  // insertion order
 };
 
 }  // namespace cinfer

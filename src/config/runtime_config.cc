@@ -1,5 +1,6 @@
 #include "config/runtime_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/errors.h"
@@ -76,7 +77,7 @@ RuntimeConfig::RuntimeConfig(Options options, std::string file_yaml, std::string
       running_(std::make_shared<const Config>(startup_)) {}
 
 std::shared_ptr<const Config> RuntimeConfig::Current() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return running_;
 }
 
@@ -84,7 +85,7 @@ std::vector<RuntimeConfig::KeyState> RuntimeConfig::Describe() const {
   std::shared_ptr<const Config> running;
   LayeredConfig desired;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     running = running_;
     desired = desired_;
   }
@@ -110,18 +111,17 @@ std::vector<std::string> RuntimeConfig::PendingRestart() const {
 }
 
 absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Patch& patch) {
-  std::lock_guard apply_lock(apply_mu_);
+  absl::MutexLock apply_lock(&apply_mu_);
   ConfigOverrides overrides;
   LayeredConfig before;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     overrides = overrides_;
     before = desired_;
   }
   const std::vector<ConfigKeyInfo> keys = DescribeConfigKeys();
   for (const auto& [key, value] : patch) {
-    auto info = std::find_if(keys.begin(), keys.end(),
-                             [&](const ConfigKeyInfo& k) { return k.path == key; });
+    auto info = std::ranges::find(keys, key, &ConfigKeyInfo::path);
     if (info == keys.end()) {
       return FieldValidationError(key, StrCat("unknown config key '", key, "'"));
     }
@@ -157,7 +157,7 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
   auto running = std::make_shared<const Config>(Running(startup_, after.config));
   std::vector<std::pair<int, Listener>> listeners;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     overrides_ = std::move(overrides);
     desired_ = std::move(after);
     running_ = running;
@@ -168,15 +168,15 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
 }
 
 int RuntimeConfig::Subscribe(Listener listener) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int id = next_listener_++;
   listeners_.emplace_back(id, std::move(listener));
   return id;
 }
 
 void RuntimeConfig::Unsubscribe(int id) {
-  std::lock_guard apply_lock(apply_mu_);  // no call of it is in progress after this returns
-  std::lock_guard lock(mu_);
+  absl::MutexLock apply_lock(&apply_mu_);  // no call of it is in progress after this returns
+  absl::MutexLock lock(&mu_);
   std::erase_if(listeners_, [id](const auto& l) { return l.first == id; });
 }
 

@@ -10,12 +10,13 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "config/config_loader.h"
 
 namespace cinfer {
@@ -29,7 +30,7 @@ class RuntimeConfig {
   // Loads file and environment, then `<data_dir>/config-override.yaml` if present.
   static absl::StatusOr<std::unique_ptr<RuntimeConfig>> Load(const Options& options);
 
-  std::shared_ptr<const Config> Current() const;
+  std::shared_ptr<const Config> Current() const ABSL_LOCKS_EXCLUDED(mu_);
   const std::string& override_path() const { return override_path_; }
 
   struct KeyState {
@@ -39,7 +40,7 @@ class RuntimeConfig {
     ConfigSource source;                 // of the saved (desired) value
     std::optional<ConfigValue> pending;  // saved restart-key value not running yet
   };
-  std::vector<KeyState> Describe() const;
+  std::vector<KeyState> Describe() const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<std::string> PendingRestart() const;
 
   struct Change {
@@ -53,12 +54,12 @@ class RuntimeConfig {
   // startup-only key 409; nothing is written then. Otherwise the override file
   // is replaced atomically, then live keys are published and listeners called.
   using Patch = std::vector<std::pair<std::string, std::optional<ConfigValue>>>;
-  absl::StatusOr<std::vector<Change>> Apply(const Patch& patch);
+  absl::StatusOr<std::vector<Change>> Apply(const Patch& patch) ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
 
   using Listener = std::function<void(const Config&)>;
   // Called with every new snapshot (not with the current one). Returns an id.
-  int Subscribe(Listener listener);
-  void Unsubscribe(int id);
+  int Subscribe(Listener listener) ABSL_LOCKS_EXCLUDED(mu_);
+  void Unsubscribe(int id) ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
 
  private:
   RuntimeConfig(Options options, std::string file_yaml, std::string override_path,
@@ -69,13 +70,14 @@ class RuntimeConfig {
   const std::string override_path_;
   const Config startup_;  // restart keys keep these values
 
-  std::mutex apply_mu_;  // one Apply at a time; held while listeners run
-  mutable std::mutex mu_;
-  ConfigOverrides overrides_;                        // guarded by mu_
-  LayeredConfig desired_;                            // guarded by mu_: file + overrides + env
-  std::shared_ptr<const Config> running_;            // guarded by mu_
-  std::vector<std::pair<int, Listener>> listeners_;  // guarded by mu_
-  int next_listener_ = 1;
+  // One Apply at a time; held while listeners run.
+  absl::Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  ConfigOverrides overrides_ ABSL_GUARDED_BY(mu_);
+  LayeredConfig desired_ ABSL_GUARDED_BY(mu_);  // file + overrides + env
+  std::shared_ptr<const Config> running_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<int, Listener>> listeners_ ABSL_GUARDED_BY(mu_);
+  int next_listener_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace cinfer

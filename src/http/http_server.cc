@@ -8,13 +8,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
-#include <condition_variable>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "common/errors.h"
 #include "common/live_value.h"
 #include "common/random.h"
@@ -143,9 +142,9 @@ struct HttpServer::Impl {
   std::atomic<size_t> connections{0};
   // Asynchronous requests not yet answered: Run waits for them after the loop
   // stops, so no answer is posted to a destroyed io_context.
-  std::mutex async_mu;
-  std::condition_variable async_cv;
-  size_t async_pending = 0;
+  absl::Mutex async_mu;
+  absl::CondVar async_cv;  // signalled when async_pending drops to 0
+  size_t async_pending ABSL_GUARDED_BY(async_mu) = 0;
   std::atomic<size_t> app_in_flight{0};  // application-API requests (admission)
   std::atomic<size_t> app_bytes{0};      // and their declared body bytes
   // One admitted application-API request; gives its share back when destroyed.
@@ -448,7 +447,7 @@ asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
         // Beast/Asio completion handlers are move-only; std::function copies.
         auto resume = std::make_shared<decltype(handler)>(std::move(handler));
         {
-          std::lock_guard lock(async_mu);
+          absl::MutexLock lock(&async_mu);
           ++async_pending;
         }
         auto start = [this, &request, resume] {
@@ -456,8 +455,8 @@ asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
             auto ex = asio::get_associated_executor(*resume);
             asio::post(ex, [resume, r = std::move(r)]() mutable { (*resume)(std::move(r)); });
             resume.reset();  // the posted operation owns the coroutine now
-            std::lock_guard lock(async_mu);
-            if (--async_pending == 0) async_cv.notify_all();
+            absl::MutexLock lock(&async_mu);
+            if (--async_pending == 0) async_cv.SignalAll();
           });
         };
         if (inline_start) {
@@ -561,11 +560,11 @@ absl::Status HttpServer::Run() {
   s.ioc.run();
   for (auto& t : threads) t.join();
   {  // answers still on their way (engine calls past the shutdown limit)
-    std::unique_lock lock(s.async_mu);
+    absl::MutexLock lock(&s.async_mu);
     if (s.async_pending > 0) {
       spdlog::warn("waiting for {} asynchronous request(s) to finish", s.async_pending);
     }
-    s.async_cv.wait(lock, [&s] { return s.async_pending == 0; });
+    while (s.async_pending != 0) s.async_cv.Wait(&s.async_mu);
   }
   s.handlers.join();
   s.work_handlers.join();

@@ -13,7 +13,7 @@ AsyncRequests::AsyncRequests(Options options, const Clock* clock)
 }
 
 void AsyncRequests::UpdateLimits(const Options& options) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int threads = options_.threads;
   options_ = options;
   options_.threads = threads;
@@ -22,10 +22,10 @@ void AsyncRequests::UpdateLimits(const Options& options) {
 
 AsyncRequests::~AsyncRequests() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& t : threads_) t.join();
 }
 
@@ -47,7 +47,7 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
                                                   size_t input_bytes) {
   std::string id = NewUuid();
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the server is stopping");
     if (pending_ >= options_.max_pending) {
       return WithRetryAfter(
@@ -72,12 +72,12 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
     ++pending_;
     pending_bytes_ += input_bytes;
   }
-  cv_.notify_one();
+  cv_.Signal();
   return id;
 }
 
 std::optional<AsyncRequests::Snapshot> AsyncRequests::Get(const std::string& id) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   EvictLocked(clock_->Now());
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
@@ -105,8 +105,8 @@ void AsyncRequests::Run() {
     std::string id;
     Work work;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
       if (stopping_) return;
       id = std::move(queue_.front());
       queue_.pop_front();
@@ -124,7 +124,7 @@ void AsyncRequests::Run() {
       result = MakeError(ErrorCode::kInternal, "the request failed with an exception");
     }
     work = nullptr;  // its input, before the lock
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     Entry& e = entries_.at(id);
     if (result.ok()) {
       e.snap.state = State::kDone;

@@ -8,18 +8,18 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "nlohmann/json.hpp"
 
@@ -57,12 +57,13 @@ class AsyncRequests {
   // holds, e.g. the encoded image) are pending. `owner` is kept in the
   // snapshot so only its submitter reads the result. Work that throws fails
   // with INTERNAL; the pool lives on.
-  absl::StatusOr<std::string> Submit(Work work, std::string owner = "", size_t input_bytes = 0);
+  absl::StatusOr<std::string> Submit(Work work, std::string owner = "", size_t input_bytes = 0)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // New bounds (all but `threads`): admission checks use them from now on;
   // kept results beyond them are evicted, and new results get the new ttl.
-  void UpdateLimits(const Options& options);
+  void UpdateLimits(const Options& options) ABSL_LOCKS_EXCLUDED(mu_);
   // nullopt: unknown or expired.
-  std::optional<Snapshot> Get(const std::string& id);
+  std::optional<Snapshot> Get(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
   static std::string_view StateName(State state);
 
  private:
@@ -73,21 +74,21 @@ class AsyncRequests {
     size_t bytes = 0;        // the kept result
     size_t input_bytes = 0;  // while pending
   };
-  void Run();
-  void EvictLocked(Clock::TimePoint now);
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  void EvictLocked(Clock::TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  Options options_;
+  Options options_ ABSL_GUARDED_BY(mu_);
   const Clock* clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Entry> entries_;
-  std::deque<std::string> queue_;     // ids waiting to run
-  std::deque<std::string> finished_;  // ids in finishing order
-  size_t pending_ = 0;
-  size_t pending_bytes_ = 0;
-  size_t result_bytes_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);     // ids waiting to run
+  std::deque<std::string> finished_ ABSL_GUARDED_BY(mu_);  // ids in finishing order
+  size_t pending_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t result_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;  // started by the constructor, joined by the destructor
 };
 
 }  // namespace cinfer

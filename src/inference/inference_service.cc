@@ -5,6 +5,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <future>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/errors.h"
 #include "common/random.h"
 #include "common/status_macros.h"
@@ -16,9 +18,9 @@
 namespace cinfer {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
-double MsBetween(SteadyClock::time_point a, SteadyClock::time_point b) {
+double MsBetween(Steady::time_point a, Steady::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
@@ -53,7 +55,7 @@ struct InferenceService::Call {
   InferenceInput input;
   InferenceParams params;
   RequestContext ctx;
-  SteadyClock::time_point t0;
+  Steady::time_point t0;
   Pending pending;
   Done done;
 };
@@ -105,9 +107,9 @@ absl::StatusOr<PublishedModel> InferenceService::GetPublished(std::string_view i
   return PublishedModel{*std::move(m), std::move(served)};
 }
 
-SteadyClock::time_point InferenceService::DeadlineOf(const Options& options,
-                                                     const InferenceParams& params,
-                                                     SteadyClock::time_point t0) {
+Steady::time_point InferenceService::DeadlineOf(const Options& options,
+                                                const InferenceParams& params,
+                                                Steady::time_point t0) {
   return t0 + (params.timeout_ms.has_value() ? std::chrono::milliseconds(*params.timeout_ms)
                                              : options.default_timeout);
 }
@@ -115,8 +117,7 @@ SteadyClock::time_point InferenceService::DeadlineOf(const Options& options,
 absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
                                                       const std::string& image,
                                                       const InferenceParams& params,
-                                                      SteadyClock::time_point t0,
-                                                      Pending& pending) {
+                                                      Steady::time_point t0, Pending& pending) {
   const LoadedModel& model = *served.model;
   const InputSpec& spec = served.config.input;
   if (model.inputs().size() != 1) {
@@ -128,9 +129,9 @@ absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
   RETURN_IF_ERROR(vision::CheckDecodeLimits(info, options.decode_limits));  // before waiting
   ASSIGN_OR_RETURN(pending.lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
                                                           DeadlineOf(options, params, t0)));
-  const auto d0 = SteadyClock::now();
+  const auto d0 = Steady::now();
   ASSIGN_OR_RETURN(pending.image, vision::DecodeImage(image, info, options.decode_limits));
-  pending.decode_ms = MsBetween(d0, SteadyClock::now());
+  pending.decode_ms = MsBetween(d0, Steady::now());
   pending.lease.ShrinkTo(static_cast<int64_t>(pending.image.total() * pending.image.elemSize()));
   ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending.image, spec));
   if (!params.annotate) {  // only annotation needs the decoded image after this
@@ -165,7 +166,7 @@ absl::Status InferenceService::Postprocess(const ServedModel& served, std::vecto
 absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& served,
                                                              const InferenceInput& input,
                                                              const InferenceParams& params) {
-  const auto t0 = SteadyClock::now();
+  const auto t0 = Steady::now();
   Pending pending;
   pending.options = options_.Get();
   std::vector<Tensor> inputs;
@@ -181,13 +182,13 @@ absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& 
   out.model_version = served.version;
   out.batch_size = 1;
   out.timing.decode = pending.decode_ms;
-  out.timing.preprocess = MsBetween(t0, SteadyClock::now());
-  const auto i0 = SteadyClock::now();
+  out.timing.preprocess = MsBetween(t0, Steady::now());
+  const auto i0 = Steady::now();
   ASSIGN_OR_RETURN(std::vector<Tensor> outputs, served.model->Run(inputs));
-  const auto p0 = SteadyClock::now();
+  const auto p0 = Steady::now();
   out.timing.infer = MsBetween(i0, p0);
   RETURN_IF_ERROR(Postprocess(served, std::move(outputs), pending, params, out));
-  const auto end = SteadyClock::now();
+  const auto end = Steady::now();
   out.timing.postprocess = MsBetween(p0, end);
   out.timing.total = MsBetween(t0, end);
   return out;
@@ -246,7 +247,7 @@ auto Guarded(std::string_view stage, F&& f) -> decltype(f()) {
 
 absl::Status InferenceService::PrepareInputs(Call& call, std::vector<Tensor>& inputs,
                                              int64_t* rows) {
-  const auto p0 = SteadyClock::now();
+  const auto p0 = Steady::now();
   const ServedModel& served = *call.served;
   if (!call.input.tensors.is_null()) {
     call.pending.tensors = true;
@@ -260,7 +261,7 @@ absl::Status InferenceService::PrepareInputs(Call& call, std::vector<Tensor>& in
     inputs.push_back(std::move(tensor));
     *rows = 1;
   }
-  call.pending.preprocess_ms = MsBetween(p0, SteadyClock::now());
+  call.pending.preprocess_ms = MsBetween(p0, Steady::now());
   return absl::OkStatus();
 }
 
@@ -303,14 +304,14 @@ absl::Status InferenceService::Submit(const std::shared_ptr<Call>& call) {
 InferenceService::Outcome InferenceService::FinishCall(Call& call,
                                                        absl::StatusOr<JobResult> result) {
   ASSIGN_OR_RETURN(JobResult job, std::move(result));
-  const auto p0 = SteadyClock::now();
+  const auto p0 = Steady::now();
   InferenceOutcome out;
   out.model_id = call.served->model_id;
   out.model_version = call.served->version;
   out.batch_size = job.batch_size;
   RETURN_IF_ERROR(
       Postprocess(*call.served, std::move(job.outputs), call.pending, call.params, out));
-  const auto end = SteadyClock::now();
+  const auto end = Steady::now();
   out.timing.queue = job.queue_ms;
   out.timing.infer = job.infer_ms;
   out.timing.decode = call.pending.decode_ms;
@@ -322,7 +323,7 @@ InferenceService::Outcome InferenceService::FinishCall(Call& call,
 
 void InferenceService::Complete(Call& call, Outcome outcome) {
   Log(*call.pending.options, call.model_id, call.served.get(), call.ctx, outcome,
-      MsBetween(call.t0, SteadyClock::now()));
+      MsBetween(call.t0, Steady::now()));
   call.pending.image.release();  // the decoded image and its budget, before answering
   call.pending.lease.Release();
   call.counted.reset();
@@ -334,7 +335,7 @@ void InferenceService::Complete(Call& call, Outcome outcome) {
 void InferenceService::InferAsync(std::string model_id, InferenceInput input,
                                   InferenceParams params, RequestContext ctx, Done done) {
   auto call = std::make_shared<Call>();
-  call->t0 = SteadyClock::now();
+  call->t0 = Steady::now();
   call->pending.options = options_.Get();
   call->served = serving_->Find(model_id);
   call->model_id = std::move(model_id);
@@ -349,7 +350,7 @@ void InferenceService::InferAsync(std::string model_id, InferenceInput input,
 
 void InferenceService::InferBatchAsync(std::string model_id, std::vector<InferenceInput> inputs,
                                        InferenceParams params, RequestContext ctx, BatchDone done) {
-  const auto t0 = SteadyClock::now();
+  const auto t0 = Steady::now();
   const std::shared_ptr<const Options> options = options_.Get();
   if (inputs.empty()) return done(ValidationError("the batch has no images"));
   if (inputs.size() > options->max_batch_images) {
@@ -359,21 +360,20 @@ void InferenceService::InferBatchAsync(std::string model_id, std::vector<Inferen
   std::shared_ptr<const ServedModel> served = serving_->Find(model_id);
   if (served == nullptr) {
     Outcome missing = NotPublished(model_id);
-    Log(*options, model_id, nullptr, ctx, missing, MsBetween(t0, SteadyClock::now()));
+    Log(*options, model_id, nullptr, ctx, missing, MsBetween(t0, Steady::now()));
     return done(missing.status());
   }
   // Every item is queued at once (so the scheduler can batch them) and the
   // last one to finish answers the whole request.
   struct Gather {
-    std::mutex mu;
-    std::vector<Outcome> results;
-    size_t remaining = 0;
-    BatchDone done;
+    Gather(size_t n, BatchDone d)
+        : results(n, absl::InternalError("not answered")), remaining(n), done(std::move(d)) {}
+    absl::Mutex mu;
+    std::vector<Outcome> results ABSL_GUARDED_BY(mu);
+    size_t remaining ABSL_GUARDED_BY(mu);
+    BatchDone done ABSL_GUARDED_BY(mu);
   };
-  auto gather = std::make_shared<Gather>();
-  gather->results.resize(inputs.size(), absl::InternalError("not answered"));
-  gather->remaining = inputs.size();
-  gather->done = std::move(done);
+  auto gather = std::make_shared<Gather>(inputs.size(), std::move(done));
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto call = std::make_shared<Call>();
     call->t0 = t0;
@@ -386,12 +386,16 @@ void InferenceService::InferBatchAsync(std::string model_id, std::vector<Inferen
     call->ctx = ctx;
     call->done = [gather, i](Outcome r) {
       BatchDone finish;
+      std::vector<Outcome> results;
       {
-        std::lock_guard lock(gather->mu);
+        absl::MutexLock lock(&gather->mu);
         gather->results[i] = std::move(r);
-        if (--gather->remaining == 0) finish = std::move(gather->done);
+        if (--gather->remaining == 0) {
+          finish = std::move(gather->done);
+          results = std::move(gather->results);  // every item has answered
+        }
       }
-      if (finish) finish(std::move(gather->results));
+      if (finish) finish(std::move(results));
     };
     if (absl::Status st = Submit(call); !st.ok()) Complete(*call, st);
   }

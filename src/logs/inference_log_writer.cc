@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "common/time_format.h"
@@ -36,19 +37,19 @@ InferenceLogWriter::InferenceLogWriter(Options options, InferenceLogStore* store
       thread_([this] { Run(); }) {}
 
 void InferenceLogWriter::UpdateRetention(int retention_days, int64_t max_rows) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   retention_days_ = retention_days;
   max_rows_ = max_rows;
   purge_requested_ = true;
-  wake_.notify_one();
+  wake_.Signal();
 }
 
 InferenceLogWriter::~InferenceLogWriter() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_one();
+  wake_.Signal();
   thread_.join();
 }
 
@@ -57,7 +58,7 @@ void InferenceLogWriter::Record(InferenceLogRecord record) {
   if (record.created_at.empty()) record.created_at = FormatIso8601(clock_->Now());
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_ || queue_.size() >= options_.queue_capacity) {
       ++dropped_;
       return;
@@ -67,48 +68,57 @@ void InferenceLogWriter::Record(InferenceLogRecord record) {
     // The thread sleeps without a flush deadline while the queue is empty.
     wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
   }
-  if (wake) wake_.notify_one();
+  if (wake) wake_.Signal();
 }
 
 void InferenceLogWriter::Flush() {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   const uint64_t ticket = ++flush_requested_;
-  wake_.notify_one();
-  flushed_.wait(lock, [&] { return flush_done_ >= ticket; });
+  wake_.Signal();
+  while (flush_done_ < ticket) flushed_.Wait(&mu_);
+}
+
+bool InferenceLogWriter::WakeDue(bool was_empty) const {
+  return stopping_ || purge_requested_ || queue_.size() >= options_.max_batch ||
+         flush_requested_ > flush_done_ || (was_empty && !queue_.empty());
 }
 
 void InferenceLogWriter::Run() {
   Purge();
   Steady::time_point next_purge = Steady::now() + options_.purge_interval;
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   while (true) {
     const bool was_empty = queue_.empty();
     const Steady::time_point deadline =
         was_empty ? next_purge : std::min(next_purge, oldest_ + options_.flush_interval);
-    wake_.wait_until(lock, deadline, [&] {
-      return stopping_ || purge_requested_ || queue_.size() >= options_.max_batch ||
-             flush_requested_ > flush_done_ || (was_empty && !queue_.empty());
-    });
+    while (!WakeDue(was_empty)) {
+      const Steady::time_point now = Steady::now();
+      if (now >= deadline) break;
+      wake_.WaitWithTimeout(&mu_, absl::FromChrono(deadline - now));
+    }
     const bool due = !queue_.empty() && Steady::now() >= oldest_ + options_.flush_interval;
     if (stopping_ || due || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_) {
       const uint64_t ticket = flush_requested_;
       const bool stop = stopping_;
-      WriteQueued(lock, queue_.size());
+      WriteQueued(queue_.size());
       flush_done_ = std::max(flush_done_, ticket);
-      flushed_.notify_all();
-      if (stop) return;  // Record() drops once stopping_ is set: the queue is empty
+      flushed_.SignalAll();
+      if (stop) {
+        mu_.Unlock();
+        return;  // Record() drops once stopping_ is set: the queue is empty
+      }
     }
     if (purge_requested_ || Steady::now() >= next_purge) {
       purge_requested_ = false;
-      lock.unlock();
+      mu_.Unlock();
       Purge();
-      lock.lock();
+      mu_.Lock();
       next_purge = Steady::now() + options_.purge_interval;
     }
   }
 }
 
-void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t n) {
+void InferenceLogWriter::WriteQueued(size_t n) {
   const Steady::time_point started = Steady::now();
   while (n > 0) {
     const size_t take = std::min(n, options_.max_batch);
@@ -119,7 +129,7 @@ void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t 
       queue_.pop_front();
     }
     n -= take;
-    lock.unlock();
+    mu_.Unlock();
     // A failed append rolled back; retry it for a while (another process may
     // hold the write lock for a moment) before the rows are dropped.
     const Steady::time_point give_up = Steady::now() + options_.retry_for;
@@ -134,14 +144,14 @@ void InferenceLogWriter::WriteQueued(std::unique_lock<std::mutex>& lock, size_t 
       dropped_ += take;
       spdlog::warn("inference log write failed; {} records dropped: {}", take, st.ToString());
     }
-    lock.lock();
+    mu_.Lock();
   }
   // Whatever arrived meanwhile has waited at most since the write began.
   if (!queue_.empty()) oldest_ = started;
 }
 
 bool InferenceLogWriter::Stopping() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stopping_;
 }
 
@@ -149,7 +159,7 @@ void InferenceLogWriter::Purge() {
   int retention_days = 0;
   int64_t max_rows = 0;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     retention_days = retention_days_;
     max_rows = max_rows_;
   }

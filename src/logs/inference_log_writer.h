@@ -15,13 +15,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "storage/database.h"
 
@@ -50,12 +50,12 @@ class InferenceLogWriter {
 
   // Queues `record`. An empty id gets a random one and an empty created_at
   // the clock's time. Never blocks on the database.
-  void Record(InferenceLogRecord record);
+  void Record(InferenceLogRecord record) ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until every record queued before the call has been handed to the
   // store (written or counted as dropped) and the initial purge has run.
-  void Flush();
+  void Flush() ABSL_LOCKS_EXCLUDED(mu_);
   // New retention; a purge with it runs soon (not only at the next interval).
-  void UpdateRetention(int retention_days, int64_t max_rows);
+  void UpdateRetention(int retention_days, int64_t max_rows) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Records lost to a full queue, a failed write or shutdown.
   uint64_t dropped() const { return dropped_.load(); }
@@ -64,28 +64,31 @@ class InferenceLogWriter {
   uint64_t written() const { return written_.load(); }
 
  private:
-  void Run();
-  // Writes the `n` oldest queued records in batches. Called with `lock` held;
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the writer thread has a reason to wake before its deadline.
+  bool WakeDue(bool was_empty) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the `n` oldest queued records in batches. Called with mu_ held;
   // releases it while writing.
-  void WriteQueued(std::unique_lock<std::mutex>& lock, size_t n);
-  void Purge();
-  bool Stopping();
+  void WriteQueued(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Purge() ABSL_LOCKS_EXCLUDED(mu_);
+  bool Stopping() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   InferenceLogStore* const store_;
   const Clock* const clock_;
 
-  std::mutex mu_;
-  std::condition_variable wake_;     // the writer thread waits here
-  std::condition_variable flushed_;  // Flush() callers wait here
-  std::deque<InferenceLogRecord> queue_;
-  std::chrono::steady_clock::time_point oldest_;  // about when queue_.front() arrived
-  uint64_t flush_requested_ = 0;                  // Flush() tickets handed out
-  uint64_t flush_done_ = 0;                       // tickets whose records are written
-  bool stopping_ = false;
-  bool purge_requested_ = false;
-  int retention_days_;  // guarded by mu_ (options_ holds the initial values)
-  int64_t max_rows_;    // guarded by mu_
+  absl::Mutex mu_;
+  absl::CondVar wake_;     // the writer thread waits here
+  absl::CondVar flushed_;  // Flush() callers wait here
+  std::deque<InferenceLogRecord> queue_ ABSL_GUARDED_BY(mu_);
+  // About when queue_.front() arrived.
+  std::chrono::steady_clock::time_point oldest_ ABSL_GUARDED_BY(mu_);
+  uint64_t flush_requested_ ABSL_GUARDED_BY(mu_) = 0;  // Flush() tickets handed out
+  uint64_t flush_done_ ABSL_GUARDED_BY(mu_) = 0;       // tickets whose records are written
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool purge_requested_ ABSL_GUARDED_BY(mu_) = false;
+  int retention_days_ ABSL_GUARDED_BY(mu_);  // options_ holds the initial values
+  int64_t max_rows_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> written_{0};

@@ -79,7 +79,7 @@ void ModelService::RestoreServing() {
   }
   for (ModelRecord& m : *all) {
     auto lock = LockFor(m.id);
-    std::lock_guard guard(*lock);
+    absl::MutexLock guard(lock.get());
     auto fresh = Get(m.id);
     if (!fresh.ok()) continue;
     m = *std::move(fresh);

@@ -62,11 +62,11 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::shared_ptr<std::mutex> ModelService::LockFor(std::string_view id) {
-  std::lock_guard lock(locks_mu_);
+std::shared_ptr<absl::Mutex> ModelService::LockFor(std::string_view id) {
+  absl::MutexLock lock(&locks_mu_);
   auto it = locks_.find(id);
   if (it == locks_.end())
-    it = locks_.emplace(std::string(id), std::make_shared<std::mutex>()).first;
+    it = locks_.emplace(std::string(id), std::make_shared<absl::Mutex>()).first;
   return it->second;
 }
 
@@ -143,7 +143,7 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& upload, cons
   ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfigText(up.config_text));
   RETURN_IF_ERROR(CheckNameFree(up.name, ""));  // early: before the slow validation
   ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, up.engine, config));
-  std::lock_guard names(names_mu_);
+  absl::MutexLock names(&names_mu_);
   RETURN_IF_ERROR(CheckNameFree(up.name, ""));
 
   const std::string id = NewUuid();
@@ -270,14 +270,16 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
 absl::StatusOr<ModelRecord> ModelService::Update(std::string_view id, const ModelPatch& patch,
                                                  const Actor& actor) {
   auto lock = LockFor(id);
-  std::lock_guard guard(*lock);
+  absl::MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   const ModelRecord before = m;
   nlohmann::json fields = nlohmann::json::array();
-  std::unique_lock names(names_mu_, std::defer_lock);  // held until the rename is stored
   if (patch.name.has_value()) {
     ASSIGN_OR_RETURN(m.name, text::NormalizeDisplayName(*patch.name, "name"));
-    names.lock();
+  }
+  // A rename holds names_mu_ from its check until it is stored.
+  absl::MutexLockMaybe names(patch.name.has_value() ? &names_mu_ : nullptr);
+  if (patch.name.has_value()) {
     RETURN_IF_ERROR(CheckNameFree(m.name, m.id));
     fields.push_back("name");
   }
@@ -318,7 +320,7 @@ absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
   ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, m.engine, config));
 
   auto lock = LockFor(id);
-  std::lock_guard guard(*lock);
+  absl::MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(m, Get(id));  // it may have gone meanwhile
   ASSIGN_OR_RETURN(auto versions, models_->ListVersions(id));
   int64_t next = 1;
@@ -348,7 +350,7 @@ absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
 absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t version,
                                                    const Actor& actor, bool force) {
   auto lock = LockFor(id);
-  std::lock_guard guard(*lock);
+  absl::MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
@@ -405,7 +407,7 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
 
 absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Actor& actor) {
   auto lock = LockFor(id);
-  std::lock_guard guard(*lock);
+  absl::MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
   ASSIGN_OR_RETURN(ModelState loading, ModelLifecycle::Next(state, ModelEvent::kPublish));
@@ -442,7 +444,7 @@ absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Act
 
 absl::StatusOr<ModelRecord> ModelService::Unpublish(std::string_view id, const Actor& actor) {
   auto lock = LockFor(id);
-  std::lock_guard guard(*lock);
+  absl::MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
   ASSIGN_OR_RETURN(ModelState draining, ModelLifecycle::Next(state, ModelEvent::kUnpublish));
@@ -466,7 +468,7 @@ absl::StatusOr<ModelRecord> ModelService::Unpublish(std::string_view id, const A
 absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
   {
     auto lock = LockFor(id);
-    std::lock_guard guard(*lock);
+    absl::MutexLock guard(lock.get());
     ASSIGN_OR_RETURN(ModelRecord m, Get(id));
     ASSIGN_OR_RETURN(ModelState state, StateOf(m));
     RETURN_IF_ERROR(ModelLifecycle::CheckDeletable(state));
@@ -478,7 +480,7 @@ absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
     if (ec) spdlog::warn("could not remove files of model {}: {}", m.id, ec.message());
     Audit(actor, "model.delete", m.id, {{"name", m.name}});
   }
-  std::lock_guard lock(locks_mu_);
+  absl::MutexLock lock(&locks_mu_);
   if (auto it = locks_.find(id); it != locks_.end()) locks_.erase(it);
   return absl::OkStatus();
 }

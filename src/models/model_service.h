@@ -14,13 +14,14 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/actor.h"
 #include "common/clock.h"
 #include "engines/engine_registry.h"
@@ -89,7 +90,8 @@ class ModelService {
 
   // 422 VALIDATION_FAILED (name, engine, config), 409 MODEL_NAME_TAKEN,
   // 422 MODEL_REJECTED (the validator's reason). Leaves no row or file behind.
-  absl::StatusOr<ModelRecord> Create(const ModelUpload& upload, const Actor& actor);
+  absl::StatusOr<ModelRecord> Create(const ModelUpload& upload, const Actor& actor)
+      ABSL_LOCKS_EXCLUDED(names_mu_);
   // 404 MODEL_NOT_FOUND.
   absl::StatusOr<ModelRecord> Get(std::string_view id);
   absl::StatusOr<std::vector<ModelVersionRecord>> Versions(std::string_view id);
@@ -103,7 +105,7 @@ class ModelService {
   // change is stored on the model and its current version; a served version
   // picks it up when it is next published or activated.
   absl::StatusOr<ModelRecord> Update(std::string_view id, const ModelPatch& patch,
-                                     const Actor& actor);
+                                     const Actor& actor) ABSL_LOCKS_EXCLUDED(names_mu_);
   // A further version; the file must be readable by the model's engine.
   // 422 MODEL_REJECTED, leaving nothing behind.
   absl::StatusOr<ModelVersionRecord> AddVersion(std::string_view id, const ModelUpload& upload,
@@ -122,7 +124,7 @@ class ModelService {
   // Stops new requests, waits for in-flight ones (up to drain_timeout).
   absl::StatusOr<ModelRecord> Unpublish(std::string_view id, const Actor& actor);
   // 409 when published; removes rows and files.
-  absl::Status Delete(std::string_view id, const Actor& actor);
+  absl::Status Delete(std::string_view id, const Actor& actor) ABSL_LOCKS_EXCLUDED(locks_mu_);
 
   // One inference without publishing. `inputs` is a JSON list of tensors
   // (tensor_json.h), or null for deterministic synthetic inputs. Runs on the
@@ -147,7 +149,8 @@ class ModelService {
   int RemoveOrphanFiles();
 
  private:
-  std::shared_ptr<std::mutex> LockFor(std::string_view id);
+  // The lock of model `id`, made on first use.
+  std::shared_ptr<absl::Mutex> LockFor(std::string_view id) ABSL_LOCKS_EXCLUDED(locks_mu_);
   // Every model record, read page by page.
   absl::StatusOr<std::vector<ModelRecord>> AllModels();
   // MODEL_NAME_TAKEN when a model other than `except_id` has a name confusable
@@ -178,9 +181,13 @@ class ModelService {
   const EngineRegistry* engines_;
   ServingRegistry* serving_;
   const Clock* clock_;
-  std::mutex names_mu_;  // held from a name check until the name is stored
-  std::mutex locks_mu_;
-  std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> locks_;
+  // Held from a name check until the name is stored. It guards rows in the
+  // database, not members, so nothing here is ABSL_GUARDED_BY it.
+  absl::Mutex names_mu_;
+  absl::Mutex locks_mu_;
+  // The per-model locks (held across a lifecycle operation on that model).
+  std::map<std::string, std::shared_ptr<absl::Mutex>, std::less<>> locks_
+      ABSL_GUARDED_BY(locks_mu_);
 };
 
 }  // namespace cinfer

@@ -17,11 +17,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "engines/engine.h"
 #include "models/model_config.h"
 #include "models/serving_plan.h"
@@ -66,9 +67,11 @@ class ServingRegistry {
   // The version serving `model_id`, or null: one pointer copy under snapshot_mu_.
   std::shared_ptr<const ServedModel> Find(std::string_view model_id) const;
   // Installs `served` for its model; returns the version it replaced (or null).
-  std::shared_ptr<const ServedModel> Put(std::shared_ptr<const ServedModel> served);
+  std::shared_ptr<const ServedModel> Put(std::shared_ptr<const ServedModel> served)
+      ABSL_LOCKS_EXCLUDED(writers_);
   // Stops serving `model_id`; returns the version removed (or null).
-  std::shared_ptr<const ServedModel> Remove(std::string_view model_id);
+  std::shared_ptr<const ServedModel> Remove(std::string_view model_id)
+      ABSL_LOCKS_EXCLUDED(writers_);
   std::vector<std::shared_ptr<const ServedModel>> All() const;
   // Fails the queued jobs of every served model with 503 UNAVAILABLE ("the
   // server is shutting down") and refuses new ones; returns how many.
@@ -76,12 +79,14 @@ class ServingRegistry {
 
  private:
   using Map = std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>>;
-  std::shared_ptr<const Map> Snapshot() const;
-  void Swap(std::shared_ptr<const Map> next);
+  std::shared_ptr<const Map> Snapshot() const ABSL_LOCKS_EXCLUDED(snapshot_mu_);
+  // Only writers replace the snapshot, one at a time.
+  void Swap(std::shared_ptr<const Map> next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writers_)
+      ABSL_LOCKS_EXCLUDED(snapshot_mu_);
 
-  mutable std::mutex snapshot_mu_;  // held only to copy or replace `snapshot_`
-  std::shared_ptr<const Map> snapshot_;
-  std::mutex writers_;  // serialises copy-modify-swap among writers only
+  mutable absl::Mutex snapshot_mu_;  // held only to copy or replace `snapshot_`
+  std::shared_ptr<const Map> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
+  absl::Mutex writers_;  // serialises copy-modify-swap among writers only
 };
 
 // Blocks until no request holds the version behind `released` any more (its

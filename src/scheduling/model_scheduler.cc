@@ -79,8 +79,9 @@ std::vector<TensorSpec> LayoutOf(const std::vector<Tensor>& inputs) {
 }
 
 // Runs the job's `prepare` on its inputs (an exception becomes INTERNAL);
-// TIMEOUT when its deadline passed meanwhile (the engine call would be wasted).
-absl::Status Prepare(InferenceJob& job) {
+// TIMEOUT when its deadline passed on `clock` meanwhile (the engine call
+// would be wasted).
+absl::Status Prepare(InferenceJob& job, const MonotonicClock& clock) {
   absl::Status prepared;
   try {
     prepared = job.prepare(job.inputs);
@@ -90,7 +91,7 @@ absl::Status Prepare(InferenceJob& job) {
     prepared = Thrown("preprocessing", "unknown");
   }
   if (!prepared.ok()) return prepared;
-  if (Clock::now() > job.deadline) {
+  if (clock.Now() > job.deadline) {
     return MakeError(ErrorCode::kTimeout,
                      "the request's timeout passed while its input was prepared");
   }
@@ -137,7 +138,9 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> SplitOutputs(const std::vector<
 }  // namespace
 
 ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
-    : options_(options), model_(model) {
+    : options_(options),
+      model_(model),
+      clock_(options.clock != nullptr ? options.clock : &steady_) {
   const int n = std::max(1, options_.instances);
   workers_.reserve(n);
   for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
@@ -145,14 +148,14 @@ ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
 
 ModelScheduler::~ModelScheduler() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   std::vector<Queued> left;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (auto& [priority, fifo] : queue_) {
       for (Queued& q : fifo) left.push_back(std::move(q));
     }
@@ -165,7 +168,7 @@ ModelScheduler::~ModelScheduler() {
 
 absl::Status ModelScheduler::Submit(InferenceJob job) {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) {
       return MakeError(ErrorCode::kUnavailable, "the model is being unloaded");
     }
@@ -180,15 +183,15 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
           1);
     }
     const int priority = std::clamp(job.priority, 0, 2);
-    queue_[priority].push_back(Queued{std::move(job), Clock::now(), seq_++, {}});
+    queue_[priority].push_back(Queued{std::move(job), clock_->Now(), seq_++, {}});
     ++size_;
   }
   // A worker gathering a batch also waits on cv_ and may not take this job
   // (other shapes, no room): wake the idle workers too.
   if (options_.max_batch_size > 1) {
-    cv_.notify_all();
+    cv_.SignalAll();
   } else {
-    cv_.notify_one();
+    cv_.Signal();
   }
   return absl::OkStatus();
 }
@@ -196,7 +199,7 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
 size_t ModelScheduler::CancelQueued(const absl::Status& status) {
   std::vector<Queued> left;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     cancelled_ = status;
     for (auto& [priority, fifo] : queue_) {
       for (Queued& q : fifo) left.push_back(std::move(q));
@@ -209,12 +212,12 @@ size_t ModelScheduler::CancelQueued(const absl::Status& status) {
 }
 
 absl::Status ModelScheduler::Refusal() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return cancelled_.value_or(absl::OkStatus());
 }
 
 size_t ModelScheduler::queued() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return size_;
 }
 
@@ -229,13 +232,13 @@ bool ModelScheduler::OnWorkerThread() const {
 }
 
 void ModelScheduler::Work() {
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || size_ > 0; });
-    if (stopping_) return;
+    while (!stopping_ && size_ == 0) cv_.Wait(&mu_);
+    if (stopping_) break;
     std::vector<Queued> expired;
-    std::vector<Queued> batch = TakeBatch(lock, &expired);
-    lock.unlock();
+    std::vector<Queued> batch = TakeBatch(&expired);
+    mu_.Unlock();
     for (Queued& q : expired) {
       Answer(q.job, MakeError(ErrorCode::kTimeout,
                               StrCat("waited ", static_cast<int64_t>(Millis(q.taken - q.enqueued)),
@@ -243,14 +246,14 @@ void ModelScheduler::Work() {
     }
     expired.clear();  // the jobs' captured state is released without the lock
     if (!batch.empty()) RunBatch(std::move(batch));
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
-std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::unique_lock<std::mutex>& lock,
-                                                              std::vector<Queued>* expired) {
+std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::vector<Queued>* expired) {
   std::vector<Queued> batch;
-  const auto now = Clock::now();
+  const auto now = clock_->Now();
   for (auto& [priority, fifo] : queue_) {
     while (batch.empty() && !fifo.empty()) {
       Queued q = std::move(fifo.front());
@@ -269,8 +272,8 @@ std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::unique_lock<s
     // Never wait past the deadline of a job already in the batch.
     auto until = wait_end;
     for (const Queued& q : batch) until = std::min(until, q.job.deadline);
-    if (Clock::now() >= until) break;
-    cv_.wait_until(lock, until);
+    if (clock_->Now() >= until) break;
+    clock_->WaitUntil(cv_, mu_, until);  // woken by Submit, or at `until`
     rows = Gather(layout, rows, &batch, expired);
   }
   return batch;
@@ -279,7 +282,7 @@ std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::unique_lock<s
 int64_t ModelScheduler::Gather(const std::vector<TensorSpec>& layout, int64_t rows,
                                std::vector<Queued>* batch, std::vector<Queued>* expired) {
   const int64_t max_rows = options_.max_batch_size;
-  const auto now = Clock::now();
+  const auto now = clock_->Now();
   for (auto& [priority, fifo] : queue_) {
     for (auto it = fifo.begin(); it != fifo.end() && rows < max_rows;) {
       InferenceJob& job = it->job;
@@ -324,7 +327,8 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     for (Queued& q : batch) Answer(q.job, status);
   };
   if (batch.size() == 1 && batch[0].job.prepare) {
-    if (absl::Status prepared = Prepare(batch[0].job); !prepared.ok()) return fail_all(prepared);
+    if (absl::Status prepared = Prepare(batch[0].job, *clock_); !prepared.ok())
+      return fail_all(prepared);
   }
 
   std::vector<Tensor> concatenated;
@@ -334,10 +338,10 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     concatenated = *std::move(joined);
   }
   ++running_;
-  const auto start = Clock::now();
+  const auto start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs =
       RunEngine(*model_, batch.size() > 1 ? concatenated : batch[0].job.inputs);
-  const double infer_ms = Millis(Clock::now() - start);
+  const double infer_ms = Millis(clock_->Now() - start);
   --running_;
   if (!outputs.ok()) return fail_all(outputs.status());
 

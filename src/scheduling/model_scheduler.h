@@ -9,6 +9,8 @@
 // from the batch dimension), concatenates their inputs along dimension 0 into
 // one engine call (at most max_batch_size rows) and splits every output back
 // by rows. An idle scheduler uses no CPU (condition variables, no polling).
+// Enqueue times, deadlines, the batching delay and the reported timings are
+// read from Options::clock (steady time unless a test injects a fake).
 // Thread-safe. The destructor fails queued jobs with UNAVAILABLE and joins
 // the workers; it must not run on one of its own workers. A throwing engine
 // or job callback fails that batch with INTERNAL (500); the worker lives on.
@@ -16,18 +18,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/monotonic_clock.h"
 #include "engines/engine.h"
 
 namespace cinfer {
@@ -44,8 +47,9 @@ struct InferenceJob {
   std::vector<Tensor> inputs;
   int64_t rows = 1;
   int priority = 1;  // 0 low, 1 normal, 2 high (others are clamped)
-  // Answered TIMEOUT instead of run when still queued at this time. The
-  // default, time_point::max(), means no deadline.
+  // Answered TIMEOUT instead of run when still queued at this time, read on
+  // the scheduler's clock (Options::clock). The default, time_point::max(),
+  // means no deadline.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // Optional: builds `inputs` (e.g. decodes and preprocesses an image) on the
   // worker that takes the job, just before its engine call, so the request
@@ -66,6 +70,9 @@ class ModelScheduler {
     size_t max_queue = 100;      // queued jobs (not rows)
     int64_t max_batch_size = 0;  // rows per engine call; 0 or 1 = no batching
     std::chrono::microseconds max_queue_delay{0};
+    // The steady time the scheduler reads and waits on; must outlive it.
+    // Null: the scheduler's own SteadyClock.
+    const MonotonicClock* clock = nullptr;
   };
   // `model` must outlive the scheduler.
   ModelScheduler(Options options, const LoadedModel* model);
@@ -75,14 +82,14 @@ class ModelScheduler {
 
   // OK: queued, `job.done` will be called. QUEUE_FULL (kUnavailable, 503,
   // Retry-After 1) when the queue is full; UNAVAILABLE when stopping.
-  absl::Status Submit(InferenceJob job);
+  absl::Status Submit(InferenceJob job) ABSL_LOCKS_EXCLUDED(mu_);
   // Shutdown past its limit: fails every queued job at once with `status` and
   // refuses new ones with it; running jobs finish. Returns the jobs failed.
-  size_t CancelQueued(const absl::Status& status);
+  size_t CancelQueued(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
   // What Submit would refuse every job with now (after CancelQueued), or OK.
-  absl::Status Refusal() const;
+  absl::Status Refusal() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  size_t queued() const;
+  size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
   int64_t running() const;
   // True on one of this scheduler's worker threads (where it must not be destroyed).
   bool OnWorkerThread() const;
@@ -97,30 +104,33 @@ class ModelScheduler {
     uint64_t seq = 0;
     Clock::time_point taken;  // set when a worker removes it from the queue
   };
-  void Work();
-  // Under `lock`: takes the next job that has not expired plus, with
+  void Work() ABSL_LOCKS_EXCLUDED(mu_);
+  // Under the lock: takes the next job that has not expired plus, with
   // batching, compatible jobs (waiting up to max_queue_delay). Expired jobs
   // met on the way go to `expired`. Empty when the queue ran dry.
-  std::vector<Queued> TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Queued>* expired);
+  std::vector<Queued> TakeBatch(std::vector<Queued>* expired) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Under the lock: moves unexpired jobs whose inputs match `layout` (apart
   // from dim 0) into `batch` while the rows fit; returns the rows in `batch`.
   int64_t Gather(const std::vector<TensorSpec>& layout, int64_t rows, std::vector<Queued>* batch,
-                 std::vector<Queued>* expired);
+                 std::vector<Queued>* expired) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Without the lock: runs the batch and answers every job in it.
-  void RunBatch(std::vector<Queued> batch);
+  void RunBatch(std::vector<Queued> batch) ABSL_LOCKS_EXCLUDED(mu_);
   // The inputs of a batch of several jobs joined along dimension 0, input by input.
   static absl::StatusOr<std::vector<Tensor>> ConcatInputs(const std::vector<Queued>& batch);
 
   Options options_;
   const LoadedModel* model_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  SteadyClock steady_;                 // the clock when Options::clock is null
+  const MonotonicClock* const clock_;  // options_.clock or &steady_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
   // priority → FIFO
-  std::map<int, std::deque<Queued>, std::greater<>> queue_;
-  size_t size_ = 0;
-  uint64_t seq_ = 0;
-  bool stopping_ = false;
-  std::optional<absl::Status> cancelled_;  // CancelQueued's status: Submit refuses with it
+  std::map<int, std::deque<Queued>, std::greater<>> queue_ ABSL_GUARDED_BY(mu_);
+  size_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // CancelQueued's status: Submit refuses with it
+  std::optional<absl::Status> cancelled_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> running_{0};
   std::vector<std::thread> workers_;
 };

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <new>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/monotonic_clock.h"
 
 namespace cinfer {
 namespace {
@@ -547,6 +549,96 @@ TEST(ModelSchedulerTest, BatchingSchedulersRefuseJobsThatPrepareLate) {
   job.prepare = [](std::vector<Tensor>&) { return absl::OkStatus(); };
   EXPECT_FALSE(h.scheduler->Submit(std::move(job)).ok());
   EXPECT_TRUE(h.results.order().empty());
+}
+
+// --- an injected clock -----------------------------------------------------------
+// These move a FakeMonotonicClock by hand: no assertion depends on how long
+// real time takes, real sleeps only poll for what the workers did.
+
+// `options` reading `clock`.
+ModelScheduler::Options On(const FakeMonotonicClock& clock, ModelScheduler::Options options = {}) {
+  options.clock = &clock;
+  return options;
+}
+
+// Polls `done` every millisecond of real time; false after 10 s.
+bool Eventually(const std::function<bool()>& done) {
+  const auto give_up = steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+TEST(ModelSchedulerClockTest, ABatchWaitsForTheDelayOnTheClock) {
+  FakeMonotonicClock clock;
+  Harness h(On(clock, Batching(4, milliseconds(100))));
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2)).ok());
+  // A worker has both in its batch and waits for more until the delay ends.
+  ASSERT_TRUE(Eventually([&] { return h.scheduler->queued() == 0; }));
+  clock.Advance(milliseconds(99));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(h.model.calls(), 0);  // 1 ms of the delay is left
+  clock.Advance(milliseconds(1));
+  ASSERT_TRUE(Eventually([&] { return h.model.calls() > 0; }));
+  ASSERT_TRUE(h.results.WaitFor(2));
+  EXPECT_EQ(h.model.batches(), (std::vector<int64_t>{2}));
+  ExpectDoubled(h, 1, 1, {1, 2}, 2);
+  ExpectDoubled(h, 2, 2, {1, 2}, 2);
+}
+
+TEST(ModelSchedulerClockTest, ABatchRunsAtTheDeadlineOfAJobInIt) {
+  FakeMonotonicClock clock;
+  Harness h(On(clock, Batching(4, milliseconds(100))));
+  InferenceJob urgent = h.Job(1, 1);
+  urgent.deadline = clock.Now() + milliseconds(30);
+  ASSERT_TRUE(h.scheduler->Submit(std::move(urgent)).ok());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(2, 2)).ok());
+  ASSERT_TRUE(Eventually([&] { return h.scheduler->queued() == 0; }));
+  clock.Advance(milliseconds(29));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(h.model.calls(), 0);
+  clock.Advance(milliseconds(1));  // at the deadline, not past it: the job still runs
+  ASSERT_TRUE(h.results.WaitFor(2));
+  EXPECT_EQ(h.model.batches(), (std::vector<int64_t>{2}));
+  ExpectDoubled(h, 1, 1, {1, 2}, 2);
+  ExpectDoubled(h, 2, 2, {1, 2}, 2);
+}
+
+TEST(ModelSchedulerClockTest, AJobWhoseDeadlinePassesInTheQueueTimesOutWithoutRunning) {
+  FakeMonotonicClock clock;
+  Harness h(On(clock));
+  ASSERT_TRUE(h.HoldWorker());
+  InferenceJob job = h.Job(1, 1);
+  job.deadline = clock.Now() + milliseconds(10);
+  ASSERT_TRUE(h.scheduler->Submit(std::move(job)).ok());
+  clock.Advance(milliseconds(20));
+  h.model.Open();
+  ASSERT_TRUE(h.results.WaitFor(2));
+  const absl::Status timed_out = h.results.Get(1).status();
+  EXPECT_EQ(timed_out.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ErrorCodeOf(timed_out), "TIMEOUT");
+  EXPECT_EQ(timed_out.message(), "waited 20 ms in the queue, past its timeout");
+  ExpectDoubled(h, 0, 0, {1, 2}, 1);
+  EXPECT_EQ(h.model.calls(), 1);  // the holder only
+}
+
+TEST(ModelSchedulerClockTest, ReportsTheQueueWaitAndEngineTimeOnTheClock) {
+  FakeMonotonicClock clock;
+  Harness h(On(clock));
+  ASSERT_TRUE(h.HoldWorker());  // job 0 is in the engine
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1)).ok());
+  clock.Advance(milliseconds(25));  // job 1 waits, job 0 runs
+  h.model.Open();
+  ASSERT_TRUE(h.results.WaitFor(2));
+  ExpectDoubled(h, 0, 0, {1, 2}, 1);
+  ExpectDoubled(h, 1, 1, {1, 2}, 1);
+  EXPECT_EQ(h.results.Get(0)->queue_ms, 0);
+  EXPECT_EQ(h.results.Get(0)->infer_ms, 25);
+  EXPECT_EQ(h.results.Get(1)->queue_ms, 25);
+  EXPECT_EQ(h.results.Get(1)->infer_ms, 0);
 }
 
 }  // namespace

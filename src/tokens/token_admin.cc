@@ -124,9 +124,8 @@ absl::Status ApplyIpWhitelist(const std::optional<std::vector<std::string>>& giv
   return absl::OkStatus();
 }
 
-}  // namespace
-
-TokenView TokenService::ViewOf(const TokenEntry& e, Clock::TimePoint now) const {
+// The administrators' view of a cached token.
+TokenView ViewOf(const TokenEntry& e, Clock::TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   TokenView v;
   v.record = e.policy->record;
   const bool this_month = e.month == UtcMonth(now);
@@ -143,6 +142,8 @@ TokenView TokenService::ViewOf(const TokenEntry& e, Clock::TimePoint now) const 
   }
   return v;
 }
+
+}  // namespace
 
 void TokenService::Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
                          nlohmann::json detail) {
@@ -181,12 +182,12 @@ absl::Status TokenService::ApplyName(const std::string& name, TokenRecord& r) co
                    text::NormalizeDisplayName(name, "name", static_cast<int>(kMaxNameChars)));
   std::vector<std::shared_ptr<TokenEntry>> entries;
   {
-    std::shared_lock lock(cache_mu_);
+    absl::ReaderMutexLock lock(&cache_mu_);
     for (const auto& [hash, entry] : by_hash_) entries.push_back(entry);
   }
   std::vector<std::string> names;
   for (const auto& entry : entries) {
-    std::lock_guard entry_lock(entry->mu);
+    absl::MutexLock entry_lock(&entry->mu);
     if (entry->policy->record.id != r.id) names.push_back(entry->policy->record.name);
   }
   if (auto taken = text::FindConfusable(r.name, names)) return NameTaken(r.name, *taken);
@@ -195,7 +196,7 @@ absl::Status TokenService::ApplyName(const std::string& name, TokenRecord& r) co
 
 absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields,
                                                        const Actor& actor) {
-  std::lock_guard admin(admin_mu_);
+  absl::MutexLock admin(&admin_mu_);
   const auto now = deps_.clock->Now();
   TokenRecord r;
   r.id = NewUuid();
@@ -213,11 +214,9 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
     return NameTaken(r.name);
   }
   RETURN_IF_ERROR(st);
-  auto e = std::make_shared<TokenEntry>();
-  e->policy = std::move(policy);
-  e->month = UtcMonth(now);
+  auto e = std::make_shared<TokenEntry>(std::move(policy), UtcMonth(now), 0, std::nullopt);
   {
-    std::unique_lock lock(cache_mu_);
+    absl::MutexLock lock(&cache_mu_);
     by_hash_[r.token_hash] = e;
     by_id_[r.id] = e;
   }
@@ -230,7 +229,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
   CreatedToken out;
   out.value = std::move(value);
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     out.view = ViewOf(*e, now);
   }
   if (auto u = deps_.users->FindUserById(actor.id); u.ok() && u->has_value()) {
@@ -242,7 +241,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
 absl::StatusOr<std::vector<TokenView>> TokenService::List(const TokenQuery& q, int64_t* total) {
   std::vector<std::shared_ptr<TokenEntry>> entries;
   {
-    std::shared_lock lock(cache_mu_);
+    absl::ReaderMutexLock lock(&cache_mu_);
     for (const auto& [id, e] : by_id_) entries.push_back(e);
   }
   const auto now = deps_.clock->Now();
@@ -250,7 +249,7 @@ absl::StatusOr<std::vector<TokenView>> TokenService::List(const TokenQuery& q, i
   for (const auto& e : entries) {
     TokenView v;
     {
-      std::lock_guard lock(e->mu);
+      absl::MutexLock lock(&e->mu);
       v = ViewOf(*e, now);
     }
     if (q.state.has_value() && v.state != *q.state) continue;
@@ -284,7 +283,7 @@ absl::StatusOr<TokenView> TokenService::Get(std::string_view id) {
   if (e == nullptr) return TokenNotFound(id);
   TokenView v;
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     v = ViewOf(*e, deps_.clock->Now());
   }
   if (v.record.created_by.has_value()) {
@@ -297,12 +296,12 @@ absl::StatusOr<TokenView> TokenService::Get(std::string_view id) {
 absl::StatusOr<TokenView> TokenService::Save(
     std::string_view id, const Actor& actor, std::string_view action, nlohmann::json detail,
     const std::function<absl::Status(TokenRecord&)>& change) {
-  std::lock_guard admin(admin_mu_);
+  absl::MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   TokenRecord r;
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     r = e->policy->record;
   }
   RETURN_IF_ERROR(change(r));
@@ -315,7 +314,7 @@ absl::StatusOr<TokenView> TokenService::Save(
   }
   RETURN_IF_ERROR(st);
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     e->policy = std::move(policy);
   }
   Audit(actor, action, r, std::move(detail));
@@ -351,7 +350,7 @@ absl::StatusOr<TokenView> TokenService::Resume(std::string_view id, const Actor&
 }
 
 absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Actor& actor) {
-  std::lock_guard admin(admin_mu_);
+  absl::MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   const auto now = deps_.clock->Now();
@@ -362,7 +361,7 @@ absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Ac
   TokenRecord r;
   int64_t before = 0;
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     before = e->month == month ? e->committed : 0;
     e->month = month;
     e->committed = 0;
@@ -373,7 +372,7 @@ absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Ac
 }
 
 absl::Status TokenService::Delete(std::string_view id, const Actor& actor) {
-  std::lock_guard admin(admin_mu_);
+  absl::MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   absl::Status st = deps_.tokens->DeleteToken(id);
@@ -381,11 +380,11 @@ absl::Status TokenService::Delete(std::string_view id, const Actor& actor) {
   RETURN_IF_ERROR(st);
   TokenRecord r;
   {
-    std::lock_guard lock(e->mu);
+    absl::MutexLock lock(&e->mu);
     r = e->policy->record;
   }
   {
-    std::unique_lock lock(cache_mu_);
+    absl::MutexLock lock(&cache_mu_);
     by_hash_.erase(r.token_hash);
     by_id_.erase(r.id);
   }

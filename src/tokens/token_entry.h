@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "net/ip_address.h"
 #include "storage/database.h"
@@ -28,13 +30,21 @@ struct TokenPolicy {
 };
 
 struct TokenEntry {
-  std::mutex mu;
-  std::shared_ptr<const TokenPolicy> policy;  // guarded by mu
-  SlidingWindow window;                       // guarded by mu
-  std::string month;                          // the month `committed` counts
-  int64_t committed = 0;                      // durable units in `month`
-  int64_t reserved = 0;                       // units held by requests in flight
-  std::optional<std::string> last_used_at;
+  // A new entry, not yet shared (so its fields need no lock here).
+  TokenEntry(std::shared_ptr<const TokenPolicy> policy, std::string month, int64_t committed,
+             std::optional<std::string> last_used_at)
+      : policy(std::move(policy)),
+        month(std::move(month)),
+        committed(committed),
+        last_used_at(std::move(last_used_at)) {}
+
+  absl::Mutex mu;
+  std::shared_ptr<const TokenPolicy> policy ABSL_GUARDED_BY(mu);
+  SlidingWindow window ABSL_GUARDED_BY(mu);
+  std::string month ABSL_GUARDED_BY(mu);      // the month `committed` counts
+  int64_t committed ABSL_GUARDED_BY(mu) = 0;  // durable units in `month`
+  int64_t reserved ABSL_GUARDED_BY(mu) = 0;   // units held by requests in flight
+  std::optional<std::string> last_used_at ABSL_GUARDED_BY(mu);
 };
 
 // The policy of a stored record: an error when its ip_whitelist or

@@ -34,7 +34,7 @@ std::vector<std::string> StringList(const std::string& json_text) {
 }
 
 // Moves the entry's counters to `month` when it is a later month.
-void RollMonth(TokenEntry& e, const std::string& month) {
+void RollMonth(TokenEntry& e, const std::string& month) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   if (e.month < month) {
     e.month = month;
     e.committed = 0;
@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<TokenService>> TokenService::Create(Options optio
 absl::Status TokenService::Load() {
   ASSIGN_OR_RETURN(auto records, deps_.tokens->ListTokens());
   const std::string month = UtcMonth(deps_.clock->Now());
-  std::unique_lock lock(cache_mu_);
+  absl::MutexLock lock(&cache_mu_);
   for (const auto& r : records) {
     auto policy = PolicyOf(r);
     if (!policy.ok()) {
@@ -133,12 +133,10 @@ absl::Status TokenService::Load() {
                     ToStd(policy.status().message()));
       continue;
     }
-    auto e = std::make_shared<TokenEntry>();
-    e->policy = *std::move(policy);
-    e->month = r.usage_month;
-    e->committed = r.used_count;
-    e->last_used_at = r.last_used_at;
-    RollMonth(*e, month);
+    // Usage of an earlier month counts nothing in this one (as RollMonth).
+    const bool earlier = r.usage_month < month;
+    auto e = std::make_shared<TokenEntry>(*std::move(policy), earlier ? month : r.usage_month,
+                                          earlier ? 0 : r.used_count, r.last_used_at);
     by_hash_[r.token_hash] = e;
     by_id_[r.id] = e;
   }
@@ -147,7 +145,7 @@ absl::Status TokenService::Load() {
 }
 
 std::shared_ptr<TokenEntry> TokenService::Find(std::string_view id) const {
-  std::shared_lock lock(cache_mu_);
+  absl::ReaderMutexLock lock(&cache_mu_);
   auto it = by_id_.find(std::string(id));
   return it == by_id_.end() ? nullptr : it->second;
 }
@@ -160,17 +158,17 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
   std::shared_ptr<TokenEntry> e;
   {
     const std::string hash = TokenHash(value);
-    std::shared_lock lock(cache_mu_);
+    absl::ReaderMutexLock lock(&cache_mu_);
     auto it = by_hash_.find(hash);
     if (it == by_hash_.end()) return Unauthenticated();
     e = it->second;
   }
   const auto now = deps_.clock->Now();
-  std::lock_guard lock(e->mu);
+  absl::MutexLock lock(&e->mu);
   const TokenPolicy& p = *e->policy;
   caller->token_id = p.record.id;
   caller->entry = e;
-  auto refuse = [&](absl::Status st) {
+  auto refuse = [&](absl::Status st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu) {
     if (p.record.rate_limit.has_value())
       caller->rate = e->window.Current(now, *p.record.rate_limit, kRateWindow);
     return st;
@@ -205,7 +203,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
 
 bool TokenService::ModelAllowed(const ApiCaller& caller, std::string_view model_id) const {
   if (caller.entry == nullptr) return false;
-  std::lock_guard lock(caller.entry->mu);
+  absl::MutexLock lock(&caller.entry->mu);
   const TokenPolicy& p = *caller.entry->policy;
   return p.any_model || p.models.contains(model_id);
 }
@@ -216,7 +214,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
   TokenEntry& e = *caller.entry;
   const auto now = deps_.clock->Now();
   {
-    std::lock_guard lock(e.mu);
+    absl::MutexLock lock(&e.mu);
     RollMonth(e, UtcMonth(now));
     const auto& limit = e.policy->record.monthly_limit;
     if (limit.has_value() && e.committed + e.reserved + units > *limit) {
@@ -243,7 +241,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
 }
 
 void TokenService::ReleaseUnits(TokenEntry& e, int64_t units) {
-  std::lock_guard lock(e.mu);
+  absl::MutexLock lock(&e.mu);
   e.reserved -= units;
 }
 
@@ -254,7 +252,7 @@ std::optional<TokenUsageIncrement> TokenService::UsageIncrement(TokenEntry& e,
   const auto now = deps_.clock->Now();
   TokenUsageIncrement inc;
   {
-    std::lock_guard lock(e.mu);
+    absl::MutexLock lock(&e.mu);
     inc.token_id = e.policy->record.id;
   }
   inc.model_id = std::string(model_id);
@@ -267,7 +265,7 @@ std::optional<TokenUsageIncrement> TokenService::UsageIncrement(TokenEntry& e,
 
 absl::Status TokenService::FinishUsage(TokenEntry& e, const std::optional<TokenUsageIncrement>& inc,
                                        int64_t reserved, const absl::Status& st) {
-  std::lock_guard lock(e.mu);
+  absl::MutexLock lock(&e.mu);
   e.reserved -= reserved;
   if (inc.has_value() && st.ok()) {
     RollMonth(e, inc->month);
@@ -314,8 +312,8 @@ void TokenService::CommitUsageAsync(std::shared_ptr<TokenEntry> e, std::string_v
 std::optional<QuotaStatus> TokenService::Quota(const ApiCaller& caller) const {
   if (caller.entry == nullptr) return std::nullopt;
   const auto now = deps_.clock->Now();
-  std::lock_guard lock(caller.entry->mu);
-  const TokenEntry& e = *caller.entry;
+  TokenEntry& e = *caller.entry;
+  absl::MutexLock lock(&e.mu);
   const auto& limit = e.policy->record.monthly_limit;
   if (!limit.has_value()) return std::nullopt;
   const int64_t used = e.month == UtcMonth(now) ? e.committed + e.reserved : 0;

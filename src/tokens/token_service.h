@@ -16,15 +16,15 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/actor.h"
 #include "common/clock.h"
 #include "common/live_value.h"
@@ -190,9 +190,8 @@ class TokenService {
  private:
   friend class QuotaReservation;
   TokenService(Options options, Deps deps);
-  absl::Status Load();
-  std::shared_ptr<TokenEntry> Find(std::string_view id) const;
-  TokenView ViewOf(const TokenEntry& entry, Clock::TimePoint now) const;
+  absl::Status Load() ABSL_LOCKS_EXCLUDED(cache_mu_);
+  std::shared_ptr<TokenEntry> Find(std::string_view id) const ABSL_LOCKS_EXCLUDED(cache_mu_);
   // Validates `fields` and writes them into `record`; creation fills defaults.
   absl::Status Apply(const TokenFields& fields, bool creating, TokenRecord& record);
   // Normalises `name` into `record.name`; NAME_TAKEN when it looks the same
@@ -222,10 +221,12 @@ class TokenService {
   LiveValue<Options> options_;
   RepeatFilter usage_failures_;  // "usage not recorded" log lines
   const Deps deps_;
-  std::mutex admin_mu_;  // serialises administrative changes
-  mutable std::shared_mutex cache_mu_;
-  std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_hash_;
-  std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_id_;
+  // Serialises administrative changes (the store's write, then the cache's);
+  // it guards no member of its own.
+  absl::Mutex admin_mu_;
+  mutable absl::Mutex cache_mu_;  // the maps; each entry has its own lock
+  std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_hash_ ABSL_GUARDED_BY(cache_mu_);
+  std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_id_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace cinfer

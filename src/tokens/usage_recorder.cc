@@ -11,36 +11,56 @@
 
 namespace cinfer {
 
+std::vector<TokenUsageIncrement> UsageRecorder::Merge(const std::vector<Pending*>& batch) {
+  // Merge increments for the same counter; keep the latest `at`.
+  std::map<std::tuple<std::string, std::string, std::string>, TokenUsageIncrement> merged;
+  for (const Pending* p : batch) {
+    const TokenUsageIncrement& inc = *p->increment;
+    auto [it, inserted] = merged.try_emplace({inc.token_id, inc.day, inc.model_id}, inc);
+    if (!inserted) {
+      it->second.count += inc.count;
+      if (inc.at > it->second.at) it->second.at = inc.at;
+    }
+  }
+  std::vector<TokenUsageIncrement> rows;
+  rows.reserve(merged.size());
+  for (auto& [key, inc] : merged) rows.push_back(std::move(inc));
+  return rows;
+}
+
 UsageRecorder::UsageRecorder(Options options, TokenStore* store)
-    : options_(options), store_(store), thread_([this] { Run(); }) {}
+    : options_(options),
+      store_(store),
+      clock_(options.clock != nullptr ? options.clock : &steady_clock_),
+      thread_([this] { Run(); }) {}
 
 UsageRecorder::~UsageRecorder() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  queued_cv_.notify_all();
+  queued_cv_.SignalAll();
+  stopping_cv_.SignalAll();
   thread_.join();
 }
 
 absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment, Deadline deadline) {
   Pending p{&increment, deadline, absl::OkStatus(), false};
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("usage recorder is shutting down");
-  if (std::chrono::steady_clock::now() < open_until_) {
+  if (clock_->Now() < open_until_) {
     return absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
   }
   queue_.push_back(&p);
-  queued_cv_.notify_one();
-  const auto done = [&] { return p.done; };
-  if (deadline == Deadline::max()) {
-    done_cv_.wait(lock, done);
-  } else if (!done_cv_.wait_until(lock, deadline, done)) {
+  queued_cv_.Signal();
+  bool expired = false;  // Deadline::max() never expires
+  while (!p.done && !expired) expired = clock_->WaitUntil(done_cv_, mu_, deadline);
+  if (!p.done) {
     if (auto it = std::find(queue_.begin(), queue_.end(), &p); it != queue_.end()) {
       queue_.erase(it);  // never written: nothing is counted
       return absl::DeadlineExceededError("the usage store did not answer before the deadline");
     }
-    done_cv_.wait(lock, done);  // in the writer's batch: answered between attempts
+    while (!p.done) done_cv_.Wait(&mu_);  // in the writer's batch: answered between attempts
   }
   return p.result;
 }
@@ -53,14 +73,14 @@ void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline
   p->callback = std::move(done);
   absl::Status refused;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) {
       refused = absl::UnavailableError("usage recorder is shutting down");
-    } else if (std::chrono::steady_clock::now() < open_until_) {
+    } else if (clock_->Now() < open_until_) {
       refused = absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
     } else {
       queue_.push_back(p.release());
-      queued_cv_.notify_one();
+      queued_cv_.Signal();
       return;
     }
   }
@@ -73,31 +93,43 @@ void UsageRecorder::Answer(Pending* p, absl::Status status) {
   if (p->callback) answered_async_.push_back(p);
 }
 
+void UsageRecorder::AnswerExpired(std::vector<Pending*>& batch, Deadline now) {
+  std::vector<Pending*> left;
+  for (Pending* p : batch) {
+    if (p->deadline > now) {
+      left.push_back(p);
+    } else {
+      Answer(p, absl::DeadlineExceededError("the usage store did not answer before the deadline"));
+    }
+  }
+  batch.swap(left);
+}
+
 int64_t UsageRecorder::transactions() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return transactions_;
 }
 
 size_t UsageRecorder::queued() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return queue_.size();
 }
 
 void UsageRecorder::Run() {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (;;) {
-    queued_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) queued_cv_.Wait(&mu_);
     if (queue_.empty()) return;  // stopping, nothing left
     std::vector<Pending*> batch;
     while (!queue_.empty() && batch.size() < options_.max_batch) {
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
-    WriteBatch(lock, std::move(batch));
+    WriteBatch(std::move(batch));
     if (!answered_async_.empty()) {  // their continuations run without the lock
       std::vector<Pending*> ready;
       ready.swap(answered_async_);
-      lock.unlock();
+      mu_.Unlock();
       for (Pending* p : ready) {
         std::unique_ptr<Pending> owned(p);
         try {
@@ -108,44 +140,27 @@ void UsageRecorder::Run() {
           spdlog::error("usage continuation threw a non-standard exception");
         }
       }
-      lock.lock();
+      mu_.Lock();
     }
   }
 }
 
-void UsageRecorder::WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending*> batch) {
-  auto answer = [this](Pending* p, absl::Status st) { Answer(p, std::move(st)); };
+void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
   for (;;) {
-    const Deadline now = std::chrono::steady_clock::now();
-    std::erase_if(batch, [&](Pending* p) {
-      if (p->deadline > now) return false;
-      answer(p, absl::DeadlineExceededError("the usage store did not answer before the deadline"));
-      return true;
-    });
-    done_cv_.notify_all();
+    AnswerExpired(batch, clock_->Now());
+    done_cv_.SignalAll();
     if (batch.empty()) return;
-    lock.unlock();
-    // Merge increments for the same counter; keep the latest `at`.
-    std::map<std::tuple<std::string, std::string, std::string>, TokenUsageIncrement> merged;
-    for (const Pending* p : batch) {
-      const TokenUsageIncrement& inc = *p->increment;
-      auto [it, inserted] = merged.try_emplace({inc.token_id, inc.day, inc.model_id}, inc);
-      if (!inserted) {
-        it->second.count += inc.count;
-        if (inc.at > it->second.at) it->second.at = inc.at;
-      }
-    }
-    std::vector<TokenUsageIncrement> rows;
-    rows.reserve(merged.size());
-    for (auto& [key, inc] : merged) rows.push_back(std::move(inc));
+    mu_.Unlock();
+    std::vector<TokenUsageIncrement> rows = Merge(batch);
     // One attempt never outlives the batch's earliest deadline, so a request
-    // is answered at most a retry interval after its own.
+    // is answered at most a retry interval after its own. The deadline goes
+    // to the store as it is, in clock_'s terms (see Options::clock).
     Deadline earliest = Deadline::max();
     for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
     absl::Status st = store_->RecordTokenUsage(rows, earliest);
-    lock.lock();
+    mu_.Lock();
     ++transactions_;
-    const Deadline after = std::chrono::steady_clock::now();
+    const Deadline after = clock_->Now();
     if (st.ok()) {
       failing_since_.reset();
     } else if (!failing_since_.has_value()) {
@@ -155,14 +170,15 @@ void UsageRecorder::WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<P
                          (stopping_ || after - *failing_since_ >= options_.breaker_after);
     if (st.ok() || give_up) {
       if (give_up) open_until_ = after + options_.breaker_open;
-      for (Pending* p : batch) answer(p, st);
-      done_cv_.notify_all();
+      for (Pending* p : batch) Answer(p, st);
+      done_cv_.SignalAll();
       return;
     }
-    // Rolled back: nothing was counted. Try again shortly, deadlines permitting.
-    lock.unlock();
-    std::this_thread::sleep_for(options_.retry_interval);
-    lock.lock();
+    // Rolled back: nothing was counted. Try again shortly, deadlines
+    // permitting; the destructor ends the pause at once.
+    const Deadline retry_at = after + options_.retry_interval;
+    bool due = false;
+    while (!stopping_ && !due) due = clock_->WaitUntil(stopping_cv_, mu_, retry_at);
   }
 }
 

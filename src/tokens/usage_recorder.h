@@ -4,7 +4,7 @@
 // TokenStore::RecordTokenUsage call, so N concurrent requests cost one
 // transaction, not N. Increments for the same (token, day, model) are merged
 // inside a batch. Thread-safe; the destructor writes what is queued, then
-// joins.
+// joins (a failed write waiting to be retried gets one last attempt at once).
 //
 // Faults: a failed transaction (the write lock held by another process, a
 // full disk) rolled back, so it is retried every `retry_interval` while its
@@ -12,19 +12,22 @@
 // DEADLINE_EXCEEDED between attempts (nothing counted). A store failing for
 // `breaker_after` opens the breaker: the batch fails, and Record refuses at
 // once for `breaker_open`; then the next transaction is the probe.
+//
+// All of this time (deadlines, the breaker, the retry pause) is Options::clock's.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/monotonic_clock.h"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -36,8 +39,14 @@ class UsageRecorder {
     std::chrono::milliseconds retry_interval{50};
     std::chrono::milliseconds breaker_after{2000};
     std::chrono::milliseconds breaker_open{1000};
+    // What deadlines, breaker timing and waits are measured in; null: a
+    // SteadyClock of the recorder's own. Deadlines are passed through to
+    // TokenStore::RecordTokenUsage as they are, and the SQLite store compares
+    // them with std::chrono::steady_clock: with a fake clock, the store gets
+    // the fake clock's time points (fine for a fake store, meaningless to a real one).
+    const MonotonicClock* clock = nullptr;
   };
-  using Deadline = std::chrono::steady_clock::time_point;
+  using Deadline = MonotonicClock::TimePoint;  // std::chrono::steady_clock's
   UsageRecorder(Options options, TokenStore* store);
   ~UsageRecorder();
   UsageRecorder(const UsageRecorder&) = delete;
@@ -46,20 +55,24 @@ class UsageRecorder {
   // OK once committed; the store's error otherwise (then nothing was counted).
   // UNAVAILABLE from a failed store or an open breaker, DEADLINE_EXCEEDED
   // when `deadline` passed first; in both cases nothing was counted.
-  absl::Status Record(const TokenUsageIncrement& increment, Deadline deadline = Deadline::max());
+  absl::Status Record(const TokenUsageIncrement& increment, Deadline deadline = Deadline::max())
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The same without a waiting thread: `done` gets what Record would return,
   // on the writer thread (or at once, on the caller's, when refused without
   // trying). A queued increment whose deadline passes is answered when the
   // writer next looks (between attempts), not withdrawn at that instant.
   using Callback = std::function<void(absl::Status)>;
-  void RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done);
+  void RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Transactions written so far, and increments waiting for the next one
   // (for tests and metrics).
-  int64_t transactions() const;
-  size_t queued() const;
+  int64_t transactions() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // `result` and `done` are guarded by the recorder's mu_ (not annotated: the
+  // analysis cannot name the mutex of the enclosing object).
   struct Pending {
     const TokenUsageIncrement* increment;
     Deadline deadline;
@@ -71,23 +84,33 @@ class UsageRecorder {
     Callback callback = {};
   };
   // Under the lock: records `p`'s answer; async ones are run by Run without the lock.
-  void Answer(Pending* p, absl::Status status);
-  std::vector<Pending*> answered_async_;  // guarded by mu_
-  void Run();
+  void Answer(Pending* p, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers DEADLINE_EXCEEDED to the waiters in `batch` whose deadline is not
+  // after `now`, and takes them out of it.
+  void AnswerExpired(std::vector<Pending*>& batch, Deadline now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rows of one transaction: increments for the same counter merged.
+  static std::vector<TokenUsageIncrement> Merge(const std::vector<Pending*>& batch);
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `batch` until it succeeds, its waiters' deadlines pass or the
-  // breaker opens; answers every waiter. Called with `lock` held.
-  void WriteBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending*> batch);
+  // breaker opens; answers every waiter. Releases mu_ while it writes and
+  // while it waits to retry.
+  void WriteBatch(std::vector<Pending*> batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   TokenStore* store_;
-  mutable std::mutex mu_;
-  std::condition_variable queued_cv_;
-  std::condition_variable done_cv_;
-  std::deque<Pending*> queue_;
-  bool stopping_ = false;
-  int64_t transactions_ = 0;
-  std::optional<Deadline> failing_since_;  // guarded by mu_: first failure of the current run
-  Deadline open_until_{};                  // guarded by mu_: the breaker refuses until then
+  const SteadyClock steady_clock_;
+  const MonotonicClock* const clock_;  // options_.clock, else &steady_clock_
+  mutable absl::Mutex mu_;
+  absl::CondVar queued_cv_;
+  absl::CondVar done_cv_;
+  absl::CondVar stopping_cv_;  // the destructor ends a retry pause with it
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending*> answered_async_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t transactions_ ABSL_GUARDED_BY(mu_) = 0;
+  // The first failure of the current run.
+  std::optional<Deadline> failing_since_ ABSL_GUARDED_BY(mu_);
+  Deadline open_until_ ABSL_GUARDED_BY(mu_){};  // the breaker refuses until then
   std::thread thread_;
 };
 

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/monotonic_clock.h"
+
 namespace cinfer {
 namespace {
 
@@ -94,12 +96,37 @@ TEST(UsageRecorderTest, WaitersQueuedDuringAWriteShareTheNextTransaction) {
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
 
-UsageRecorder::Options Breaker(milliseconds after, milliseconds open = milliseconds(1000)) {
+UsageRecorder::Options Breaker(milliseconds after, milliseconds open = milliseconds(1000),
+                               const MonotonicClock* clock = nullptr) {
   UsageRecorder::Options o;
   o.retry_interval = milliseconds(5);
   o.breaker_after = after;
   o.breaker_open = open;
+  o.clock = clock;
   return o;
+}
+
+// Waits until the writer has made `n` attempts. transactions() takes the lock
+// the writer gives up after an attempt only once it waits (its retry time
+// fixed) or has answered the batch, so a fake clock advanced from here on ends
+// that wait.
+void WaitForTransactions(const UsageRecorder& recorder, int64_t n) {
+  while (recorder.transactions() < n) std::this_thread::yield();
+}
+
+// Fails writes until the breaker opens: one attempt per retry interval of
+// `clock`, the last one `breaker_after` after the first.
+void OpenTheBreaker(UsageRecorder& recorder, FakeMonotonicClock& clock,
+                    const UsageRecorder::Options& o) {
+  auto failed = std::async(std::launch::async, [&] { return recorder.Record(Inc("t1", "m1", 1)); });
+  const int64_t attempts = o.breaker_after / o.retry_interval + 1;
+  for (int64_t i = 1; i < attempts; ++i) {
+    WaitForTransactions(recorder, i);
+    clock.Advance(o.retry_interval);
+  }
+  absl::Status st = failed.get();
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_EQ(recorder.transactions(), attempts);
 }
 
 TEST(UsageRecorderTest, AFailedWriteIsReportedToEveryWaiter) {
@@ -119,19 +146,53 @@ TEST(UsageRecorderTest, AFailedWriteIsReportedToEveryWaiter) {
 TEST(UsageRecorderTest, AFailedTransactionIsRetriedUntilItCommits) {
   RecordingStore store;
   store.fail_first = 2;  // e.g. another process held the write lock briefly
-  UsageRecorder recorder(Breaker(milliseconds(5000)), &store);
-  EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());
+  FakeMonotonicClock clock;
+  UsageRecorder recorder(Breaker(milliseconds(5000), milliseconds(1000), &clock), &store);
+  auto committed =
+      std::async(std::launch::async, [&] { return recorder.Record(Inc("t1", "m1", 1)); });
+  WaitForTransactions(recorder, 1);
+  clock.Advance(milliseconds(4));
+  std::this_thread::sleep_for(milliseconds(20));  // a retry before its interval would show here
+  EXPECT_EQ(recorder.transactions(), 1);
+  clock.Advance(milliseconds(1));  // the retry interval (5 ms) after the failure
+  WaitForTransactions(recorder, 2);
+  clock.Advance(milliseconds(5));
+  EXPECT_TRUE(committed.get().ok());
   EXPECT_EQ(recorder.transactions(), 3);
 }
 
 TEST(UsageRecorderTest, TheDeadlineEndsTheWaitAndNothingIsCounted) {
   RecordingStore store;
   store.fail = true;
-  UsageRecorder recorder(Breaker(milliseconds(60'000)), &store);
-  const auto t0 = Steady::now();
-  absl::Status st = recorder.Record(Inc("t1", "m1", 1), t0 + milliseconds(100));
+  FakeMonotonicClock clock;
+  UsageRecorder recorder(Breaker(milliseconds(60'000), milliseconds(1000), &clock), &store);
+  const auto deadline = clock.Now() + milliseconds(100);
+  auto result =
+      std::async(std::launch::async, [&] { return recorder.Record(Inc("t1", "m1", 1), deadline); });
+  WaitForTransactions(recorder, 1);  // failed; the retry waits 5 ms
+  clock.Advance(milliseconds(100));  // the deadline, not the 60 s breaker delay
+  absl::Status st = result.get();
   EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
-  EXPECT_LT(Steady::now() - t0, milliseconds(2000));  // not the 60 s breaker delay
+  EXPECT_EQ(store.writes(), 1u);  // answered between attempts, not tried again
+}
+
+TEST(UsageRecorderTest, DestroyingTheRecorderEndsARetryPause) {
+  RecordingStore store;
+  store.fail = true;
+  std::promise<absl::Status> answered;
+  {
+    UsageRecorder::Options o = Breaker(milliseconds(60'000));
+    o.retry_interval = std::chrono::hours(1);
+    UsageRecorder recorder(o, &store);
+    recorder.RecordAsync(Inc("t1", "m1", 1), Steady::time_point::max(),
+                         [&](absl::Status st) { answered.set_value(st); });
+    WaitForTransactions(recorder, 1);  // failed; pausing for an hour
+  }  // not an hour later: one last attempt at once, then the answer
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  absl::Status st = future.get();
+  EXPECT_TRUE(absl::IsUnavailable(st)) << st;
+  EXPECT_EQ(store.writes(), 2u);
 }
 
 TEST(UsageRecorderTest, EachAttemptIsBoundedByTheEarliestDeadlineOfItsBatch) {
@@ -163,20 +224,24 @@ TEST(UsageRecorderTest, EachAttemptIsBoundedByTheEarliestDeadlineOfItsBatch) {
 TEST(UsageRecorderTest, TheBreakerRefusesAtOnceThenAProbeClosesIt) {
   RecordingStore store;
   store.fail = true;
-  UsageRecorder recorder(Breaker(milliseconds(50), milliseconds(300)), &store);
-  EXPECT_TRUE(absl::IsUnavailable(recorder.Record(Inc("t1", "m1", 1))));  // after ~50 ms
+  FakeMonotonicClock clock;
+  const UsageRecorder::Options options = Breaker(milliseconds(50), milliseconds(300), &clock);
+  UsageRecorder recorder(options, &store);
+  OpenTheBreaker(recorder, clock, options);  // 50 ms after the first failure
   const size_t writes = store.writes();
-  const auto t0 = Steady::now();
+  // Tried, it would fail (the breaker's store still fails) without "breaker".
   absl::Status refused = recorder.Record(Inc("t1", "m1", 1));
   EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
   EXPECT_NE(std::string(refused.message()).find("breaker"), std::string::npos) << refused;
-  EXPECT_LT(Steady::now() - t0, milliseconds(50));
   EXPECT_EQ(store.writes(), writes);  // not even tried
   {
     std::lock_guard lock(store.mu);
     store.fail = false;
   }
-  std::this_thread::sleep_for(milliseconds(350));
+  clock.Advance(milliseconds(299));
+  EXPECT_TRUE(absl::IsUnavailable(recorder.Record(Inc("t1", "m1", 1))));  // still open
+  EXPECT_EQ(store.writes(), writes);
+  clock.Advance(milliseconds(1));
   EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());  // the probe succeeds
   EXPECT_TRUE(recorder.Record(Inc("t1", "m1", 1)).ok());
 }
@@ -202,21 +267,27 @@ TEST(UsageRecorderTest, RecordAsyncCallsBackFromTheWriterOnceCommitted) {
 TEST(UsageRecorderTest, RecordAsyncPastItsDeadlineIsAnsweredAndNotCounted) {
   RecordingStore store;
   store.fail = true;
-  UsageRecorder recorder(Breaker(milliseconds(60'000)), &store);
+  FakeMonotonicClock clock;
+  UsageRecorder recorder(Breaker(milliseconds(60'000), milliseconds(1000), &clock), &store);
   std::promise<absl::Status> answered;
-  recorder.RecordAsync(Inc("t1", "m1", 1), Steady::now() + milliseconds(100),
+  recorder.RecordAsync(Inc("t1", "m1", 1), clock.Now() + milliseconds(100),
                        [&](absl::Status st) { answered.set_value(st); });
+  WaitForTransactions(recorder, 1);  // failed; the retry waits 5 ms
+  clock.Advance(milliseconds(100));
   auto future = answered.get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   absl::Status st = future.get();
   EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
+  EXPECT_EQ(store.writes(), 1u);
 }
 
 TEST(UsageRecorderTest, RecordAsyncIsRefusedAtOnceWhileTheBreakerIsOpen) {
   RecordingStore store;
   store.fail = true;
-  UsageRecorder recorder(Breaker(milliseconds(50), milliseconds(60'000)), &store);
-  EXPECT_TRUE(absl::IsUnavailable(recorder.Record(Inc("t1", "m1", 1))));  // opens it
+  FakeMonotonicClock clock;
+  const UsageRecorder::Options options = Breaker(milliseconds(50), milliseconds(60'000), &clock);
+  UsageRecorder recorder(options, &store);
+  OpenTheBreaker(recorder, clock, options);
   const size_t writes = store.writes();
   absl::Status refused = absl::OkStatus();
   bool called = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/time.h"
 #include "common/errors.h"
 #include "common/strings.h"
 
@@ -27,30 +28,36 @@ void DecodeBudget::Lease::ShrinkTo(int64_t bytes) {
 absl::StatusOr<DecodeBudget::Lease> DecodeBudget::Acquire(
     int64_t bytes, std::chrono::steady_clock::time_point deadline) {
   bytes = std::max<int64_t>(bytes, 0);
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   // An image larger than the whole budget runs alone.
-  const auto fits = [&] { return in_use_ + bytes <= capacity_ || in_use_ == 0; };
-  if (!returned_.wait_until(lock, deadline, fits)) {
-    return WithRetryAfter(MakeError(ErrorCode::kOverloaded,
-                                    StrCat("the server is decoding too many images at once (",
-                                           (capacity_ >> 20), " MiB decode budget); try again")),
-                          1);
+  const auto fits = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_use_ + bytes <= capacity_ || in_use_ == 0;
+  };
+  while (!fits()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return WithRetryAfter(MakeError(ErrorCode::kOverloaded,
+                                      StrCat("the server is decoding too many images at once (",
+                                             (capacity_ >> 20), " MiB decode budget); try again")),
+                            1);
+    }
+    returned_.WaitWithTimeout(&mu_, absl::FromChrono(deadline - now));
   }
   in_use_ += bytes;
   return Lease(this, bytes);
 }
 
 int64_t DecodeBudget::in_use() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return in_use_;
 }
 
 void DecodeBudget::Return(int64_t bytes) {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     in_use_ -= bytes;
   }
-  returned_.notify_all();
+  returned_.SignalAll();
 }
 
 }  // namespace cinfer::vision

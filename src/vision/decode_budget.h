@@ -8,11 +8,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace cinfer::vision {
 
@@ -42,18 +42,19 @@ class DecodeBudget {
   DecodeBudget& operator=(const DecodeBudget&) = delete;
 
   // Waits until `bytes` fit (or `deadline` passes: 503 OVERLOADED).
-  absl::StatusOr<Lease> Acquire(int64_t bytes, std::chrono::steady_clock::time_point deadline);
+  absl::StatusOr<Lease> Acquire(int64_t bytes, std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
-  int64_t in_use() const;
+  int64_t in_use() const ABSL_LOCKS_EXCLUDED(mu_);
   int64_t capacity() const { return capacity_; }
 
  private:
-  void Return(int64_t bytes);
+  void Return(int64_t bytes) ABSL_LOCKS_EXCLUDED(mu_);
 
   const int64_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable returned_;
-  int64_t in_use_ = 0;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar returned_;
+  int64_t in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cinfer::vision

@@ -1,5 +1,7 @@
 #include "api/system/config_handlers.h"
 
+#include <algorithm>
+
 #include "api/admin_authenticator.h"
 #include "api/json_util.h"
 #include "common/errors.h"
@@ -118,8 +120,7 @@ Result Patch(RuntimeConfig* runtime, AuditStore* audit, const Clock* clock, Requ
   const std::vector<ConfigKeyInfo> keys = DescribeConfigKeys();
   RuntimeConfig::Patch patch;
   for (const auto& [name, value] : body.items()) {
-    auto key = std::find_if(keys.begin(), keys.end(),
-                            [&](const ConfigKeyInfo& k) { return k.path == name; });
+    auto key = std::ranges::find(keys, name, &ConfigKeyInfo::path);
     if (key == keys.end())
       return FieldValidationError(name, StrCat("unknown config key '", name, "'"));
     if (value.is_null()) {

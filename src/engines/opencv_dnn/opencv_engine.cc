@@ -1,10 +1,10 @@
 #include "engines/opencv_dnn/opencv_engine.h"
 
 #include <cstring>
-#include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -25,7 +25,7 @@ class OpenCvModel final : public LoadedModel {
 
   absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const override {
     RETURN_IF_ERROR(CheckInputs(inputs_, inputs));
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     try {
       for (const Tensor& t : inputs) {
         std::vector<int> dims(t.shape.begin(), t.shape.end());
@@ -54,8 +54,8 @@ class OpenCvModel final : public LoadedModel {
   }
 
  private:
-  mutable std::mutex mu_;
-  mutable cv::dnn::Net net_;
+  mutable absl::Mutex mu_;
+  mutable cv::dnn::Net net_ ABSL_GUARDED_BY(mu_);
   std::vector<TensorSpec> inputs_, outputs_;
 };
 

@@ -28,15 +28,19 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
   }
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, options.writer_busy_timeout_ms));
   sqlite3_busy_timeout(raw, options.writer_busy_timeout_ms);
-  RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
-  RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
+  {
+    TimedMutexLock lock(&db->mu_);
+    RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
+  }
   RETURN_IF_ERROR(db->Migrate());
   RETURN_IF_ERROR(db->OpenReader(options.path, options.busy_timeout_ms));
   return db;
 }
 
 absl::Status SqliteDatabase::OpenReader(const std::string& path, int busy_timeout_ms) {
+  absl::MutexLock lock(&reader_mu_);
   int rc = sqlite3_open_v2(path.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) return sqlite::SqliteError(reader_, rc, StrCat("open reader ", path));
@@ -61,12 +65,12 @@ absl::Status SqliteDatabase::Exec(std::string_view sql) {
 }
 
 absl::Status SqliteDatabase::Migrate() {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   RETURN_IF_ERROR(Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
   for (const Migration& m : SqliteMigrations()) {
-    absl::Status st = InTransaction([&]() -> absl::Status {
+    absl::Status st = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
       ASSIGN_OR_RETURN(
           Statement check,
           Statement::Prepare(db_, "SELECT 1 FROM schema_migrations WHERE version = ?"));
@@ -88,7 +92,7 @@ absl::Status SqliteDatabase::Migrate() {
 }
 
 absl::StatusOr<int> SqliteDatabase::SchemaVersion() {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       Statement q,
       Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/timed_mutex.h"
 #include "storage/database.h"
 #include "storage/sqlite/statement.h"
 
@@ -103,24 +105,29 @@ class SqliteDatabase final : public Database {
   // The read-only connection for the dashboard and audit queries (WAL: its
   // readers never block the writer connection, nor wait for it).
   absl::Status OpenReader(const std::string& path, int busy_timeout_ms);
-  absl::Status Exec(std::string_view sql);
+  absl::Status Exec(std::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Migrate();
   absl::StatusOr<std::optional<UserRecord>> FindUser(std::string_view column,
-                                                     std::string_view value);
+                                                     std::string_view value)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Inside a transaction: FailedPrecondition unless an active admin remains.
-  absl::Status RequireActiveAdmin();
-  absl::Status InTransaction(const std::function<absl::Status()>& body);
+  absl::Status RequireActiveAdmin() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InTransaction(const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteTokenUsage(const std::vector<TokenUsageIncrement>& increments)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs `sql` (a DELETE binding `args`) under the lock; the rows it deleted.
   absl::StatusOr<int64_t> DeleteLogChunk(std::string_view sql,
                                          const std::vector<std::string>& args);
 
   // Timed: a usage commit gives up on it at its batch's deadline.
-  std::timed_mutex mu_;
-  sqlite3* db_;
-  std::unique_ptr<sqlite::StatementCache> hot_;  // under mu_: usage and log writes
+  TimedMutex mu_;
+  sqlite3* const db_ ABSL_GUARDED_BY(mu_);
+  // Usage and log writes.
+  std::unique_ptr<sqlite::StatementCache> hot_ ABSL_GUARDED_BY(mu_);
   const int writer_busy_timeout_ms_;
-  std::mutex reader_mu_;
-  sqlite3* reader_ = nullptr;
+  absl::Mutex reader_mu_;
+  sqlite3* reader_ ABSL_GUARDED_BY(reader_mu_) = nullptr;
 };
 
 }  // namespace cinfer

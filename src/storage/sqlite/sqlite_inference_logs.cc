@@ -158,8 +158,8 @@ double Percentile(const std::vector<double>& sorted, int64_t p) {
 }  // namespace
 
 absl::Status SqliteDatabase::AppendInferenceLogs(const std::vector<InferenceLogRecord>& records) {
-  std::lock_guard lock(mu_);
-  return InTransaction([&]() -> absl::Status {
+  TimedMutexLock lock(&mu_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
       const size_t n = std::min(kRowsPerInsert, records.size() - first);
       ASSIGN_OR_RETURN(Statement ins, hot_->Get(AppendLogsSql(n)));
@@ -174,7 +174,7 @@ absl::Status SqliteDatabase::AppendInferenceLogs(const std::vector<InferenceLogR
 
 absl::StatusOr<std::vector<InferenceLogRecord>> SqliteDatabase::QueryInferenceLogs(
     const InferenceLogFilter& f, int64_t* total) {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   const LogWhere where = WhereOf(f);
   ASSIGN_OR_RETURN(
       Statement count,
@@ -207,7 +207,7 @@ absl::StatusOr<ModelStatsRecord> SqliteDatabase::InferenceStats(std::string_view
   f.to = std::string(to);
   const LogWhere where = WhereOf(f);
   ModelStatsRecord s;
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       Statement agg,
       PrepareWhere(db_,
@@ -259,7 +259,7 @@ absl::StatusOr<ModelStatsRecord> SqliteDatabase::InferenceStats(std::string_view
 
 absl::StatusOr<int64_t> SqliteDatabase::DeleteLogChunk(std::string_view sql,
                                                        const std::vector<std::string>& args) {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement del, PrepareWhere(db_, sql, LogWhere{"", args}));
   RETURN_IF_ERROR(del.Run());
   return static_cast<int64_t>(sqlite3_changes(db_));
@@ -284,7 +284,7 @@ absl::StatusOr<int64_t> SqliteDatabase::PurgeInferenceLogs(std::string_view olde
   if (max_rows > 0) {
     std::string created_at, rowid;
     {
-      std::lock_guard lock(mu_);
+      TimedMutexLock lock(&mu_);
       // The newest row beyond the cap; it and everything older goes.
       ASSIGN_OR_RETURN(Statement q,
                        Statement::Prepare(db_,

@@ -65,8 +65,8 @@ absl::Status CheckTokenName(sqlite3* db, std::string_view name, std::string_view
 }  // namespace
 
 absl::Status SqliteDatabase::CreateToken(const TokenRecord& t) {
-  std::lock_guard lock(mu_);
-  return InTransaction([&]() -> absl::Status {
+  TimedMutexLock lock(&mu_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     RETURN_IF_ERROR(CheckTokenName(db_, t.name, t.id));
     ASSIGN_OR_RETURN(
         Statement ins,
@@ -95,7 +95,7 @@ absl::Status SqliteDatabase::CreateToken(const TokenRecord& t) {
 }
 
 absl::StatusOr<std::vector<TokenRecord>> SqliteDatabase::ListTokens() {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, StrCat("SELECT ", kTokenColumns,
                                                   " FROM tokens ORDER BY created_at, rowid")));
@@ -109,7 +109,7 @@ absl::StatusOr<std::vector<TokenRecord>> SqliteDatabase::ListTokens() {
 }
 
 absl::StatusOr<std::optional<TokenRecord>> SqliteDatabase::FindToken(std::string_view id) {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, StrCat("SELECT ", kTokenColumns,
                                                                " FROM tokens WHERE id = ?")));
   q.Bind(1, id);
@@ -119,8 +119,8 @@ absl::StatusOr<std::optional<TokenRecord>> SqliteDatabase::FindToken(std::string
 }
 
 absl::Status SqliteDatabase::UpdateToken(const TokenRecord& t) {
-  std::lock_guard lock(mu_);
-  return InTransaction([&]() -> absl::Status {
+  TimedMutexLock lock(&mu_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     RETURN_IF_ERROR(CheckTokenName(db_, t.name, t.id));
     ASSIGN_OR_RETURN(Statement up,
                      Statement::Prepare(db_,
@@ -143,8 +143,8 @@ absl::Status SqliteDatabase::UpdateToken(const TokenRecord& t) {
 }
 
 absl::Status SqliteDatabase::DeleteToken(std::string_view id) {
-  std::lock_guard lock(mu_);
-  return InTransaction([&]() -> absl::Status {
+  TimedMutexLock lock(&mu_);
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // Foreign keys would cascade; deleting explicitly does not depend on them.
     ASSIGN_OR_RETURN(Statement usage,
                      Statement::Prepare(db_, "DELETE FROM token_usage_daily WHERE token_id = ?"));
@@ -158,7 +158,7 @@ absl::Status SqliteDatabase::DeleteToken(std::string_view id) {
 
 absl::Status SqliteDatabase::ResetTokenUsage(std::string_view id, std::string_view month,
                                              std::string_view at) {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement up,
                    Statement::Prepare(db_,
                                       "UPDATE tokens SET used_count = 0, usage_month = ?, "
@@ -198,15 +198,25 @@ class BusyTimeoutUntil {
 absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrement>& increments,
                                               std::chrono::steady_clock::time_point deadline) {
   if (increments.empty()) return absl::OkStatus();
-  std::unique_lock lock(mu_, std::defer_lock);
   if (deadline == std::chrono::steady_clock::time_point::max()) {
-    lock.lock();
-  } else if (!lock.try_lock_until(deadline)) {
+    TimedMutexLock lock(&mu_);
+    return WriteTokenUsage(increments);
+  }
+  if (!mu_.TryLockUntil(deadline)) {
     return absl::UnavailableError("the database writer stayed busy past the deadline");
   }
-  const BusyTimeoutUntil bounded(db_, writer_busy_timeout_ms_, deadline);
-  if (bounded.expired()) return absl::UnavailableError("the deadline passed before the write");
-  return InTransaction([&]() -> absl::Status {
+  absl::Status st;
+  {
+    const BusyTimeoutUntil bounded(db_, writer_busy_timeout_ms_, deadline);
+    st = bounded.expired() ? absl::UnavailableError("the deadline passed before the write")
+                           : WriteTokenUsage(increments);
+  }
+  mu_.Unlock();
+  return st;
+}
+
+absl::Status SqliteDatabase::WriteTokenUsage(const std::vector<TokenUsageIncrement>& increments) {
+  return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (const TokenUsageIncrement& inc : increments) {
       ASSIGN_OR_RETURN(
           Statement up,
@@ -234,7 +244,7 @@ absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrem
 absl::StatusOr<std::vector<TokenUsageRow>> SqliteDatabase::TokenUsage(std::string_view token_id,
                                                                       std::string_view from_day,
                                                                       std::string_view to_day) {
-  std::lock_guard lock(mu_);
+  TimedMutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_,
                                       "SELECT day, model_id, count FROM token_usage_daily "
