@@ -19,7 +19,7 @@ APT_PACKAGES=(
   clang clang-format python3 python3-venv python3-pip nodejs npm openssl unzip
   libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
-  libgtest-dev libgmock-dev sqlite3 libicu-dev strace chromium fonts-noto-cjk
+  libgtest-dev libgmock-dev prometheus-cpp-dev sqlite3 libicu-dev strace chromium fonts-noto-cjk
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
 )
 

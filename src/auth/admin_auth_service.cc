@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<AdminAuthService>> AdminAuthService::Create(
   ASSIGN_OR_RETURN(bool has_admin, deps.users->HasAdmin());
   if (!has_admin && issue_setup_code) {
     // Not shared yet; the lock only satisfies the analysis.
-    absl::MutexLock lock(&svc->setup_mu_);
+    MutexLock lock(&svc->setup_mu_);
     svc->setup_code_ = RandomHex(12);
     RETURN_IF_ERROR(WriteFileAtomically(svc->setup_code_path_, *svc->setup_code_ + "\n", 0600));
   } else if (has_admin) {
@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<AdminAuthService>> AdminAuthService::Create(
 }
 
 std::optional<std::string> AdminAuthService::pending_setup_code() const {
-  absl::MutexLock lock(&setup_mu_);
+  MutexLock lock(&setup_mu_);
   return setup_code_;
 }
 
@@ -82,7 +82,7 @@ absl::StatusOr<UserRecord> AdminAuthService::Setup(const std::string& username,
   ASSIGN_OR_RETURN(bool has_admin, d_.users->HasAdmin());
   if (has_admin) return already();
   {
-    absl::MutexLock lock(&setup_mu_);
+    MutexLock lock(&setup_mu_);
     if (!setup_code_.has_value() || !ConstantTimeEquals(*setup_code_, setup_code)) {
       return MakeError(ErrorCode::kInvalidSetupCode,
                        "the setup code is missing or wrong; read it from <data_dir>/setup-code");
@@ -101,7 +101,7 @@ absl::StatusOr<UserRecord> AdminAuthService::Setup(const std::string& username,
   if (absl::IsAlreadyExists(st)) return already();
   RETURN_IF_ERROR(st);
   {
-    absl::MutexLock lock(&setup_mu_);
+    MutexLock lock(&setup_mu_);
     setup_code_.reset();
     ::unlink(setup_code_path_.c_str());
   }

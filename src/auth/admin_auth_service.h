@@ -9,12 +9,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "auth/jwt_codec.h"
 #include "auth/login_throttle.h"
 #include "auth/password_hasher.h"
 #include "auth/roles.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -89,7 +89,7 @@ class AdminAuthService {
 
   Deps d_;
   std::string setup_code_path_;
-  mutable absl::Mutex setup_mu_;
+  mutable Mutex setup_mu_;
   std::optional<std::string> setup_code_ ABSL_GUARDED_BY(setup_mu_);
 };
 

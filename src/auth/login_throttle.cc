@@ -18,7 +18,7 @@ std::optional<int> LoginThrottle::RetryAfterLocked(Failures& failures, Clock::Ti
 }
 
 std::optional<int> LoginThrottle::RetryAfter(const std::string& username, const std::string& ip) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const auto now = clock_->Now();
   std::optional<int> result;
   for (auto* map : {&by_user_, &by_ip_}) {
@@ -47,19 +47,19 @@ void LoginThrottle::Add(std::unordered_map<std::string, Failures>& map, const st
 }
 
 void LoginThrottle::RecordFailure(const std::string& username, const std::string& ip) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const auto now = clock_->Now();
   Add(by_user_, username, now);
   Add(by_ip_, ip, now);
 }
 
 void LoginThrottle::RecordSuccess(const std::string& username) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   by_user_.erase(username);
 }
 
 void LoginThrottle::UpdateOptions(const Options& options) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   options_ = options;
 }
 

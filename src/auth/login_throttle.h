@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace cinfer {
 
@@ -44,7 +44,7 @@ class LoginThrottle {
 
   Options options_ ABSL_GUARDED_BY(mu_);
   const Clock* clock_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::unordered_map<std::string, Failures> by_user_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string, Failures> by_ip_ ABSL_GUARDED_BY(mu_);
 };

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace cinfer {
 
@@ -16,17 +16,17 @@ class LiveValue {
   explicit LiveValue(T initial) : current_(std::make_shared<const T>(std::move(initial))) {}
 
   std::shared_ptr<const T> Get() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return current_;
   }
   void Set(T next) ABSL_LOCKS_EXCLUDED(mu_) {
     auto fresh = std::make_shared<const T>(std::move(next));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     current_ = std::move(fresh);
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::shared_ptr<const T> current_ ABSL_GUARDED_BY(mu_);
 };
 

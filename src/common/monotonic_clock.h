@@ -6,8 +6,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace cinfer {
 
@@ -19,14 +18,14 @@ class MonotonicClock {
   // Waits on `cv` with `mu` held until signalled or Now() reaches `until`
   // (spurious wake-ups allowed: callers re-check their condition). True when
   // `until` has been reached.
-  virtual bool WaitUntil(absl::CondVar& cv, absl::Mutex& mu, TimePoint until) const
+  virtual bool WaitUntil(CondVar& cv, Mutex& mu, TimePoint until) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) = 0;
 };
 
 class SteadyClock final : public MonotonicClock {
  public:
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
-  bool WaitUntil(absl::CondVar& cv, absl::Mutex& mu, TimePoint until) const override
+  bool WaitUntil(CondVar& cv, Mutex& mu, TimePoint until) const override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (until == TimePoint::max()) {
       cv.Wait(&mu);
@@ -34,7 +33,7 @@ class SteadyClock final : public MonotonicClock {
     }
     const auto left = until - Now();
     if (left <= TimePoint::duration::zero()) return true;
-    cv.WaitWithTimeout(&mu, absl::FromChrono(left));
+    cv.WaitWithTimeout(&mu, left);
     return Now() >= until;
   }
 };
@@ -47,10 +46,10 @@ class FakeMonotonicClock final : public MonotonicClock {
   void Advance(std::chrono::nanoseconds d) {
     now_ += std::chrono::duration_cast<TimePoint::duration>(d).count();
   }
-  bool WaitUntil(absl::CondVar& cv, absl::Mutex& mu, TimePoint until) const override
+  bool WaitUntil(CondVar& cv, Mutex& mu, TimePoint until) const override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (Now() >= until) return true;
-    cv.WaitWithTimeout(&mu, absl::Milliseconds(1));
+    cv.WaitWithTimeout(&mu, std::chrono::milliseconds(1));
     return Now() >= until;
   }
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace cinfer {
 
@@ -30,7 +30,7 @@ class RepeatFilter {
   // nullopt: suppress this line. Otherwise log it, with the returned count of
   // lines suppressed since the key was last logged.
   std::optional<uint64_t> Admit(std::string_view key, TimePoint now) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(std::string(key));
     if (it == entries_.end()) {
       if (entries_.size() >= max_keys_) {
@@ -61,7 +61,7 @@ class RepeatFilter {
   };
   const std::chrono::steady_clock::duration interval_;
   const size_t max_keys_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> order_ ABSL_GUARDED_BY(mu_);  // insertion order
 };

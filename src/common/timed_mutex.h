@@ -1,6 +1,6 @@
 // TimedMutex: std::timed_mutex with clang thread-safety annotations, for the
-// one lock that must be given up at a deadline (absl::Mutex has no timed
-// acquire). Everything else uses absl::Mutex.
+// one lock that must be given up at a deadline (Mutex has no timed
+// acquire). Everything else uses Mutex.
 #pragma once
 
 #include <chrono>

@@ -119,6 +119,12 @@ struct LogsConfig {
   int queue_size = 100'000;      // rows waiting to be written (dropped and counted beyond)
 };
 
+// GET /metrics (Prometheus text or OpenMetrics) on the main listener.
+struct MetricsConfig {
+  bool enabled = true;
+  std::string token;  // when set, scrapes must send Authorization: Bearer <token>
+};
+
 struct Config {
   ServerConfig server;
   EnginesConfig engines;
@@ -126,6 +132,7 @@ struct Config {
   RequestConfig request;
   AuthConfig auth;
   LogsConfig logs;
+  MetricsConfig metrics;
 };
 
 }  // namespace cinfer

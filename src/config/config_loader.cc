@@ -118,7 +118,7 @@ void AddRequestFields(Config& c, std::vector<FieldSpec>* out) {
   out->insert(out->end(), fields.begin(), fields.end());
 }
 
-// auth.*: sessions, login throttling, API token limits.
+// auth.*: sessions, login throttling, API token limits; metrics.*: /metrics.
 void AddAuthFields(Config& c, std::vector<FieldSpec>* out) {
   const std::vector<FieldSpec> fields = {
       {"auth.jwt_secret", &c.auth.jwt_secret},
@@ -130,6 +130,8 @@ void AddAuthFields(Config& c, std::vector<FieldSpec>* out) {
       {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0, 1000000},
       {"auth.rate_limit.requests_per_month", &c.auth.rate_limit.requests_per_month, 0, INT_MAX},
       {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
+      {"metrics.enabled", &c.metrics.enabled},
+      {"metrics.token", &c.metrics.token},
   };
   out->insert(out->end(), fields.begin(), fields.end());
 }
@@ -169,7 +171,7 @@ constexpr std::string_view kLiveKeys[] = {
     "auth.ip_filter.enabled",
 };
 constexpr std::string_view kStartupOnlyKeys[] = {"server.data_dir"};
-constexpr std::string_view kSecretKeys[] = {"auth.jwt_secret"};
+constexpr std::string_view kSecretKeys[] = {"auth.jwt_secret", "metrics.token"};
 
 template <size_t N>
 bool Contains(const std::string_view (&list)[N], std::string_view key) {

@@ -77,7 +77,7 @@ RuntimeConfig::RuntimeConfig(Options options, std::string file_yaml, std::string
       running_(std::make_shared<const Config>(startup_)) {}
 
 std::shared_ptr<const Config> RuntimeConfig::Current() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return running_;
 }
 
@@ -85,7 +85,7 @@ std::vector<RuntimeConfig::KeyState> RuntimeConfig::Describe() const {
   std::shared_ptr<const Config> running;
   LayeredConfig desired;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     running = running_;
     desired = desired_;
   }
@@ -111,11 +111,11 @@ std::vector<std::string> RuntimeConfig::PendingRestart() const {
 }
 
 absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Patch& patch) {
-  absl::MutexLock apply_lock(&apply_mu_);
+  MutexLock apply_lock(&apply_mu_);
   ConfigOverrides overrides;
   LayeredConfig before;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     overrides = overrides_;
     before = desired_;
   }
@@ -157,7 +157,7 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
   auto running = std::make_shared<const Config>(Running(startup_, after.config));
   std::vector<std::pair<int, Listener>> listeners;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     overrides_ = std::move(overrides);
     desired_ = std::move(after);
     running_ = running;
@@ -168,15 +168,15 @@ absl::StatusOr<std::vector<RuntimeConfig::Change>> RuntimeConfig::Apply(const Pa
 }
 
 int RuntimeConfig::Subscribe(Listener listener) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const int id = next_listener_++;
   listeners_.emplace_back(id, std::move(listener));
   return id;
 }
 
 void RuntimeConfig::Unsubscribe(int id) {
-  absl::MutexLock apply_lock(&apply_mu_);  // no call of it is in progress after this returns
-  absl::MutexLock lock(&mu_);
+  MutexLock apply_lock(&apply_mu_);  // no call of it is in progress after this returns
+  MutexLock lock(&mu_);
   std::erase_if(listeners_, [id](const auto& l) { return l.first == id; });
 }
 

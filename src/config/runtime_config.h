@@ -16,7 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "config/config_loader.h"
 
 namespace cinfer {
@@ -71,8 +71,8 @@ class RuntimeConfig {
   const Config startup_;  // restart keys keep these values
 
   // One Apply at a time; held while listeners run.
-  absl::Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  mutable absl::Mutex mu_;
+  Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable Mutex mu_;
   ConfigOverrides overrides_ ABSL_GUARDED_BY(mu_);
   LayeredConfig desired_ ABSL_GUARDED_BY(mu_);  // file + overrides + env
   std::shared_ptr<const Config> running_ ABSL_GUARDED_BY(mu_);

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "common/errors.h"
 #include "common/live_value.h"
+#include "common/mutex.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "http/connection_io.h"
@@ -142,8 +142,8 @@ struct HttpServer::Impl {
   std::atomic<size_t> connections{0};
   // Asynchronous requests not yet answered: Run waits for them after the loop
   // stops, so no answer is posted to a destroyed io_context.
-  absl::Mutex async_mu;
-  absl::CondVar async_cv;  // signalled when async_pending drops to 0
+  Mutex async_mu;
+  CondVar async_cv;  // signalled when async_pending drops to 0
   size_t async_pending ABSL_GUARDED_BY(async_mu) = 0;
   std::atomic<size_t> app_in_flight{0};  // application-API requests (admission)
   std::atomic<size_t> app_bytes{0};      // and their declared body bytes
@@ -447,7 +447,7 @@ asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
         // Beast/Asio completion handlers are move-only; std::function copies.
         auto resume = std::make_shared<decltype(handler)>(std::move(handler));
         {
-          absl::MutexLock lock(&async_mu);
+          MutexLock lock(&async_mu);
           ++async_pending;
         }
         auto start = [this, &request, resume] {
@@ -455,7 +455,7 @@ asio::awaitable<Response> HttpServer::Impl::HandleAsync(Request& request) {
             auto ex = asio::get_associated_executor(*resume);
             asio::post(ex, [resume, r = std::move(r)]() mutable { (*resume)(std::move(r)); });
             resume.reset();  // the posted operation owns the coroutine now
-            absl::MutexLock lock(&async_mu);
+            MutexLock lock(&async_mu);
             if (--async_pending == 0) async_cv.SignalAll();
           });
         };
@@ -560,7 +560,7 @@ absl::Status HttpServer::Run() {
   s.ioc.run();
   for (auto& t : threads) t.join();
   {  // answers still on their way (engine calls past the shutdown limit)
-    absl::MutexLock lock(&s.async_mu);
+    MutexLock lock(&s.async_mu);
     if (s.async_pending > 0) {
       spdlog::warn("waiting for {} asynchronous request(s) to finish", s.async_pending);
     }

@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <future>
 #include <memory>
@@ -44,10 +45,11 @@ bool MatchPattern(std::string_view pattern, std::string_view path,
 }
 
 Router::Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> authenticators,
-               size_t default_max_body_bytes)
+               size_t default_max_body_bytes, Metrics* metrics)
     : routes_(std::move(routes)),
       authenticators_(std::move(authenticators)),
-      default_max_body_bytes_(default_max_body_bytes) {}
+      default_max_body_bytes_(default_max_body_bytes),
+      metrics_(metrics) {}
 
 absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::string_view path,
                                              std::map<std::string, std::string>* params) const {
@@ -122,10 +124,26 @@ Response Router::Finish(const Request& request, Authenticator* authenticator,
   return response;
 }
 
+std::function<void(Response)> Router::Measured(const Route* route, const Request& request,
+                                               std::chrono::steady_clock::time_point t0,
+                                               std::function<void(Response)> done) const {
+  // Routes live as long as the router: the pattern is not copied.
+  const std::string_view pattern =
+      route != nullptr ? std::string_view(route->pattern) : std::string_view("unmatched");
+  return [this, pattern, method = request.method, t0, done = std::move(done)](Response response) {
+    metrics_->HttpRequest(
+        pattern, method, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    done(std::move(response));
+  };
+}
+
 void Router::HandleAsync(Request& request, std::function<void(Response)> done) const {
+  const auto t0 = std::chrono::steady_clock::now();
   const Route* route = nullptr;
   Authenticator* authenticator = nullptr;
   absl::Status admitted = Admit(request, &route, &authenticator);
+  if (metrics_ != nullptr) done = Measured(route, request, t0, std::move(done));
   if (!admitted.ok() || !route->async_handler) {
     absl::StatusOr<Response> result = absl::InternalError("route without a handler");
     if (!admitted.ok()) {

@@ -5,6 +5,7 @@
 // "{*name}" (the rest of the path). Immutable after construction; thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "common/repeat_filter.h"
 #include "http/request.h"
+#include "metrics/metrics.h"
 
 namespace cinfer::http {
 
@@ -71,8 +73,10 @@ struct Route {
 
 class Router {
  public:
+  // Every answer is counted in `metrics` (null: not measured) by route
+  // pattern ("unmatched" when no route matched), method and status.
   Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> authenticators,
-         size_t default_max_body_bytes);
+         size_t default_max_body_bytes, Metrics* metrics = nullptr);
 
   // The route for method + path; NotFound / METHOD_NOT_ALLOWED otherwise.
   absl::StatusOr<const Route*> Resolve(std::string_view method, std::string_view path,
@@ -99,10 +103,16 @@ class Router {
   Response Finish(const Request& request, Authenticator* authenticator,
                   absl::StatusOr<Response> result) const;
 
+  // `done`, counting the answer in metrics_ under the route's pattern.
+  std::function<void(Response)> Measured(const Route* route, const Request& request,
+                                         std::chrono::steady_clock::time_point t0,
+                                         std::function<void(Response)> done) const;
+
   std::vector<Route> routes_;
   std::map<AuthScope, Authenticator*> authenticators_;
   mutable RepeatFilter failures_;  // 5xx log lines
   size_t default_max_body_bytes_;
+  Metrics* metrics_;  // null: not measured
 };
 
 // True when `path` matches `pattern`, filling `params`.

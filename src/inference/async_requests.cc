@@ -13,7 +13,7 @@ AsyncRequests::AsyncRequests(Options options, const Clock* clock)
 }
 
 void AsyncRequests::UpdateLimits(const Options& options) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const int threads = options_.threads;
   options_ = options;
   options_.threads = threads;
@@ -22,7 +22,7 @@ void AsyncRequests::UpdateLimits(const Options& options) {
 
 AsyncRequests::~AsyncRequests() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   cv_.SignalAll();
@@ -47,7 +47,7 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
                                                   size_t input_bytes) {
   std::string id = NewUuid();
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the server is stopping");
     if (pending_ >= options_.max_pending) {
       return WithRetryAfter(
@@ -77,7 +77,7 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
 }
 
 std::optional<AsyncRequests::Snapshot> AsyncRequests::Get(const std::string& id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   EvictLocked(clock_->Now());
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
@@ -105,7 +105,7 @@ void AsyncRequests::Run() {
     std::string id;
     Work work;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
       if (stopping_) return;
       id = std::move(queue_.front());
@@ -124,7 +124,7 @@ void AsyncRequests::Run() {
       result = MakeError(ErrorCode::kInternal, "the request failed with an exception");
     }
     work = nullptr;  // its input, before the lock
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     Entry& e = entries_.at(id);
     if (result.ok()) {
       e.snap.state = State::kDone;

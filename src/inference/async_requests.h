@@ -19,8 +19,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "nlohmann/json.hpp"
 
 namespace cinfer {
@@ -79,8 +79,8 @@ class AsyncRequests {
 
   Options options_ ABSL_GUARDED_BY(mu_);
   const Clock* clock_;
-  absl::Mutex mu_;
-  absl::CondVar cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);     // ids waiting to run
   std::deque<std::string> finished_ ABSL_GUARDED_BY(mu_);  // ids in finishing order

@@ -6,8 +6,8 @@
 #include <future>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/errors.h"
+#include "common/mutex.h"
 #include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -69,13 +69,14 @@ struct InferenceService::PreparePool {
 
 InferenceService::InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
                                    InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
-                                   const Clock* clock, int prepare_threads)
+                                   const Clock* clock, int prepare_threads, Metrics* metrics)
     : options_(options),
       serving_(serving),
       models_(models),
       logs_(logs),
       decode_budget_(decode_budget),
       clock_(clock),
+      metrics_(metrics),
       prepare_pool_(std::make_unique<PreparePool>(prepare_threads)) {}
 
 InferenceService::~InferenceService() { prepare_pool_->pool.join(); }
@@ -194,9 +195,30 @@ absl::StatusOr<InferenceOutcome> InferenceService::RunDirect(const ServedModel& 
   return out;
 }
 
+void InferenceService::Measure(const ServedModel& served,
+                               const absl::StatusOr<InferenceOutcome>& outcome,
+                               double total_ms) const {
+  std::string error_code;
+  Metrics::Inference m{.model_id = served.model_id, .version = served.version};
+  if (outcome.ok()) {
+    const InferenceTiming& t = outcome->timing;
+    m.queue = t.queue / 1000;
+    m.preprocess = (t.decode + t.preprocess) / 1000;
+    m.engine = t.infer / 1000;
+    m.postprocess = t.postprocess / 1000;
+    m.total = total_ms / 1000;
+    m.batch_size = static_cast<int>(outcome->batch_size);
+  } else {
+    error_code = ErrorCodeOf(outcome.status());
+    m.error_code = error_code;
+  }
+  metrics_->InferenceDone(m);
+}
+
 void InferenceService::Log(const Options& options, std::string_view model_id,
                            const ServedModel* served, const RequestContext& ctx,
                            const absl::StatusOr<InferenceOutcome>& outcome, double total_ms) {
+  if (metrics_ != nullptr && served != nullptr) Measure(*served, outcome, total_ms);
   if (logs_ == nullptr) return;
   InferenceLogRecord r;
   r.id = NewUuid();
@@ -368,7 +390,7 @@ void InferenceService::InferBatchAsync(std::string model_id, std::vector<Inferen
   struct Gather {
     Gather(size_t n, BatchDone d)
         : results(n, absl::InternalError("not answered")), remaining(n), done(std::move(d)) {}
-    absl::Mutex mu;
+    Mutex mu;
     std::vector<Outcome> results ABSL_GUARDED_BY(mu);
     size_t remaining ABSL_GUARDED_BY(mu);
     BatchDone done ABSL_GUARDED_BY(mu);
@@ -388,7 +410,7 @@ void InferenceService::InferBatchAsync(std::string model_id, std::vector<Inferen
       BatchDone finish;
       std::vector<Outcome> results;
       {
-        absl::MutexLock lock(&gather->mu);
+        MutexLock lock(&gather->mu);
         gather->results[i] = std::move(r);
         if (--gather->remaining == 0) {
           finish = std::move(gather->done);

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/live_value.h"
 #include "logs/inference_log_writer.h"
+#include "metrics/metrics.h"
 #include "models/serving_registry.h"
 #include "nlohmann/json.hpp"
 #include "storage/database.h"
@@ -81,9 +82,10 @@ class InferenceService {
   // `decode_budget` bounds the memory of concurrent image decodes (shared with
   // every other decoding caller).
   // `prepare_threads` size the pool that prepares inputs for batching models.
+  // `metrics` counts every answered request of a served model (null: not measured).
   InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
                    InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
-                   const Clock* clock, int prepare_threads = 2);
+                   const Clock* clock, int prepare_threads = 2, Metrics* metrics = nullptr);
   ~InferenceService();  // joins the preparation pool
 
   // Published models that are being served, newest first.
@@ -148,6 +150,8 @@ class InferenceService {
   Outcome FinishCall(Call& call, absl::StatusOr<JobResult> job);
   // Logs the call and runs its completion (once).
   void Complete(Call& call, Outcome outcome);
+  void Measure(const ServedModel& served, const absl::StatusOr<InferenceOutcome>& outcome,
+               double total_ms) const;
   void Log(const Options& options, std::string_view model_id, const ServedModel* served,
            const RequestContext& ctx, const absl::StatusOr<InferenceOutcome>& outcome,
            double total_ms);
@@ -158,6 +162,7 @@ class InferenceService {
   InferenceLogWriter* logs_;
   vision::DecodeBudget* decode_budget_;
   const Clock* clock_;
+  Metrics* metrics_;  // per-model counts and stage latencies; null: not measured
   struct PreparePool;
   std::unique_ptr<PreparePool> prepare_pool_;  // batching models only
 };

@@ -37,7 +37,7 @@ InferenceLogWriter::InferenceLogWriter(Options options, InferenceLogStore* store
       thread_([this] { Run(); }) {}
 
 void InferenceLogWriter::UpdateRetention(int retention_days, int64_t max_rows) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   retention_days_ = retention_days;
   max_rows_ = max_rows;
   purge_requested_ = true;
@@ -46,7 +46,7 @@ void InferenceLogWriter::UpdateRetention(int retention_days, int64_t max_rows) {
 
 InferenceLogWriter::~InferenceLogWriter() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   wake_.Signal();
@@ -58,7 +58,7 @@ void InferenceLogWriter::Record(InferenceLogRecord record) {
   if (record.created_at.empty()) record.created_at = FormatIso8601(clock_->Now());
   bool wake = false;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_ || queue_.size() >= options_.queue_capacity) {
       ++dropped_;
       return;
@@ -71,8 +71,13 @@ void InferenceLogWriter::Record(InferenceLogRecord record) {
   if (wake) wake_.Signal();
 }
 
+size_t InferenceLogWriter::queued() const {
+  MutexLock lock(&mu_);
+  return queue_.size();
+}
+
 void InferenceLogWriter::Flush() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const uint64_t ticket = ++flush_requested_;
   wake_.Signal();
   while (flush_done_ < ticket) flushed_.Wait(&mu_);
@@ -94,7 +99,7 @@ void InferenceLogWriter::Run() {
     while (!WakeDue(was_empty)) {
       const Steady::time_point now = Steady::now();
       if (now >= deadline) break;
-      wake_.WaitWithTimeout(&mu_, absl::FromChrono(deadline - now));
+      wake_.WaitWithTimeout(&mu_, deadline - now);
     }
     const bool due = !queue_.empty() && Steady::now() >= oldest_ + options_.flush_interval;
     if (stopping_ || due || queue_.size() >= options_.max_batch || flush_requested_ > flush_done_) {
@@ -151,7 +156,7 @@ void InferenceLogWriter::WriteQueued(size_t n) {
 }
 
 bool InferenceLogWriter::Stopping() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return stopping_;
 }
 
@@ -159,7 +164,7 @@ void InferenceLogWriter::Purge() {
   int retention_days = 0;
   int64_t max_rows = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     retention_days = retention_days_;
     max_rows = max_rows_;
   }

@@ -21,8 +21,8 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -62,6 +62,8 @@ class InferenceLogWriter {
   // Records handed to the store in successful writes (the store may still skip
   // some, e.g. those of deleted models).
   uint64_t written() const { return written_.load(); }
+  // Records waiting to be written.
+  size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
@@ -77,9 +79,9 @@ class InferenceLogWriter {
   InferenceLogStore* const store_;
   const Clock* const clock_;
 
-  absl::Mutex mu_;
-  absl::CondVar wake_;     // the writer thread waits here
-  absl::CondVar flushed_;  // Flush() callers wait here
+  mutable Mutex mu_;
+  CondVar wake_;     // the writer thread waits here
+  CondVar flushed_;  // Flush() callers wait here
   std::deque<InferenceLogRecord> queue_ ABSL_GUARDED_BY(mu_);
   // About when queue_.front() arrived.
   std::chrono::steady_clock::time_point oldest_ ABSL_GUARDED_BY(mu_);

@@ -53,7 +53,7 @@ bool ModelService::RestartServing(ModelRecord& m, const Actor& system) {
   if (!loading.ok()) return false;
   const int64_t version = m.served_version.value_or(m.current_version);
   auto v = FindVersion(m.id, version);
-  auto loaded = v.ok() ? LoadVersion(m, *v, /*warm_up=*/true)
+  auto loaded = v.ok() ? LoadForServing(m, *v)
                        : absl::StatusOr<std::shared_ptr<ServedModel>>(
                              MakeError(ErrorCode::kModelLoadFailed, ToStd(v.status().message())));
   if (loaded.ok()) {  // --loaded--> published: the stored state stays as it is
@@ -79,7 +79,7 @@ void ModelService::RestoreServing() {
   }
   for (ModelRecord& m : *all) {
     auto lock = LockFor(m.id);
-    absl::MutexLock guard(lock.get());
+    MutexLock guard(lock.get());
     auto fresh = Get(m.id);
     if (!fresh.ok()) continue;
     m = *std::move(fresh);

@@ -62,11 +62,10 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::shared_ptr<absl::Mutex> ModelService::LockFor(std::string_view id) {
-  absl::MutexLock lock(&locks_mu_);
+std::shared_ptr<Mutex> ModelService::LockFor(std::string_view id) {
+  MutexLock lock(&locks_mu_);
   auto it = locks_.find(id);
-  if (it == locks_.end())
-    it = locks_.emplace(std::string(id), std::make_shared<absl::Mutex>()).first;
+  if (it == locks_.end()) it = locks_.emplace(std::string(id), std::make_shared<Mutex>()).first;
   return it->second;
 }
 
@@ -110,17 +109,16 @@ absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id,
 }
 
 absl::StatusOr<std::vector<ModelRecord>> ModelService::AllModels() {
-  constexpr int64_t kPage = 500;
   std::vector<ModelRecord> all;
-  for (int64_t offset = 0;; offset += kPage) {
+  for (int64_t offset = 0;; offset += kListAllPage) {
     ModelFilter f;
     f.offset = offset;
-    f.limit = kPage;
+    f.limit = kListAllPage;
     int64_t total = 0;
     ASSIGN_OR_RETURN(auto page, models_->ListModels(f, &total));
     all.insert(all.end(), std::make_move_iterator(page.begin()),
                std::make_move_iterator(page.end()));
-    if (static_cast<int64_t>(page.size()) < kPage) return all;
+    if (static_cast<int64_t>(page.size()) < kListAllPage) return all;
   }
 }
 
@@ -143,7 +141,7 @@ absl::StatusOr<ModelRecord> ModelService::Create(const ModelUpload& upload, cons
   ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfigText(up.config_text));
   RETURN_IF_ERROR(CheckNameFree(up.name, ""));  // early: before the slow validation
   ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, up.engine, config));
-  absl::MutexLock names(&names_mu_);
+  MutexLock names(&names_mu_);
   RETURN_IF_ERROR(CheckNameFree(up.name, ""));
 
   const std::string id = NewUuid();
@@ -267,10 +265,23 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   return served;
 }
 
+absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadForServing(
+    const ModelRecord& m, const ModelVersionRecord& v) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto served = LoadVersion(m, v, /*warm_up=*/true);
+  if (options_.metrics != nullptr) {
+    // A success reports the span ServedModel::load_ms measured; a failure, the
+    // time until it failed.
+    const double ms = served.ok() ? (*served)->load_ms : MsSince(t0);
+    options_.metrics->ModelLoad(m.id, ms / 1000, served.ok());
+  }
+  return served;
+}
+
 absl::StatusOr<ModelRecord> ModelService::Update(std::string_view id, const ModelPatch& patch,
                                                  const Actor& actor) {
   auto lock = LockFor(id);
-  absl::MutexLock guard(lock.get());
+  MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   const ModelRecord before = m;
   nlohmann::json fields = nlohmann::json::array();
@@ -278,7 +289,7 @@ absl::StatusOr<ModelRecord> ModelService::Update(std::string_view id, const Mode
     ASSIGN_OR_RETURN(m.name, text::NormalizeDisplayName(*patch.name, "name"));
   }
   // A rename holds names_mu_ from its check until it is stored.
-  absl::MutexLockMaybe names(patch.name.has_value() ? &names_mu_ : nullptr);
+  MutexLockMaybe names(patch.name.has_value() ? &names_mu_ : nullptr);
   if (patch.name.has_value()) {
     RETURN_IF_ERROR(CheckNameFree(m.name, m.id));
     fields.push_back("name");
@@ -320,7 +331,7 @@ absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
   ASSIGN_OR_RETURN(nlohmann::json report, ValidateFile(up, m.engine, config));
 
   auto lock = LockFor(id);
-  absl::MutexLock guard(lock.get());
+  MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(m, Get(id));  // it may have gone meanwhile
   ASSIGN_OR_RETURN(auto versions, models_->ListVersions(id));
   int64_t next = 1;
@@ -350,7 +361,7 @@ absl::StatusOr<ModelVersionRecord> ModelService::AddVersion(std::string_view id,
 absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t version,
                                                    const Actor& actor, bool force) {
   auto lock = LockFor(id);
-  absl::MutexLock guard(lock.get());
+  MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelVersionRecord v, FindVersion(id, version));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
@@ -378,7 +389,7 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
     }
   }
   if (state == ModelState::kPublished) {
-    auto loaded = LoadVersion(m, v, /*warm_up=*/true);
+    auto loaded = LoadForServing(m, v);
     if (!loaded.ok()) {
       Audit(actor, "model.version.activate", m.id,
             {{"version", version},
@@ -407,7 +418,7 @@ absl::StatusOr<ModelRecord> ModelService::Activate(std::string_view id, int64_t 
 
 absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Actor& actor) {
   auto lock = LockFor(id);
-  absl::MutexLock guard(lock.get());
+  MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
   ASSIGN_OR_RETURN(ModelState loading, ModelLifecycle::Next(state, ModelEvent::kPublish));
@@ -418,7 +429,7 @@ absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Act
     auto v = FindVersion(id, m.current_version);
     if (!v.ok())
       return absl::StatusOr<std::shared_ptr<ServedModel>>(LoadFailed(ToStd(v.status().message())));
-    return LoadVersion(m, *v, /*warm_up=*/true);
+    return LoadForServing(m, *v);
   }();
   if (!loaded.ok()) {
     ASSIGN_OR_RETURN(ModelState failed, ModelLifecycle::Next(loading, ModelEvent::kLoadFailed));
@@ -444,7 +455,7 @@ absl::StatusOr<ModelRecord> ModelService::Publish(std::string_view id, const Act
 
 absl::StatusOr<ModelRecord> ModelService::Unpublish(std::string_view id, const Actor& actor) {
   auto lock = LockFor(id);
-  absl::MutexLock guard(lock.get());
+  MutexLock guard(lock.get());
   ASSIGN_OR_RETURN(ModelRecord m, Get(id));
   ASSIGN_OR_RETURN(ModelState state, StateOf(m));
   ASSIGN_OR_RETURN(ModelState draining, ModelLifecycle::Next(state, ModelEvent::kUnpublish));
@@ -468,7 +479,7 @@ absl::StatusOr<ModelRecord> ModelService::Unpublish(std::string_view id, const A
 absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
   {
     auto lock = LockFor(id);
-    absl::MutexLock guard(lock.get());
+    MutexLock guard(lock.get());
     ASSIGN_OR_RETURN(ModelRecord m, Get(id));
     ASSIGN_OR_RETURN(ModelState state, StateOf(m));
     RETURN_IF_ERROR(ModelLifecycle::CheckDeletable(state));
@@ -480,7 +491,7 @@ absl::Status ModelService::Delete(std::string_view id, const Actor& actor) {
     if (ec) spdlog::warn("could not remove files of model {}: {}", m.id, ec.message());
     Audit(actor, "model.delete", m.id, {{"name", m.name}});
   }
-  absl::MutexLock lock(&locks_mu_);
+  MutexLock lock(&locks_mu_);
   if (auto it = locks_.find(id); it != locks_.end()) locks_.erase(it);
   return absl::OkStatus();
 }

@@ -21,10 +21,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/actor.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "engines/engine_registry.h"
+#include "metrics/metrics.h"
 #include "models/model_config.h"
 #include "models/model_validator.h"
 #include "models/serving_registry.h"
@@ -75,7 +76,14 @@ class ModelService {
     std::chrono::milliseconds drain_timeout{30'000};
     size_t queue_size = 100;  // per served model (request.queue_size)
     int cores = 1;            // sizes instances/threads a config leaves out (serving_plan.h)
+    // Every load of a version for serving (publish, activate, restore) is
+    // recorded here, failures included; null records nothing. Must outlive
+    // the service.
+    Metrics* metrics = nullptr;
   };
+  // The page size for reading every model row, page by page.
+  static constexpr int64_t kListAllPage = 500;
+
   ModelService(Options options, ModelStore* models, AuditStore* audit,
                const ModelValidator* validator, const EngineRegistry* engines,
                ServingRegistry* serving, const Clock* clock)
@@ -95,6 +103,9 @@ class ModelService {
   // 404 MODEL_NOT_FOUND.
   absl::StatusOr<ModelRecord> Get(std::string_view id);
   absl::StatusOr<std::vector<ModelVersionRecord>> Versions(std::string_view id);
+  // One page of the models `filter` matches (newest first) and how many match.
+  // Any page size is taken here (the admin API allows up to 100); a caller
+  // that reads every row pages by kListAllPage.
   absl::StatusOr<std::pair<std::vector<ModelRecord>, int64_t>> List(const ModelFilter& filter);
   // The request queue size of versions loaded for serving after this call.
   void SetQueueSize(size_t queue_size) { queue_size_.store(queue_size); }
@@ -150,7 +161,7 @@ class ModelService {
 
  private:
   // The lock of model `id`, made on first use.
-  std::shared_ptr<absl::Mutex> LockFor(std::string_view id) ABSL_LOCKS_EXCLUDED(locks_mu_);
+  std::shared_ptr<Mutex> LockFor(std::string_view id) ABSL_LOCKS_EXCLUDED(locks_mu_);
   // Every model record, read page by page.
   absl::StatusOr<std::vector<ModelRecord>> AllModels();
   // MODEL_NAME_TAKEN when a model other than `except_id` has a name confusable
@@ -164,6 +175,10 @@ class ModelService {
   absl::StatusOr<std::shared_ptr<ServedModel>> LoadVersion(const ModelRecord& m,
                                                            const ModelVersionRecord& v,
                                                            bool warm_up);
+  // LoadVersion with warm-up, for serving: records the load, or its failure,
+  // in options_.metrics.
+  absl::StatusOr<std::shared_ptr<ServedModel>> LoadForServing(const ModelRecord& m,
+                                                              const ModelVersionRecord& v);
   absl::Status Save(ModelRecord& m);
   // RestoreServing's published model (model_restore.cc): true when it serves again;
   // false when it failed to load, with `m` set to failed (for the caller to store).
@@ -183,11 +198,10 @@ class ModelService {
   const Clock* clock_;
   // Held from a name check until the name is stored. It guards rows in the
   // database, not members, so nothing here is ABSL_GUARDED_BY it.
-  absl::Mutex names_mu_;
-  absl::Mutex locks_mu_;
+  Mutex names_mu_;
+  Mutex locks_mu_;
   // The per-model locks (held across a lifecycle operation on that model).
-  std::map<std::string, std::shared_ptr<absl::Mutex>, std::less<>> locks_
-      ABSL_GUARDED_BY(locks_mu_);
+  std::map<std::string, std::shared_ptr<Mutex>, std::less<>> locks_ ABSL_GUARDED_BY(locks_mu_);
 };
 
 }  // namespace cinfer

@@ -27,6 +27,8 @@
 #include "common/time_format.h"
 #include "engines/model_format.h"
 #include "engines/model_inspection.h"
+#include "metrics/metrics.h"
+#include "models/serving_metrics.h"
 #include "testing/temp_dir.h"
 
 namespace cinfer {
@@ -35,6 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // ---------------------------------------------------------------------------
 // Fake stores
@@ -66,6 +69,7 @@ class FakeModelStore final : public ModelStore {
   absl::StatusOr<std::vector<ModelRecord>> ListModels(const ModelFilter& f,
                                                       int64_t* total) override {
     std::lock_guard lock(mu_);
+    if (!list_error_.ok()) return std::exchange(list_error_, absl::OkStatus());
     std::vector<ModelRecord> matching;
     for (auto it = models_.rbegin(); it != models_.rend(); ++it) {  // newest first
       if (!f.status.empty() && it->status != f.status) continue;
@@ -153,6 +157,10 @@ class FakeModelStore final : public ModelStore {
     std::lock_guard lock(mu_);
     update_error_ = std::move(error);
   }
+  void FailNextList(absl::Status error) {
+    std::lock_guard lock(mu_);
+    list_error_ = std::move(error);
+  }
   size_t ModelCount() {
     std::lock_guard lock(mu_);
     return models_.size();
@@ -175,7 +183,7 @@ class FakeModelStore final : public ModelStore {
   std::vector<ModelRecord> models_;  // in insertion order
   std::map<std::string, std::vector<ModelVersionRecord>> versions_;
   std::map<std::string, std::vector<std::string>> history_;
-  absl::Status create_error_, update_error_;
+  absl::Status create_error_, update_error_, list_error_;
 };
 
 // The audit log in memory, in append order.
@@ -358,6 +366,7 @@ class ModelServiceTest : public ::testing::Test {
     o.drain_timeout = drain_timeout;
     o.queue_size = 8;
     o.cores = 1;
+    o.metrics = &metrics_;
     return std::make_unique<ModelService>(o, &store_, &audit_, validator_.get(), &engines_, serving,
                                           &clock_);
   }
@@ -421,6 +430,7 @@ class ModelServiceTest : public ::testing::Test {
   EngineRegistry engines_;
   std::unique_ptr<ModelValidator> validator_;
   ServingRegistry serving_;
+  Metrics metrics_;  // every service NewService makes records its loads here
   std::unique_ptr<ModelService> service_;
   const Actor alice_{"alice", "user-1", "10.0.0.1"};
   int uploads_ = 0;
@@ -431,6 +441,9 @@ void ExpectCode(const absl::Status& st, std::string_view code, int http) {
   EXPECT_EQ(ErrorCodeOf(st), code) << st;
   EXPECT_EQ(HttpStatusFor(st), http) << st;
 }
+
+// What a scrape of `metrics` shows, in the Prometheus text format.
+std::string Scrape(const Metrics& metrics) { return metrics.Render(Metrics::Format::kPrometheus); }
 
 // The {"state": ...} details of a MODEL_STATE_CONFLICT.
 std::string ConflictState(const absl::Status& st) {
@@ -1049,6 +1062,98 @@ TEST_F(ModelServiceTest, StoreFailuresKeepTheStoredStateAndServingInStep) {
   EXPECT_EQ(serving_.Find(id), v1);
   EXPECT_THAT(audit_.ActionsFor(id),
               ElementsAre("model.create", "model.publish", "model.version.create"));
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------
+
+TEST_F(ModelServiceTest, APublishRecordsOneLoadAndATestLoadNone) {
+  const std::string id = CreateModel("measured");
+  const std::string load_count =
+      "cinfer_model_load_duration_seconds_count{model_id=\"" + id + "\"} ";
+  EXPECT_THAT(Scrape(metrics_), Not(HasSubstr(load_count)));
+
+  ASSERT_TRUE(service_->Publish(id, alice_).ok());
+  std::string text = Scrape(metrics_);
+  EXPECT_THAT(text, HasSubstr(load_count + "1\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_load_duration_seconds_sum{model_id=\"" + id + "\"} "));
+  EXPECT_THAT(text, Not(HasSubstr("cinfer_model_load_failures_total{model_id=\"" + id + "\"}")));
+
+  // A test call on an unpublished model loads it without warm-up: not a load for serving.
+  ASSERT_TRUE(service_->Unpublish(id, alice_).ok());
+  ASSERT_TRUE(service_->Test(id, std::nullopt, nlohmann::json()).ok());
+  EXPECT_EQ(control_->Loaded().size(), 2u);
+  EXPECT_THAT(Scrape(metrics_), HasSubstr(load_count + "1\n"));
+
+  // Activating a version of a published model loads it for serving.
+  ASSERT_TRUE(service_->Publish(id, alice_).ok());
+  ASSERT_TRUE(service_->AddVersion(id, Upload("x", "MODEL two\n"), alice_).ok());
+  ASSERT_TRUE(service_->Activate(id, 2, alice_).ok());
+  EXPECT_THAT(Scrape(metrics_), HasSubstr(load_count + "3\n"));
+}
+
+TEST_F(ModelServiceTest, AFailedLoadRecordsOneFailure) {
+  const std::string restored = CreateModel("restored");
+  ASSERT_TRUE(service_->Publish(restored, alice_).ok());
+  const std::string broken = CreateModel("broken");
+  control_->FailLoads(absl::InternalError("weights are corrupt"));
+
+  ExpectCode(service_->Publish(broken, alice_).status(), "MODEL_LOAD_FAILED", 422);
+  std::string text = Scrape(metrics_);
+  EXPECT_THAT(text, HasSubstr("cinfer_model_load_failures_total{model_id=\"" + broken + "\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("cinfer_model_load_duration_seconds_count{model_id=\"" + broken +
+                                  "\"}")));
+  EXPECT_THAT(text,
+              Not(HasSubstr("cinfer_model_load_failures_total{model_id=\"" + restored + "\"}")));
+
+  // At a restart the published model fails to load again: one failure for it;
+  // the failed one is not loaded, so it keeps its single failure.
+  ServingRegistry restarted;
+  NewService(&restarted)->RestoreServing();
+  EXPECT_EQ(Stored(restored).status, "failed");
+  text = Scrape(metrics_);
+  EXPECT_THAT(text,
+              HasSubstr("cinfer_model_load_failures_total{model_id=\"" + restored + "\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_load_failures_total{model_id=\"" + broken + "\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_load_duration_seconds_count{model_id=\"" + restored +
+                              "\"} 1\n"));
+}
+
+TEST_F(ModelServiceTest, ServingCollectorReportsServedVersionsAndEveryModel) {
+  metrics_.AddCollector(ServingCollector(&serving_, service_.get()));
+  const std::string id = CreateModel("counted");
+  const std::string draft = CreateModel("sketch");
+  ASSERT_TRUE(service_->Publish(id, alice_).ok());
+  const std::string version = "{model_id=\"" + id + "\",version=\"1\"} ";
+  const std::string info = "cinfer_model_info{model_id=\"" + id +
+                           "\",model=\"counted\",status=\"published\",engine=\"fake\","
+                           "current_version=\"1\"} 1\n";
+
+  std::string text = Scrape(metrics_);
+  EXPECT_THAT(text, HasSubstr("cinfer_model_queue_depth" + version + "0\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_in_flight" + version + "0\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_instances" + version + "1\n"));  // cores = 1
+  EXPECT_THAT(text, HasSubstr(info));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_info{model_id=\"" + draft +
+                              "\",model=\"sketch\",status=\"draft\",engine=\"fake\","
+                              "current_version=\"1\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("cinfer_model_queue_depth{model_id=\"" + draft + "\"")));
+
+  {
+    std::shared_ptr<const ServedModel> request = serving_.Find(id);
+    ASSERT_NE(request, nullptr);
+    InFlight counted(*request);
+    EXPECT_THAT(Scrape(metrics_), HasSubstr("cinfer_model_in_flight" + version + "1\n"));
+  }
+  EXPECT_THAT(Scrape(metrics_), HasSubstr("cinfer_model_in_flight" + version + "0\n"));
+
+  // A list that fails leaves only the model rows out of that scrape.
+  store_.FailNextList(absl::InternalError("database is locked"));
+  text = Scrape(metrics_);
+  EXPECT_THAT(text, Not(HasSubstr("cinfer_model_info{")));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_queue_depth" + version + "0\n"));
+  EXPECT_THAT(Scrape(metrics_), HasSubstr(info));
 }
 
 }  // namespace

@@ -14,12 +14,12 @@ ServedModel::~ServedModel() {
 ServingRegistry::ServingRegistry() : snapshot_(std::make_shared<const Map>()) {}
 
 std::shared_ptr<const ServingRegistry::Map> ServingRegistry::Snapshot() const {
-  absl::MutexLock lock(&snapshot_mu_);
+  MutexLock lock(&snapshot_mu_);
   return snapshot_;
 }
 
 void ServingRegistry::Swap(std::shared_ptr<const Map> next) {
-  absl::MutexLock lock(&snapshot_mu_);
+  MutexLock lock(&snapshot_mu_);
   snapshot_.swap(next);
   // The old snapshot is released here, after the lock (`next` now holds it).
 }
@@ -31,7 +31,7 @@ std::shared_ptr<const ServedModel> ServingRegistry::Find(std::string_view model_
 }
 
 std::shared_ptr<const ServedModel> ServingRegistry::Put(std::shared_ptr<const ServedModel> served) {
-  absl::MutexLock lock(&writers_);
+  MutexLock lock(&writers_);
   auto next = std::make_shared<Map>(*Snapshot());
   std::shared_ptr<const ServedModel> previous;
   auto& slot = (*next)[served->model_id];
@@ -42,7 +42,7 @@ std::shared_ptr<const ServedModel> ServingRegistry::Put(std::shared_ptr<const Se
 }
 
 std::shared_ptr<const ServedModel> ServingRegistry::Remove(std::string_view model_id) {
-  absl::MutexLock lock(&writers_);
+  MutexLock lock(&writers_);
   auto next = std::make_shared<Map>(*Snapshot());
   auto it = next->find(model_id);
   if (it == next->end()) return nullptr;

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "engines/engine.h"
 #include "models/model_config.h"
 #include "models/serving_plan.h"
@@ -84,9 +84,9 @@ class ServingRegistry {
   void Swap(std::shared_ptr<const Map> next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writers_)
       ABSL_LOCKS_EXCLUDED(snapshot_mu_);
 
-  mutable absl::Mutex snapshot_mu_;  // held only to copy or replace `snapshot_`
+  mutable Mutex snapshot_mu_;  // held only to copy or replace `snapshot_`
   std::shared_ptr<const Map> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
-  absl::Mutex writers_;  // serialises copy-modify-swap among writers only
+  Mutex writers_;  // serialises copy-modify-swap among writers only
 };
 
 // Blocks until no request holds the version behind `released` any more (its

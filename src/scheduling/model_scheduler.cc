@@ -148,14 +148,14 @@ ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
 
 ModelScheduler::~ModelScheduler() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   cv_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   std::vector<Queued> left;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (auto& [priority, fifo] : queue_) {
       for (Queued& q : fifo) left.push_back(std::move(q));
     }
@@ -168,7 +168,7 @@ ModelScheduler::~ModelScheduler() {
 
 absl::Status ModelScheduler::Submit(InferenceJob job) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_) {
       return MakeError(ErrorCode::kUnavailable, "the model is being unloaded");
     }
@@ -199,7 +199,7 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
 size_t ModelScheduler::CancelQueued(const absl::Status& status) {
   std::vector<Queued> left;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     cancelled_ = status;
     for (auto& [priority, fifo] : queue_) {
       for (Queued& q : fifo) left.push_back(std::move(q));
@@ -212,12 +212,12 @@ size_t ModelScheduler::CancelQueued(const absl::Status& status) {
 }
 
 absl::Status ModelScheduler::Refusal() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return cancelled_.value_or(absl::OkStatus());
 }
 
 size_t ModelScheduler::queued() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return size_;
 }
 

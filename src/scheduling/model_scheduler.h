@@ -29,8 +29,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/monotonic_clock.h"
+#include "common/mutex.h"
 #include "engines/engine.h"
 
 namespace cinfer {
@@ -122,8 +122,8 @@ class ModelScheduler {
   const LoadedModel* model_;
   SteadyClock steady_;                 // the clock when Options::clock is null
   const MonotonicClock* const clock_;  // options_.clock or &steady_
-  mutable absl::Mutex mu_;
-  absl::CondVar cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   // priority → FIFO
   std::map<int, std::deque<Queued>, std::greater<>> queue_ ABSL_GUARDED_BY(mu_);
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;

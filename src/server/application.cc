@@ -26,6 +26,7 @@
 #include "models/model_service.h"
 #include "models/model_validator.h"
 #include "server/live_config.h"
+#include "server/server_metrics.h"
 #include "spdlog/spdlog.h"
 #include "storage/sqlite/sqlite_database.h"
 #include "tokens/token_service.h"
@@ -52,6 +53,7 @@ struct Application::Components {
   SystemClock clock;
   Clock::TimePoint started_at;
   Readiness readiness;
+  std::unique_ptr<Metrics> metrics;  // null when metrics.enabled is false
   std::unique_ptr<SqliteDatabase> db;
   std::unique_ptr<EngineRegistry> engines;
   std::unique_ptr<PasswordHasher> hasher;
@@ -87,6 +89,7 @@ absl::StatusOr<std::unique_ptr<Application>> Application::Create(
   c->config = *runtime->Current();
   c->runtime = std::move(runtime);
   c->started_at = c->clock.Now();
+  if (c->config.metrics.enabled) c->metrics = std::make_unique<Metrics>();
   // The machine's cores size what model configs leave out (models/serving_plan.h).
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   RETURN_IF_ERROR(OpenStorage(c.get()));
@@ -165,7 +168,8 @@ absl::Status Application::BuildModels(Components* c, const Options& options, int
   c->serving = std::make_unique<ServingRegistry>();
   c->models = std::make_unique<ModelService>(
       ModelService::Options{models_dir, std::chrono::seconds(config.server.shutdown_timeout_s),
-                            static_cast<size_t>(config.request.queue_size), cores},
+                            static_cast<size_t>(config.request.queue_size), cores,
+                            c->metrics.get()},
       c->db.get(), c->db.get(), c->validator.get(), c->engines.get(), c->serving.get(), &c->clock);
   return absl::OkStatus();
 }
@@ -174,14 +178,17 @@ absl::Status Application::BuildAppServices(Components* c, int cores) {
   const Config& config = c->config;
   c->decode_budget = std::make_unique<vision::DecodeBudget>(
       static_cast<int64_t>(config.request.decode_memory_mb) << 20);
-  c->inference = std::make_unique<InferenceService>(InferenceOptionsFrom(config), c->serving.get(),
-                                                    c->db.get(), c->log_writer.get(),
-                                                    c->decode_budget.get(), &c->clock, cores);
+  c->inference = std::make_unique<InferenceService>(
+      InferenceOptionsFrom(config), c->serving.get(), c->db.get(), c->log_writer.get(),
+      c->decode_budget.get(), &c->clock, cores, c->metrics.get());
   c->async = std::make_unique<AsyncRequests>(AsyncOptionsFrom(config), &c->clock);
-  c->usage = std::make_unique<UsageRecorder>(UsageRecorder::Options{}, c->db.get());
-  ASSIGN_OR_RETURN(c->tokens, TokenService::Create(TokenOptionsFrom(config),
-                                                   {c->db.get(), c->db.get(), c->db.get(),
-                                                    c->db.get(), c->usage.get(), &c->clock}));
+  UsageRecorder::Options usage;
+  usage.metrics = c->metrics.get();
+  c->usage = std::make_unique<UsageRecorder>(usage, c->db.get());
+  ASSIGN_OR_RETURN(c->tokens,
+                   TokenService::Create(TokenOptionsFrom(config),
+                                        {c->db.get(), c->db.get(), c->db.get(), c->db.get(),
+                                         c->usage.get(), &c->clock, c->metrics.get()}));
   c->app_authenticator = std::make_unique<api::TokenAuthenticator>(c->tokens.get());
   c->users = std::make_unique<UserService>(
       UserService::Deps{c->db.get(), c->db.get(), c->hasher.get(), &c->clock});
@@ -200,20 +207,26 @@ absl::Status Application::BuildRouter(Components* c) {
   app.audit = c->db.get();
   app.users = c->users.get();
   app.clock = &c->clock;
-  api::SystemDeps system{
-      c->auth.get(),       &c->readiness, &c->clock,        c->started_at, config.server.data_dir,
-      c->engines->Names(), &c->assets,    c->runtime.get(), c->db.get(),   c->log_writer.get()};
+  api::SystemDeps system{c->auth.get(),       &c->readiness,          &c->clock,
+                         c->started_at,       config.server.data_dir, c->engines->Names(),
+                         &c->assets,          c->runtime.get(),       c->db.get(),
+                         c->log_writer.get(), config.metrics.enabled, c->metrics.get(),
+                         config.metrics.token};
   api::ModelRoutesOptions model_routes;
   model_routes.spool_dir = c->spool_dir;
   model_routes.max_file_bytes = static_cast<uint64_t>(config.models.max_file_size_mb) << 20;
   ASSIGN_OR_RETURN(std::vector<http::Route> routes,
                    api::BuildRoutes(system, c->models.get(), model_routes, app));
-  c->router =
-      std::make_unique<http::Router>(std::move(routes),
-                                     std::map<http::AuthScope, http::Authenticator*>{
-                                         {http::AuthScope::kAdmin, c->admin_authenticator.get()},
-                                         {http::AuthScope::kApiToken, c->app_authenticator.get()}},
-                                     static_cast<size_t>(config.server.max_json_body_kb) * 1024);
+  c->router = std::make_unique<http::Router>(
+      std::move(routes),
+      std::map<http::AuthScope, http::Authenticator*>{
+          {http::AuthScope::kAdmin, c->admin_authenticator.get()},
+          {http::AuthScope::kApiToken, c->app_authenticator.get()}},
+      static_cast<size_t>(config.server.max_json_body_kb) * 1024, c->metrics.get());
+  if (c->metrics != nullptr) {
+    AddServerCollectors(c->metrics.get(), config.server.data_dir, c->log_writer.get(),
+                        c->serving.get(), c->models.get());
+  }
   return absl::OkStatus();
 }
 

@@ -182,12 +182,12 @@ absl::Status TokenService::ApplyName(const std::string& name, TokenRecord& r) co
                    text::NormalizeDisplayName(name, "name", static_cast<int>(kMaxNameChars)));
   std::vector<std::shared_ptr<TokenEntry>> entries;
   {
-    absl::ReaderMutexLock lock(&cache_mu_);
+    ReaderMutexLock lock(&cache_mu_);
     for (const auto& [hash, entry] : by_hash_) entries.push_back(entry);
   }
   std::vector<std::string> names;
   for (const auto& entry : entries) {
-    absl::MutexLock entry_lock(&entry->mu);
+    MutexLock entry_lock(&entry->mu);
     if (entry->policy->record.id != r.id) names.push_back(entry->policy->record.name);
   }
   if (auto taken = text::FindConfusable(r.name, names)) return NameTaken(r.name, *taken);
@@ -196,7 +196,7 @@ absl::Status TokenService::ApplyName(const std::string& name, TokenRecord& r) co
 
 absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields,
                                                        const Actor& actor) {
-  absl::MutexLock admin(&admin_mu_);
+  MutexLock admin(&admin_mu_);
   const auto now = deps_.clock->Now();
   TokenRecord r;
   r.id = NewUuid();
@@ -216,7 +216,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
   RETURN_IF_ERROR(st);
   auto e = std::make_shared<TokenEntry>(std::move(policy), UtcMonth(now), 0, std::nullopt);
   {
-    absl::MutexLock lock(&cache_mu_);
+    MutexLock lock(&cache_mu_);
     by_hash_[r.token_hash] = e;
     by_id_[r.id] = e;
   }
@@ -229,7 +229,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
   CreatedToken out;
   out.value = std::move(value);
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     out.view = ViewOf(*e, now);
   }
   if (auto u = deps_.users->FindUserById(actor.id); u.ok() && u->has_value()) {
@@ -241,7 +241,7 @@ absl::StatusOr<CreatedToken> TokenService::CreateToken(const TokenFields& fields
 absl::StatusOr<std::vector<TokenView>> TokenService::List(const TokenQuery& q, int64_t* total) {
   std::vector<std::shared_ptr<TokenEntry>> entries;
   {
-    absl::ReaderMutexLock lock(&cache_mu_);
+    ReaderMutexLock lock(&cache_mu_);
     for (const auto& [id, e] : by_id_) entries.push_back(e);
   }
   const auto now = deps_.clock->Now();
@@ -249,7 +249,7 @@ absl::StatusOr<std::vector<TokenView>> TokenService::List(const TokenQuery& q, i
   for (const auto& e : entries) {
     TokenView v;
     {
-      absl::MutexLock lock(&e->mu);
+      MutexLock lock(&e->mu);
       v = ViewOf(*e, now);
     }
     if (q.state.has_value() && v.state != *q.state) continue;
@@ -283,7 +283,7 @@ absl::StatusOr<TokenView> TokenService::Get(std::string_view id) {
   if (e == nullptr) return TokenNotFound(id);
   TokenView v;
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     v = ViewOf(*e, deps_.clock->Now());
   }
   if (v.record.created_by.has_value()) {
@@ -296,12 +296,12 @@ absl::StatusOr<TokenView> TokenService::Get(std::string_view id) {
 absl::StatusOr<TokenView> TokenService::Save(
     std::string_view id, const Actor& actor, std::string_view action, nlohmann::json detail,
     const std::function<absl::Status(TokenRecord&)>& change) {
-  absl::MutexLock admin(&admin_mu_);
+  MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   TokenRecord r;
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     r = e->policy->record;
   }
   RETURN_IF_ERROR(change(r));
@@ -314,7 +314,7 @@ absl::StatusOr<TokenView> TokenService::Save(
   }
   RETURN_IF_ERROR(st);
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     e->policy = std::move(policy);
   }
   Audit(actor, action, r, std::move(detail));
@@ -350,7 +350,7 @@ absl::StatusOr<TokenView> TokenService::Resume(std::string_view id, const Actor&
 }
 
 absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Actor& actor) {
-  absl::MutexLock admin(&admin_mu_);
+  MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   const auto now = deps_.clock->Now();
@@ -361,7 +361,7 @@ absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Ac
   TokenRecord r;
   int64_t before = 0;
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     before = e->month == month ? e->committed : 0;
     e->month = month;
     e->committed = 0;
@@ -372,7 +372,7 @@ absl::StatusOr<TokenView> TokenService::ResetUsage(std::string_view id, const Ac
 }
 
 absl::Status TokenService::Delete(std::string_view id, const Actor& actor) {
-  absl::MutexLock admin(&admin_mu_);
+  MutexLock admin(&admin_mu_);
   auto e = Find(id);
   if (e == nullptr) return TokenNotFound(id);
   absl::Status st = deps_.tokens->DeleteToken(id);
@@ -380,11 +380,11 @@ absl::Status TokenService::Delete(std::string_view id, const Actor& actor) {
   RETURN_IF_ERROR(st);
   TokenRecord r;
   {
-    absl::MutexLock lock(&e->mu);
+    MutexLock lock(&e->mu);
     r = e->policy->record;
   }
   {
-    absl::MutexLock lock(&cache_mu_);
+    MutexLock lock(&cache_mu_);
     by_hash_.erase(r.token_hash);
     by_id_.erase(r.id);
   }

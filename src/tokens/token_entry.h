@@ -12,8 +12,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "net/ip_address.h"
 #include "storage/database.h"
 #include "tokens/sliding_window.h"
@@ -38,7 +38,7 @@ struct TokenEntry {
         committed(committed),
         last_used_at(std::move(last_used_at)) {}
 
-  absl::Mutex mu;
+  Mutex mu;
   std::shared_ptr<const TokenPolicy> policy ABSL_GUARDED_BY(mu);
   SlidingWindow window ABSL_GUARDED_BY(mu);
   std::string month ABSL_GUARDED_BY(mu);      // the month `committed` counts

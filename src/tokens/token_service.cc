@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<TokenService>> TokenService::Create(Options optio
 absl::Status TokenService::Load() {
   ASSIGN_OR_RETURN(auto records, deps_.tokens->ListTokens());
   const std::string month = UtcMonth(deps_.clock->Now());
-  absl::MutexLock lock(&cache_mu_);
+  MutexLock lock(&cache_mu_);
   for (const auto& r : records) {
     auto policy = PolicyOf(r);
     if (!policy.ok()) {
@@ -145,7 +145,7 @@ absl::Status TokenService::Load() {
 }
 
 std::shared_ptr<TokenEntry> TokenService::Find(std::string_view id) const {
-  absl::ReaderMutexLock lock(&cache_mu_);
+  ReaderMutexLock lock(&cache_mu_);
   auto it = by_id_.find(std::string(id));
   return it == by_id_.end() ? nullptr : it->second;
 }
@@ -154,17 +154,52 @@ std::shared_ptr<TokenEntry> TokenService::Find(std::string_view id) const {
 
 absl::Status TokenService::Authorize(std::string_view value, std::string_view client_ip,
                                      const std::string* model_id, ApiCaller* caller) {
+  absl::Status st = Admit(value, client_ip, model_id, caller);
+  if (!st.ok()) CountRefusal(st);
+  return st;
+}
+
+void TokenService::CountRefusal(const absl::Status& status) const {
+  if (deps_.metrics == nullptr) return;
+  const char* reason = "invalid";  // unknown, malformed or deleted token
+  switch (ErrorCodeEnumOf(status)) {
+    case ErrorCode::kTokenExpired:
+      reason = "expired";
+      break;
+    case ErrorCode::kTokenPaused:
+      reason = "paused";
+      break;
+    case ErrorCode::kIpNotAllowed:
+      reason = "ip";
+      break;
+    case ErrorCode::kModelNotAllowed:
+      reason = "model";
+      break;
+    case ErrorCode::kRateLimited:
+      reason = "rate";
+      break;
+    case ErrorCode::kQuotaExceeded:
+      reason = "quota";
+      break;
+    default:
+      break;
+  }
+  deps_.metrics->TokenRefused(reason);
+}
+
+absl::Status TokenService::Admit(std::string_view value, std::string_view client_ip,
+                                 const std::string* model_id, ApiCaller* caller) {
   if (!IsWellFormedToken(value)) return Unauthenticated();
   std::shared_ptr<TokenEntry> e;
   {
     const std::string hash = TokenHash(value);
-    absl::ReaderMutexLock lock(&cache_mu_);
+    ReaderMutexLock lock(&cache_mu_);
     auto it = by_hash_.find(hash);
     if (it == by_hash_.end()) return Unauthenticated();
     e = it->second;
   }
   const auto now = deps_.clock->Now();
-  absl::MutexLock lock(&e->mu);
+  MutexLock lock(&e->mu);
   const TokenPolicy& p = *e->policy;
   caller->token_id = p.record.id;
   caller->entry = e;
@@ -203,7 +238,7 @@ absl::Status TokenService::Authorize(std::string_view value, std::string_view cl
 
 bool TokenService::ModelAllowed(const ApiCaller& caller, std::string_view model_id) const {
   if (caller.entry == nullptr) return false;
-  absl::MutexLock lock(&caller.entry->mu);
+  MutexLock lock(&caller.entry->mu);
   const TokenPolicy& p = *caller.entry->policy;
   return p.any_model || p.models.contains(model_id);
 }
@@ -214,7 +249,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
   TokenEntry& e = *caller.entry;
   const auto now = deps_.clock->Now();
   {
-    absl::MutexLock lock(&e.mu);
+    MutexLock lock(&e.mu);
     RollMonth(e, UtcMonth(now));
     const auto& limit = e.policy->record.monthly_limit;
     if (limit.has_value() && e.committed + e.reserved + units > *limit) {
@@ -223,6 +258,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
         caller.counted_at.reset();
         caller.rate = e.window.Current(now, *e.policy->record.rate_limit, kRateWindow);
       }
+      CountRefusal(MakeError(ErrorCode::kQuotaExceeded, ""));
       return WithRetryAfter(
           MakeError(ErrorCode::kQuotaExceeded,
                     StrCat("monthly quota of ", *limit, " reached (", e.committed, " used",
@@ -241,7 +277,7 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
 }
 
 void TokenService::ReleaseUnits(TokenEntry& e, int64_t units) {
-  absl::MutexLock lock(&e.mu);
+  MutexLock lock(&e.mu);
   e.reserved -= units;
 }
 
@@ -252,7 +288,7 @@ std::optional<TokenUsageIncrement> TokenService::UsageIncrement(TokenEntry& e,
   const auto now = deps_.clock->Now();
   TokenUsageIncrement inc;
   {
-    absl::MutexLock lock(&e.mu);
+    MutexLock lock(&e.mu);
     inc.token_id = e.policy->record.id;
   }
   inc.model_id = std::string(model_id);
@@ -265,7 +301,7 @@ std::optional<TokenUsageIncrement> TokenService::UsageIncrement(TokenEntry& e,
 
 absl::Status TokenService::FinishUsage(TokenEntry& e, const std::optional<TokenUsageIncrement>& inc,
                                        int64_t reserved, const absl::Status& st) {
-  absl::MutexLock lock(&e.mu);
+  MutexLock lock(&e.mu);
   e.reserved -= reserved;
   if (inc.has_value() && st.ok()) {
     RollMonth(e, inc->month);
@@ -313,7 +349,7 @@ std::optional<QuotaStatus> TokenService::Quota(const ApiCaller& caller) const {
   if (caller.entry == nullptr) return std::nullopt;
   const auto now = deps_.clock->Now();
   TokenEntry& e = *caller.entry;
-  absl::MutexLock lock(&e.mu);
+  MutexLock lock(&e.mu);
   const auto& limit = e.policy->record.monthly_limit;
   if (!limit.has_value()) return std::nullopt;
   const int64_t used = e.month == UtcMonth(now) ? e.committed + e.reserved : 0;

@@ -24,11 +24,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/actor.h"
 #include "common/clock.h"
 #include "common/live_value.h"
+#include "common/mutex.h"
 #include "common/repeat_filter.h"
+#include "metrics/metrics.h"
 #include "nlohmann/json.hpp"
 #include "storage/database.h"
 #include "tokens/sliding_window.h"
@@ -147,6 +148,7 @@ class TokenService {
     AuditStore* audit = nullptr;
     UsageRecorder* usage = nullptr;
     const Clock* clock = nullptr;
+    Metrics* metrics = nullptr;  // refusals by reason; null: not measured
   };
 
   // Loads every stored token into the cache.
@@ -191,6 +193,10 @@ class TokenService {
   friend class QuotaReservation;
   TokenService(Options options, Deps deps);
   absl::Status Load() ABSL_LOCKS_EXCLUDED(cache_mu_);
+  // Authorize without the refusal count.
+  absl::Status Admit(std::string_view value, std::string_view client_ip,
+                     const std::string* model_id, ApiCaller* caller);
+  void CountRefusal(const absl::Status& status) const;
   std::shared_ptr<TokenEntry> Find(std::string_view id) const ABSL_LOCKS_EXCLUDED(cache_mu_);
   // Validates `fields` and writes them into `record`; creation fills defaults.
   absl::Status Apply(const TokenFields& fields, bool creating, TokenRecord& record);
@@ -223,8 +229,8 @@ class TokenService {
   const Deps deps_;
   // Serialises administrative changes (the store's write, then the cache's);
   // it guards no member of its own.
-  absl::Mutex admin_mu_;
-  mutable absl::Mutex cache_mu_;  // the maps; each entry has its own lock
+  Mutex admin_mu_;
+  mutable SharedMutex cache_mu_;  // the maps; each entry has its own lock
   std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_hash_ ABSL_GUARDED_BY(cache_mu_);
   std::unordered_map<std::string, std::shared_ptr<TokenEntry>> by_id_ ABSL_GUARDED_BY(cache_mu_);
 };

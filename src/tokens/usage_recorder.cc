@@ -36,7 +36,7 @@ UsageRecorder::UsageRecorder(Options options, TokenStore* store)
 
 UsageRecorder::~UsageRecorder() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   queued_cv_.SignalAll();
@@ -46,7 +46,7 @@ UsageRecorder::~UsageRecorder() {
 
 absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment, Deadline deadline) {
   Pending p{&increment, deadline, absl::OkStatus(), false};
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("usage recorder is shutting down");
   if (clock_->Now() < open_until_) {
     return absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
@@ -73,7 +73,7 @@ void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline
   p->callback = std::move(done);
   absl::Status refused;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_) {
       refused = absl::UnavailableError("usage recorder is shutting down");
     } else if (clock_->Now() < open_until_) {
@@ -106,17 +106,17 @@ void UsageRecorder::AnswerExpired(std::vector<Pending*>& batch, Deadline now) {
 }
 
 int64_t UsageRecorder::transactions() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return transactions_;
 }
 
 size_t UsageRecorder::queued() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 void UsageRecorder::Run() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (;;) {
     while (!stopping_ && queue_.empty()) queued_cv_.Wait(&mu_);
     if (queue_.empty()) return;  // stopping, nothing left
@@ -157,10 +157,14 @@ void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
     // to the store as it is, in clock_'s terms (see Options::clock).
     Deadline earliest = Deadline::max();
     for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
+    const Deadline before = clock_->Now();
     absl::Status st = store_->RecordTokenUsage(rows, earliest);
+    const Deadline after = clock_->Now();
+    if (options_.metrics != nullptr) {
+      options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - before).count());
+    }
     mu_.Lock();
     ++transactions_;
-    const Deadline after = clock_->Now();
     if (st.ok()) {
       failing_since_.reset();
     } else if (!failing_since_.has_value()) {

@@ -26,8 +26,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "common/monotonic_clock.h"
+#include "common/mutex.h"
+#include "metrics/metrics.h"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -45,6 +46,7 @@ class UsageRecorder {
     // them with std::chrono::steady_clock: with a fake clock, the store gets
     // the fake clock's time points (fine for a fake store, meaningless to a real one).
     const MonotonicClock* clock = nullptr;
+    Metrics* metrics = nullptr;  // each transaction's result and time; null: not measured
   };
   using Deadline = MonotonicClock::TimePoint;  // std::chrono::steady_clock's
   UsageRecorder(Options options, TokenStore* store);
@@ -100,10 +102,10 @@ class UsageRecorder {
   TokenStore* store_;
   const SteadyClock steady_clock_;
   const MonotonicClock* const clock_;  // options_.clock, else &steady_clock_
-  mutable absl::Mutex mu_;
-  absl::CondVar queued_cv_;
-  absl::CondVar done_cv_;
-  absl::CondVar stopping_cv_;  // the destructor ends a retry pause with it
+  mutable Mutex mu_;
+  CondVar queued_cv_;
+  CondVar done_cv_;
+  CondVar stopping_cv_;  // the destructor ends a retry pause with it
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<Pending*> answered_async_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

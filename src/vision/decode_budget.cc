@@ -28,7 +28,7 @@ void DecodeBudget::Lease::ShrinkTo(int64_t bytes) {
 absl::StatusOr<DecodeBudget::Lease> DecodeBudget::Acquire(
     int64_t bytes, std::chrono::steady_clock::time_point deadline) {
   bytes = std::max<int64_t>(bytes, 0);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   // An image larger than the whole budget runs alone.
   const auto fits = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return in_use_ + bytes <= capacity_ || in_use_ == 0;
@@ -41,20 +41,20 @@ absl::StatusOr<DecodeBudget::Lease> DecodeBudget::Acquire(
                                              (capacity_ >> 20), " MiB decode budget); try again")),
                             1);
     }
-    returned_.WaitWithTimeout(&mu_, absl::FromChrono(deadline - now));
+    returned_.WaitWithTimeout(&mu_, deadline - now);
   }
   in_use_ += bytes;
   return Lease(this, bytes);
 }
 
 int64_t DecodeBudget::in_use() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return in_use_;
 }
 
 void DecodeBudget::Return(int64_t bytes) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     in_use_ -= bytes;
   }
   returned_.SignalAll();

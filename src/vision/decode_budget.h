@@ -12,7 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace cinfer::vision {
 
@@ -52,8 +52,8 @@ class DecodeBudget {
   void Return(int64_t bytes) ABSL_LOCKS_EXCLUDED(mu_);
 
   const int64_t capacity_;
-  mutable absl::Mutex mu_;
-  absl::CondVar returned_;
+  mutable Mutex mu_;
+  CondVar returned_;
   int64_t in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

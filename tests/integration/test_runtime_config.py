@@ -75,7 +75,7 @@ def test_get_describes_every_key_with_its_source_and_how_it_applies(server_facto
     keys = keyed(doc)
     assert len(keys) >= 60, f"only {len(keys)} keys"
     assert {k.split(".")[0] for k in keys} == {"server", "engines", "models", "request", "auth",
-                                                "logs"}
+                                                "logs", "metrics"}
     assert {k["section"] for k in doc["keys"]} == {k.split(".")[0] for k in keys}
     assert doc["override_file"].endswith(OVERRIDE_FILE)
     assert keys["request.timeout_ms"]["value"] == 4000

@@ -3,25 +3,28 @@
 // CINFER_UNGUARDED it reads a guarded member without its mutex, which the
 // analysis must reject.
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
+
+using cinfer::Mutex;
+using cinfer::MutexLock;
 
 class Counter {
  public:
   void Add() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++n_;
   }
 #ifdef CINFER_UNGUARDED
   int Peek() { return n_; }
 #else
   int Peek() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return n_;
   }
 #endif
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   int n_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -64,7 +64,8 @@ bool IsClientRoute(std::string_view path) {
   for (std::string_view reserved : {"/api/", "/health/", "/docs/", "/assets/"}) {
     if (path.starts_with(reserved)) return false;
   }
-  if (path == "/api" || path == "/health" || path == "/docs" || path == "/openapi.yaml") {
+  if (path == "/api" || path == "/health" || path == "/docs" || path == "/openapi.yaml" ||
+      path == "/metrics") {
     return false;
   }
   const size_t slash = path.rfind('/');

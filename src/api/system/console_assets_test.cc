@@ -159,6 +159,7 @@ TEST(ConsoleClientRouteTest, ServerPathsAndFilesAreNot) {
   EXPECT_FALSE(IsClientRoute("/api/v1/x"));
   EXPECT_FALSE(IsClientRoute("/api"));
   EXPECT_FALSE(IsClientRoute("/health/live"));
+  EXPECT_FALSE(IsClientRoute("/metrics"));  // 404 when metrics are off, never the console
   EXPECT_FALSE(IsClientRoute("/health"));
   EXPECT_FALSE(IsClientRoute("/docs/x"));
   EXPECT_FALSE(IsClientRoute("/docs"));

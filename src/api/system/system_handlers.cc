@@ -2,6 +2,7 @@
 
 #include "api/json_util.h"
 #include "api/system/config_handlers.h"
+#include "api/system/metrics_handlers.h"
 #include "cinfer_version.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -139,6 +140,7 @@ void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes) {
   routes.push_back({"GET", "/docs/redoc.standalone.js", AuthScope::kPublic,
                     Asset(&assets->redoc_js, "application/javascript")});
   AddConfigRoutes(deps.runtime, deps.audit, deps.clock, routes);
+  if (deps.metrics_enabled) AddMetricsRoute(deps.metrics, deps.metrics_token, routes);
   AddConsoleRoutes(assets, routes);
 }
 

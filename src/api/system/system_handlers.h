@@ -37,6 +37,9 @@ struct SystemDeps {
   RuntimeConfig* runtime;  // /system/config; pending restart keys in /system/info
   AuditStore* audit;
   const InferenceLogWriter* log_writer;  // written/dropped counts in /system/info
+  bool metrics_enabled = true;           // GET /metrics (metrics.enabled)
+  const Metrics* metrics = nullptr;      // what it renders
+  std::string metrics_token;             // its optional scrape token
 };
 
 void AddSystemRoutes(const SystemDeps& deps, std::vector<http::Route>& routes);

@@ -4,8 +4,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "absl/synchronization/mutex.h"
 #include "common/file_util.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engines/onnx_proto.h"
@@ -25,7 +25,7 @@ class OpenCvModel final : public LoadedModel {
 
   absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const override {
     RETURN_IF_ERROR(CheckInputs(inputs_, inputs));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     try {
       for (const Tensor& t : inputs) {
         std::vector<int> dims(t.shape.begin(), t.shape.end());
@@ -54,7 +54,7 @@ class OpenCvModel final : public LoadedModel {
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   mutable cv::dnn::Net net_ ABSL_GUARDED_BY(mu_);
   std::vector<TensorSpec> inputs_, outputs_;
 };

@@ -118,7 +118,7 @@ absl::StatusOr<StatsOverviewRecord> SqliteDatabase::StatsOverview(const StatsOve
   Accumulator total;
   std::vector<Accumulator> buckets(static_cast<size_t>(q.buckets));
   std::unordered_map<std::string, Accumulator> per_model;
-  absl::MutexLock lock(&reader_mu_);
+  MutexLock lock(&reader_mu_);
   ASSIGN_OR_RETURN(Statement rows,
                    Statement::Prepare(reader_,
                                       "SELECT created_at, model_id, status, latency_ms "
@@ -166,7 +166,7 @@ absl::StatusOr<std::vector<AuditEntry>> SqliteDatabase::QueryAudit(const AuditFi
   add(f.from, "created_at >= ?", f.from);
   add(f.to, "created_at < ?", f.to);
   const std::string where = clauses.empty() ? "" : StrCat(" WHERE ", Join(clauses, " AND "));
-  absl::MutexLock lock(&reader_mu_);
+  MutexLock lock(&reader_mu_);
   auto prepare = [&](std::string sql)
                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reader_mu_) -> absl::StatusOr<Statement> {
     ASSIGN_OR_RETURN(Statement s, Statement::Prepare(reader_, sql));

@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
 }
 
 absl::Status SqliteDatabase::OpenReader(const std::string& path, int busy_timeout_ms) {
-  absl::MutexLock lock(&reader_mu_);
+  MutexLock lock(&reader_mu_);
   int rc = sqlite3_open_v2(path.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) return sqlite::SqliteError(reader_, rc, StrCat("open reader ", path));

@@ -13,7 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/timed_mutex.h"
 #include "storage/database.h"
 #include "storage/sqlite/statement.h"
@@ -126,7 +126,7 @@ class SqliteDatabase final : public Database {
   // Usage and log writes.
   std::unique_ptr<sqlite::StatementCache> hot_ ABSL_GUARDED_BY(mu_);
   const int writer_busy_timeout_ms_;
-  absl::Mutex reader_mu_;
+  Mutex reader_mu_;
   sqlite3* reader_ ABSL_GUARDED_BY(reader_mu_) = nullptr;
 };
 

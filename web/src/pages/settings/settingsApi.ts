@@ -32,7 +32,7 @@ export interface SystemConfig {
   changed?: string[]; // PATCH answers only
 }
 
-export const SECTIONS = ['server', 'engines', 'models', 'request', 'auth', 'logs'];
+export const SECTIONS = ['server', 'engines', 'models', 'request', 'auth', 'logs', 'metrics'];
 export const SECRET_MASK = '********';
 
 export const CONFIG_QUERY = ['system-config'];
