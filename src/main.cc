@@ -14,6 +14,7 @@
 #include "config/runtime_config.h"
 #include "nlohmann/json.hpp"
 #include "server/application.h"
+#include "server/json_log_formatter.h"
 #include "server/offline_tools.h"
 #include "server/stderr_capture.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -93,6 +94,8 @@ int Serve(const std::string& config_path) {
   if (config == nullptr) return 2;
   // Decoder and engine messages written to stderr go through the log, escaped.
   auto capture = StderrCapture::Start();
+  // After the capture replaced the default logger.
+  if (config->Current()->server.log_format == "json") UseJsonLogs();
   if (!capture.ok()) spdlog::warn("stderr is not captured: {}", capture.status().ToString());
   auto app = Application::Create(
       std::move(config), {.executable_dir = ExecutableDir(), .executable = ExecutablePath()});

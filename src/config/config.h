@@ -22,6 +22,7 @@ struct ServerConfig {
   int io_threads = 2;          // network threads (Asio io_context)
   int max_connections = 1024;  // open connections; beyond them new ones are answered 503
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one JSON object per line)
   std::string data_dir = "./data";
   std::string assets_dir;  // empty: <directory of the binary>/share/cinfer
   int max_header_kb = 16;

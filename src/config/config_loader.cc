@@ -12,178 +12,25 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "config/config_fields.h"
 #include "net/ip_address.h"
 #include "yaml-cpp/yaml.h"
 
 namespace cinfer {
 namespace {
 
-using Target = std::variant<int*, bool*, std::string*, std::vector<std::string>*>;
-
-struct FieldSpec {
-  std::string path;
-  Target target;
-  int64_t min = INT_MIN;
-  int64_t max = INT_MAX;
-  std::vector<std::string> choices = {};
-};
-
-// server.*: listener, threads, limits, timeouts and TLS.
-void AddServerFields(Config& c, std::vector<FieldSpec>* out) {
-  const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
-  const std::vector<FieldSpec> fields = {
-      {"server.host", &c.server.host},
-      {"server.port", &c.server.port, 0, 65535},
-      {"server.workers", &c.server.workers, 1, 256},
-      {"server.inference_workers", &c.server.inference_workers, 1, 256},
-      {"server.io_threads", &c.server.io_threads, 1, 64},
-      {"server.max_connections", &c.server.max_connections, 1, 1'000'000},
-      {"server.log_level", &c.server.log_level, INT_MIN, INT_MAX, kLevels},
-      {"server.data_dir", &c.server.data_dir},
-      {"server.assets_dir", &c.server.assets_dir},
-      {"server.max_header_kb", &c.server.max_header_kb, 1, 1024},
-      {"server.max_json_body_kb", &c.server.max_json_body_kb, 1, 1024 * 1024},
-      {"server.read_timeout_s", &c.server.read_timeout_s, 1, 3600},
-      {"server.idle_timeout_s", &c.server.idle_timeout_s, 1, 3600},
-      {"server.shutdown_timeout_s", &c.server.shutdown_timeout_s, 0, 3600},
-      {"server.access_log", &c.server.access_log},
-      {"server.trusted_proxies", &c.server.trusted_proxies},
-      {"server.tls.enabled", &c.server.tls.enabled},
-      {"server.tls.cert_file", &c.server.tls.cert_file},
-      {"server.tls.key_file", &c.server.tls.key_file},
-  };
-  out->insert(out->end(), fields.begin(), fields.end());
-}
-
-// engines.* and models.*: the engines, model storage and the validation sandbox.
-void AddModelFields(Config& c, std::vector<FieldSpec>* out) {
-  const std::vector<FieldSpec> fields = {
-      {"engines.default",
-       &c.engines.default_engine,
-       INT_MIN,
-       INT_MAX,
-       {"onnx", "pytorch", "opencv", "tensorrt"}},
-      {"engines.onnx.enabled", &c.engines.onnx.enabled},
-      {"engines.onnx.execution_providers", &c.engines.onnx.execution_providers},
-      {"engines.onnx.threads", &c.engines.onnx.threads, 0, 256},
-      {"engines.onnx.inter_op_threads", &c.engines.onnx.inter_op_threads, 0, 256},
-      {"engines.onnx.graph_optimization",
-       &c.engines.onnx.graph_optimization,
-       INT_MIN,
-       INT_MAX,
-       {"disable", "basic", "extended", "all"}},
-      {"engines.tensorrt.enabled", &c.engines.tensorrt.enabled},
-      {"engines.tensorrt.precision",
-       &c.engines.tensorrt.precision,
-       INT_MIN,
-       INT_MAX,
-       {"fp32", "fp16", "int8"}},
-      {"engines.pytorch.enabled", &c.engines.pytorch.enabled},
-      {"engines.pytorch.device", &c.engines.pytorch.device, INT_MIN, INT_MAX, {"cpu", "cuda"}},
-      {"engines.pytorch.threads", &c.engines.pytorch.threads, 0, 256},
-      {"engines.opencv.enabled", &c.engines.opencv.enabled},
-      {"models.storage_path", &c.models.storage_path},
-      {"models.max_file_size_mb", &c.models.max_file_size_mb, 1, 1024 * 1024},
-      {"models.validation_memory_mb", &c.models.validation_memory_mb, 256, 1024 * 1024},
-      {"models.validation_cpu_s", &c.models.validation_cpu_s, 1, 86400},
-      {"models.validation_timeout_s", &c.models.validation_timeout_s, 1, 86400},
-  };
-  out->insert(out->end(), fields.begin(), fields.end());
-}
-
-// request.* and logs.*: queueing, body and image limits, async requests, the log.
-void AddRequestFields(Config& c, std::vector<FieldSpec>* out) {
-  const std::vector<FieldSpec> fields = {
-      {"request.queue_size", &c.request.queue_size, 1, 1'000'000},
-      {"request.max_in_flight", &c.request.max_in_flight, 1, 1'000'000},
-      {"request.max_in_flight_mb", &c.request.max_in_flight_mb, 1, 1024 * 1024},
-      {"request.timeout_ms", &c.request.timeout_ms, 1, 3'600'000},
-      {"request.max_body_mb", &c.request.max_body_mb, 1, 4096},
-      {"request.max_image_pixels", &c.request.max_image_pixels, 1, INT_MAX},
-      {"request.max_jpeg_scans", &c.request.max_jpeg_scans, 1, 10000},
-      {"request.decode_memory_mb", &c.request.decode_memory_mb, 16, 1024 * 1024},
-      {"request.max_batch_images", &c.request.max_batch_images, 1, 4096},
-      {"request.async_threads", &c.request.async_threads, 1, 256},
-      {"request.async_max_pending", &c.request.async_max_pending, 1, 10'000'000},
-      {"request.async_max_pending_mb", &c.request.async_max_pending_mb, 1, 1024 * 1024},
-      {"request.async_max_results", &c.request.async_max_results, 1, 10'000'000},
-      {"request.async_max_result_mb", &c.request.async_max_result_mb, 1, 1024 * 1024},
-      {"request.async_result_ttl_s", &c.request.async_result_ttl_s, 1, 30 * 86400},
-      {"logs.capture_payload", &c.logs.capture_payload},
-      {"logs.retention_days", &c.logs.retention_days, 1, 36500},
-      {"logs.max_rows", &c.logs.max_rows, 1, INT_MAX},
-      {"logs.flush_interval_ms", &c.logs.flush_interval_ms, 1, 60'000},
-      {"logs.queue_size", &c.logs.queue_size, 1, 100'000'000},
-  };
-  out->insert(out->end(), fields.begin(), fields.end());
-}
-
-// auth.*: sessions, login throttling, API token limits; metrics.*: /metrics.
-void AddAuthFields(Config& c, std::vector<FieldSpec>* out) {
-  const std::vector<FieldSpec> fields = {
-      {"auth.jwt_secret", &c.auth.jwt_secret},
-      {"auth.token_expiry_days", &c.auth.token_expiry_days, 0, 36500},
-      {"auth.admin_session_minutes", &c.auth.admin_session_minutes, 1, 525600},
-      {"auth.login_max_failures", &c.auth.login_max_failures, 1, 1'000'000},
-      {"auth.login_window_s", &c.auth.login_window_s, 1, 86400},
-      {"auth.password_hash_concurrency", &c.auth.password_hash_concurrency, 1, 64},
-      {"auth.rate_limit.requests_per_minute", &c.auth.rate_limit.requests_per_minute, 0, 1000000},
-      {"auth.rate_limit.requests_per_month", &c.auth.rate_limit.requests_per_month, 0, INT_MAX},
-      {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
-      {"metrics.enabled", &c.metrics.enabled},
-      {"metrics.token", &c.metrics.token},
-  };
-  out->insert(out->end(), fields.begin(), fields.end());
-}
-
-// Every config key, section by section; key listings keep this order.
-std::vector<FieldSpec> DescribeFields(Config& c) {
-  std::vector<FieldSpec> fields;
-  for (auto* add : {AddServerFields, AddModelFields, AddRequestFields, AddAuthFields})
-    add(c, &fields);
-  return fields;
-}
-
-// Keys applied without a restart; the server subscribes the modules that own
-// them (src/server/live_config.cc). Everything else waits for a restart.
-constexpr std::string_view kLiveKeys[] = {
-    "server.log_level",
-    "server.access_log",
-    "server.trusted_proxies",
-    "request.queue_size",
-    "request.timeout_ms",
-    "request.max_image_pixels",
-    "request.max_jpeg_scans",
-    "request.max_batch_images",
-    "request.async_max_pending",
-    "request.async_max_pending_mb",
-    "request.async_max_results",
-    "request.async_max_result_mb",
-    "request.async_result_ttl_s",
-    "logs.capture_payload",
-    "logs.retention_days",
-    "logs.max_rows",
-    "auth.token_expiry_days",
-    "auth.login_max_failures",
-    "auth.login_window_s",
-    "auth.rate_limit.requests_per_minute",
-    "auth.rate_limit.requests_per_month",
-    "auth.ip_filter.enabled",
-};
-constexpr std::string_view kStartupOnlyKeys[] = {"server.data_dir"};
-constexpr std::string_view kSecretKeys[] = {"auth.jwt_secret", "metrics.token"};
-
-template <size_t N>
-bool Contains(const std::string_view (&list)[N], std::string_view key) {
-  return std::find(std::begin(list), std::end(list), key) != std::end(list);
-}
+using config_fields::DescribeFields;
+using config_fields::FieldSpec;
+using config_fields::IsLiveKey;
+using config_fields::IsSecretKey;
+using config_fields::IsStartupOnlyKey;
 
 absl::Status KeyError(std::string_view key, std::string_view message) {
   return FieldValidationError(key, message);
 }
 
 absl::Status BadValue(const FieldSpec& f, std::string_view value, std::string_view why) {
-  if (Contains(kSecretKeys, f.path)) value = "<redacted>";
+  if (IsSecretKey(f.path)) value = "<redacted>";
   return KeyError(f.path,
                   StrCat("invalid value '", value, "' for config key '", f.path, "': ", why));
 }
@@ -394,7 +241,7 @@ absl::Status ApplyOverrides(const FieldIndex& index, const ConfigOverrides& over
   for (const auto& [key, value] : overrides) {
     const FieldSpec* f = index.Find(key);
     if (f == nullptr) return KeyError(key, StrCat("unknown config key '", key, "'"));
-    if (Contains(kStartupOnlyKeys, key)) {
+    if (IsStartupOnlyKey(key)) {
       return KeyError(key, StrCat("config key '", key,
                                   "' can only be set in the config file or the environment"));
     }
@@ -496,10 +343,10 @@ std::vector<ConfigKeyInfo> DescribeConfigKeys() {
       k.max = f.max;
     }
     k.choices = f.choices;
-    k.apply = Contains(kLiveKeys, f.path)          ? ConfigApply::kLive
-              : Contains(kStartupOnlyKeys, f.path) ? ConfigApply::kStartupOnly
-                                                   : ConfigApply::kRestart;
-    k.secret = Contains(kSecretKeys, f.path);
+    k.apply = IsLiveKey(f.path)          ? ConfigApply::kLive
+              : IsStartupOnlyKey(f.path) ? ConfigApply::kStartupOnly
+                                         : ConfigApply::kRestart;
+    k.secret = IsSecretKey(f.path);
     k.env_name = EnvName(f.path);
     out.push_back(std::move(k));
   }

@@ -18,6 +18,7 @@
 #include "common/mutex.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "http/access_log.h"
 #include "http/connection_io.h"
 #include "http/error_response.h"
 #include "http/framing.h"
@@ -224,6 +225,9 @@ struct HttpServer::Impl {
   // The handler's answer: an asynchronous route's (HandleAsync), or a synchronous
   // route's run on its pool.
   asio::awaitable<Response> Dispatch(const Route* route, Request& request);
+  // The access-log line of an answered exchange (text or JSON fields).
+  void LogExchange(const Exchange& x, std::string_view client_ip, int status, size_t bytes,
+                   std::chrono::steady_clock::time_point start) const;
   asio::awaitable<void> WaitForDrain();
   // An asynchronous route: its handler starts on this (network) thread when the
   // body is small (parsing it is cheap; the slow work is queued elsewhere), on
@@ -332,6 +336,23 @@ asio::awaitable<Response> HttpServer::Impl::Dispatch(const Route* route, Request
       asio::use_awaitable);
 }
 
+void HttpServer::Impl::LogExchange(const Exchange& x, std::string_view client_ip, int status,
+                                   size_t bytes,
+                                   std::chrono::steady_clock::time_point start) const {
+  LogAccess(
+      {.client_ip = client_ip,
+       .method = x.method,
+       .path = x.path,
+       .route = x.route != nullptr ? std::string_view(x.route->pattern) : "",
+       .request_id = x.request_id,
+       .status = status,
+       .bytes = bytes,
+       .ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                 .count(),
+       .fields = x.request ? &x.request->log_fields : nullptr},
+      opts.json_logs);
+}
+
 template <class Stream>
 asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buffer& buffer,
                                                  const std::string& client_ip, bool first,
@@ -377,12 +398,7 @@ asio::awaitable<bool> HttpServer::Impl::ServeOne(Stream& stream, beast::flat_buf
   const size_t bytes = res.body().size();
   beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
   co_await bhttp::async_write(stream, res, Ec(ec));
-  if (x.settings->access_log) {
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("{} \"{} {}\" {} {}B {:.1f}ms rid={}", logged_ip, x.method, x.path, status, bytes,
-                 ms, x.request_id);
-  }
+  if (x.settings->access_log) LogExchange(x, logged_ip, status, bytes, start);
   if (!ec && x.refused) co_await Drain(stream);
   co_return !ec && res.keep_alive();
 }

@@ -46,6 +46,7 @@ class HttpServer {
     std::chrono::seconds idle_timeout{60};  // between keep-alive requests
     std::chrono::seconds shutdown_timeout{30};
     bool access_log = true;
+    bool json_logs = false;  // server.log_format: json (access lines as fields)
     bool handle_signals = true;
     std::string tls_cert_file;  // both set: HTTPS
     std::string tls_key_file;

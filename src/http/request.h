@@ -24,6 +24,9 @@ struct Request {
   std::map<std::string, std::string> path_params;  // filled by the router
   // Set by the route's authentication stage (e.g. an admin Principal).
   std::any identity;
+  // Extra access-log fields (server.log_format: json) set by authenticators and
+  // handlers: token_id, model_id, ... Never a credential.
+  std::vector<std::pair<std::string, std::string>> log_fields;
 
   std::optional<std::string_view> Header(std::string_view lowercase_name) const;
   std::optional<std::string_view> QueryParam(std::string_view name) const;

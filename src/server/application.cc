@@ -254,6 +254,7 @@ absl::Status Application::Serve() {
   const std::shared_ptr<const Config> now = c_->runtime->Current();  // live keys may have moved
   ASSIGN_OR_RETURN(http::HttpServer::LiveSettings live, HttpLiveSettingsFrom(*now));
   o.access_log = live.access_log;
+  o.json_logs = s.log_format == "json";
   o.trusted_proxies = std::move(live.trusted_proxies);
   if (s.tls.enabled) {
     o.tls_cert_file = s.tls.cert_file;

@@ -27,7 +27,11 @@ absl::Status TokenAuthenticator::Authenticate(http::Request& request) {
   const std::string* model_id = it == request.path_params.end() ? nullptr : &it->second;
   absl::Status st =
       tokens_->Authorize(PresentedToken(request), request.client_ip, model_id, caller.get());
-  if (caller->entry != nullptr) request.identity = CallerPtr(std::move(caller));
+  if (model_id != nullptr) request.log_fields.emplace_back("model_id", *model_id);
+  if (caller->entry != nullptr) {
+    request.log_fields.emplace_back("token_id", caller->token_id);
+    request.identity = CallerPtr(std::move(caller));
+  }
   return st;
 }
 

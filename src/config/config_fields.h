@@ -1,0 +1,38 @@
+// The config keys: each key's path, where it lives in Config, its bounds or
+// allowed values, and whether it applies live, at startup only, or is secret.
+// Shared by the loader (config_loader.cc) and nothing else.
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+
+namespace cinfer::config_fields {
+
+using Target = std::variant<int*, bool*, std::string*, std::vector<std::string>*>;
+
+struct FieldSpec {
+  std::string path;
+  Target target;
+  int64_t min = INT_MIN;
+  int64_t max = INT_MAX;
+  std::vector<std::string> choices = {};
+};
+
+// Every config key of `c` (targets point into it), section by section; key
+// listings keep this order.
+std::vector<FieldSpec> DescribeFields(Config& c);
+
+// Applied without a restart (src/server/live_config.cc subscribes their owners).
+bool IsLiveKey(std::string_view key);
+// Only read at startup and never overridden at run time.
+bool IsStartupOnlyKey(std::string_view key);
+// Shown redacted.
+bool IsSecretKey(std::string_view key);
+
+}  // namespace cinfer::config_fields
