@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <sstream>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -93,18 +95,19 @@ struct Metrics::Impl {
     Histogram* stages[std::size(kStages)];
     Histogram* batch;
   };
-  using ModelKey = std::pair<std::string, int64_t>;
+  using ModelKey = std::tuple<std::string, int64_t>;
   using HttpKey = std::tuple<std::string, std::string, int>;
 
   Mutex mu;
-  std::map<ModelKey, ModelInstruments> models ABSL_GUARDED_BY(mu);
-  std::map<HttpKey, std::pair<Counter*, Histogram*>> http ABSL_GUARDED_BY(mu);
+  // Transparent comparators: the per-request lookups compare string_views and
+  // allocate nothing; only a new label set copies its strings.
+  std::map<ModelKey, ModelInstruments, std::less<>> models ABSL_GUARDED_BY(mu);
+  std::map<HttpKey, std::pair<Counter*, Histogram*>, std::less<>> http ABSL_GUARDED_BY(mu);
   std::vector<MetricCollector> collectors ABSL_GUARDED_BY(mu);
 
   ModelInstruments& ForModel(std::string_view id, int64_t version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    ModelKey key{Str(id), version};
-    auto it = models.find(key);
+    auto it = models.find(std::tuple<std::string_view, int64_t>(id, version));
     if (it != models.end()) return it->second;
     const prometheus::Labels labels = {{"model_id", Str(id)}, {"version", std::to_string(version)}};
     ModelInstruments m{};
@@ -115,7 +118,7 @@ struct Metrics::Impl {
       m.stages[i] = &inference_seconds.Add(staged, latency);
     }
     m.batch = &batch_size.Add(labels, batches);
-    return models.emplace(std::move(key), m).first->second;
+    return models.emplace(ModelKey(Str(id), version), m).first->second;
   }
 };
 
@@ -127,14 +130,15 @@ void Metrics::HttpRequest(std::string_view route, std::string_view method, int s
   std::pair<Counter*, Histogram*> instruments;
   {
     MutexLock lock(&impl_->mu);
-    Impl::HttpKey key{Str(route), Str(method), status};
-    auto it = impl_->http.find(key);
+    auto it = impl_->http.find(
+        std::tuple<std::string_view, std::string_view, int>(route, method, status));
     if (it == impl_->http.end()) {
       Counter* c = &impl_->http_requests.Add(
           {{"route", Str(route)}, {"method", Str(method)}, {"status", std::to_string(status)}});
       Histogram* h = &impl_->http_seconds.Add({{"route", Str(route)}, {"method", Str(method)}},
                                               impl_->latency);
-      it = impl_->http.emplace(std::move(key), std::make_pair(c, h)).first;
+      it = impl_->http.emplace(Impl::HttpKey(Str(route), Str(method), status), std::make_pair(c, h))
+               .first;
     }
     instruments = it->second;
   }
