@@ -32,6 +32,25 @@ constexpr const char* kStages[] = {"queue", "preprocess", "engine", "postprocess
 
 std::string Str(std::string_view s) { return std::string(s); }
 
+template <class T>
+auto View(const T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string_view(v);
+  } else {
+    return v;
+  }
+}
+
+// Orders tuple keys by their string views, so lookups with views allocate nothing.
+struct ViewLess {
+  using is_transparent = void;
+  template <class... A, class... B>
+  bool operator()(const std::tuple<A...>& a, const std::tuple<B...>& b) const {
+    const auto views = [](const auto&... v) { return std::make_tuple(View(v)...); };
+    return std::apply(views, a) < std::apply(views, b);
+  }
+};
+
 }  // namespace
 
 // Families live in the registry; the instruments of one label set are looked
@@ -101,8 +120,8 @@ struct Metrics::Impl {
   Mutex mu;
   // Transparent comparators: the per-request lookups compare string_views and
   // allocate nothing; only a new label set copies its strings.
-  std::map<ModelKey, ModelInstruments, std::less<>> models ABSL_GUARDED_BY(mu);
-  std::map<HttpKey, std::pair<Counter*, Histogram*>, std::less<>> http ABSL_GUARDED_BY(mu);
+  std::map<ModelKey, ModelInstruments, ViewLess> models ABSL_GUARDED_BY(mu);
+  std::map<HttpKey, std::pair<Counter*, Histogram*>, ViewLess> http ABSL_GUARDED_BY(mu);
   std::vector<MetricCollector> collectors ABSL_GUARDED_BY(mu);
 
   ModelInstruments& ForModel(std::string_view id, int64_t version)
