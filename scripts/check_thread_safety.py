@@ -27,7 +27,7 @@ FLAGS = ["-fsyntax-only", "-DBOOST_ASIO_HAS_CO_AWAIT", "-DBOOST_ASIO_HAS_STD_COR
 
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
-LOCK_HEADERS = ("common/mutex.h", "common/timed_mutex.h", "absl/synchronization/mutex.h")
+LOCK_HEADERS = ("common/mutex.h", "absl/synchronization/mutex.h")
 # Sources clang 14 cannot parse (LibTorch's headers); they must hold no lock.
 UNPARSABLE = ("engines/libtorch/",)
 

@@ -1,4 +1,4 @@
-// Mutex, SharedMutex, MutexLock, ReaderMutexLock, MutexLockMaybe, CondVar:
+// Mutex, SharedMutex, TimedMutex, MutexLock, ReaderMutexLock, MutexLockMaybe, CondVar:
 // std::mutex, std::shared_mutex and std::condition_variable carrying clang's
 // thread-safety attributes (absl/base/thread_annotations.h), with absl's
 // spelling (Lock/Unlock, Wait(&mu), Signal/SignalAll).
@@ -38,6 +38,22 @@ class ABSL_LOCKABLE SharedMutex {
 
  private:
   std::shared_mutex mu_;
+};
+
+// std::timed_mutex: for the one lock that must be given up at a deadline (the
+// SQLite writer's).
+class ABSL_LOCKABLE TimedMutex {
+ public:
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  // True when acquired before `deadline`.
+  bool TryLockUntil(std::chrono::steady_clock::time_point deadline)
+      ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    return mu_.try_lock_until(deadline);
+  }
+
+ private:
+  std::timed_mutex mu_;
 };
 
 // Holds `mu` exclusively for its scope (Mutex, SharedMutex or TimedMutex).

@@ -158,7 +158,6 @@ std::vector<FieldSpec> DescribeFields(Config& c) {
   return fields;
 }
 
-
 bool IsLiveKey(std::string_view key) { return Contains(kLiveKeys, key); }
 bool IsStartupOnlyKey(std::string_view key) { return Contains(kStartupOnlyKeys, key); }
 bool IsSecretKey(std::string_view key) { return Contains(kSecretKeys, key); }

@@ -9,7 +9,7 @@ namespace cinfer {
 using sqlite::Statement;
 
 absl::Status SqliteDatabase::AppendAudit(const AuditEntry& e) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_,
                                       "INSERT INTO audit_log (created_at, actor, action, "

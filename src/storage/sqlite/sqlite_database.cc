@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const Optio
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw, options.writer_busy_timeout_ms));
   sqlite3_busy_timeout(raw, options.writer_busy_timeout_ms);
   {
-    TimedMutexLock lock(&db->mu_);
+    MutexLock lock(&db->mu_);
     RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
     RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
@@ -65,7 +65,7 @@ absl::Status SqliteDatabase::Exec(std::string_view sql) {
 }
 
 absl::Status SqliteDatabase::Migrate() {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   RETURN_IF_ERROR(Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
@@ -92,7 +92,7 @@ absl::Status SqliteDatabase::Migrate() {
 }
 
 absl::StatusOr<int> SqliteDatabase::SchemaVersion() {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       Statement q,
       Statement::Prepare(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));

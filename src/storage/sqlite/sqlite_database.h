@@ -14,7 +14,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/mutex.h"
-#include "common/timed_mutex.h"
 #include "storage/database.h"
 #include "storage/sqlite/statement.h"
 

@@ -158,7 +158,7 @@ double Percentile(const std::vector<double>& sorted, int64_t p) {
 }  // namespace
 
 absl::Status SqliteDatabase::AppendInferenceLogs(const std::vector<InferenceLogRecord>& records) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
       const size_t n = std::min(kRowsPerInsert, records.size() - first);
@@ -174,7 +174,7 @@ absl::Status SqliteDatabase::AppendInferenceLogs(const std::vector<InferenceLogR
 
 absl::StatusOr<std::vector<InferenceLogRecord>> SqliteDatabase::QueryInferenceLogs(
     const InferenceLogFilter& f, int64_t* total) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const LogWhere where = WhereOf(f);
   ASSIGN_OR_RETURN(
       Statement count,
@@ -207,7 +207,7 @@ absl::StatusOr<ModelStatsRecord> SqliteDatabase::InferenceStats(std::string_view
   f.to = std::string(to);
   const LogWhere where = WhereOf(f);
   ModelStatsRecord s;
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       Statement agg,
       PrepareWhere(db_,
@@ -259,7 +259,7 @@ absl::StatusOr<ModelStatsRecord> SqliteDatabase::InferenceStats(std::string_view
 
 absl::StatusOr<int64_t> SqliteDatabase::DeleteLogChunk(std::string_view sql,
                                                        const std::vector<std::string>& args) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement del, PrepareWhere(db_, sql, LogWhere{"", args}));
   RETURN_IF_ERROR(del.Run());
   return static_cast<int64_t>(sqlite3_changes(db_));
@@ -284,7 +284,7 @@ absl::StatusOr<int64_t> SqliteDatabase::PurgeInferenceLogs(std::string_view olde
   if (max_rows > 0) {
     std::string created_at, rowid;
     {
-      TimedMutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       // The newest row beyond the cap; it and everything older goes.
       ASSIGN_OR_RETURN(Statement q,
                        Statement::Prepare(db_,

@@ -60,7 +60,7 @@ absl::Status InsertVersion(sqlite3* db, const ModelVersionRecord& v) {
 }  // namespace
 
 absl::Status SqliteDatabase::CreateModel(const ModelRecord& m, const ModelVersionRecord& v) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement taken,
                      Statement::Prepare(db_, "SELECT 1 FROM models WHERE name = ?"));
@@ -92,7 +92,7 @@ absl::Status SqliteDatabase::CreateModel(const ModelRecord& m, const ModelVersio
 }
 
 absl::StatusOr<std::optional<ModelRecord>> SqliteDatabase::FindModel(std::string_view id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, StrCat("SELECT ", kModelColumns,
                                                                " FROM models WHERE id = ?")));
   q.Bind(1, id);
@@ -103,7 +103,7 @@ absl::StatusOr<std::optional<ModelRecord>> SqliteDatabase::FindModel(std::string
 
 absl::StatusOr<std::vector<ModelRecord>> SqliteDatabase::ListModels(const ModelFilter& f,
                                                                     int64_t* total) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const std::string where =
       "WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR engine_type = ?2) AND "
       "(?3 = '' OR instr(name, ?3) > 0)";
@@ -128,7 +128,7 @@ absl::StatusOr<std::vector<ModelRecord>> SqliteDatabase::ListModels(const ModelF
 
 absl::StatusOr<std::vector<ModelVersionRecord>> SqliteDatabase::ListVersions(
     std::string_view model_id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_,
                                       "SELECT id, model_id, version, file_path, "
@@ -149,7 +149,7 @@ absl::StatusOr<std::vector<ModelVersionRecord>> SqliteDatabase::ListVersions(
 }
 
 absl::Status SqliteDatabase::DeleteModel(std::string_view id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement logs,
                      Statement::Prepare(db_, "DELETE FROM inference_logs WHERE model_id = ?"));
@@ -165,7 +165,7 @@ absl::Status SqliteDatabase::DeleteModel(std::string_view id) {
 }
 
 absl::Status SqliteDatabase::UpdateModel(const ModelRecord& m) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement taken,
                      Statement::Prepare(db_, "SELECT 1 FROM models WHERE name = ? AND id <> ?"));
@@ -198,7 +198,7 @@ absl::Status SqliteDatabase::UpdateModel(const ModelRecord& m) {
 }
 
 absl::Status SqliteDatabase::AddVersion(const ModelVersionRecord& v) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement model, Statement::Prepare(db_, "SELECT 1 FROM models WHERE id = ?"));
     model.Bind(1, v.model_id);
@@ -216,7 +216,7 @@ absl::Status SqliteDatabase::AddVersion(const ModelVersionRecord& v) {
 
 absl::Status SqliteDatabase::UpdateVersionConfig(std::string_view model_id, int64_t version,
                                                  std::string_view config) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(
       Statement up,
       Statement::Prepare(

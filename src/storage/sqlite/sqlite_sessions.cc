@@ -9,7 +9,7 @@ namespace cinfer {
 using sqlite::Statement;
 
 absl::Status SqliteDatabase::RevokeSession(std::string_view jti, int64_t expires_at_unix) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_,
                                                    "INSERT OR IGNORE INTO revoked_sessions "
                                                    "(jti, expires_at) VALUES (?, ?)"));
@@ -17,7 +17,7 @@ absl::Status SqliteDatabase::RevokeSession(std::string_view jti, int64_t expires
 }
 
 absl::StatusOr<bool> SqliteDatabase::IsSessionRevoked(std::string_view jti) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, "SELECT 1 FROM revoked_sessions WHERE jti = ?"));
   q.Bind(1, jti);
@@ -25,7 +25,7 @@ absl::StatusOr<bool> SqliteDatabase::IsSessionRevoked(std::string_view jti) {
 }
 
 absl::Status SqliteDatabase::PurgeExpiredRevocations(int64_t now_unix) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, "DELETE FROM revoked_sessions WHERE expires_at < ?"));
   return q.Bind(1, now_unix).Run();

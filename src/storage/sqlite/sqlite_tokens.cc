@@ -65,7 +65,7 @@ absl::Status CheckTokenName(sqlite3* db, std::string_view name, std::string_view
 }  // namespace
 
 absl::Status SqliteDatabase::CreateToken(const TokenRecord& t) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     RETURN_IF_ERROR(CheckTokenName(db_, t.name, t.id));
     ASSIGN_OR_RETURN(
@@ -95,7 +95,7 @@ absl::Status SqliteDatabase::CreateToken(const TokenRecord& t) {
 }
 
 absl::StatusOr<std::vector<TokenRecord>> SqliteDatabase::ListTokens() {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, StrCat("SELECT ", kTokenColumns,
                                                   " FROM tokens ORDER BY created_at, rowid")));
@@ -109,7 +109,7 @@ absl::StatusOr<std::vector<TokenRecord>> SqliteDatabase::ListTokens() {
 }
 
 absl::StatusOr<std::optional<TokenRecord>> SqliteDatabase::FindToken(std::string_view id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, StrCat("SELECT ", kTokenColumns,
                                                                " FROM tokens WHERE id = ?")));
   q.Bind(1, id);
@@ -119,7 +119,7 @@ absl::StatusOr<std::optional<TokenRecord>> SqliteDatabase::FindToken(std::string
 }
 
 absl::Status SqliteDatabase::UpdateToken(const TokenRecord& t) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     RETURN_IF_ERROR(CheckTokenName(db_, t.name, t.id));
     ASSIGN_OR_RETURN(Statement up,
@@ -143,7 +143,7 @@ absl::Status SqliteDatabase::UpdateToken(const TokenRecord& t) {
 }
 
 absl::Status SqliteDatabase::DeleteToken(std::string_view id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // Foreign keys would cascade; deleting explicitly does not depend on them.
     ASSIGN_OR_RETURN(Statement usage,
@@ -158,7 +158,7 @@ absl::Status SqliteDatabase::DeleteToken(std::string_view id) {
 
 absl::Status SqliteDatabase::ResetTokenUsage(std::string_view id, std::string_view month,
                                              std::string_view at) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement up,
                    Statement::Prepare(db_,
                                       "UPDATE tokens SET used_count = 0, usage_month = ?, "
@@ -199,7 +199,7 @@ absl::Status SqliteDatabase::RecordTokenUsage(const std::vector<TokenUsageIncrem
                                               std::chrono::steady_clock::time_point deadline) {
   if (increments.empty()) return absl::OkStatus();
   if (deadline == std::chrono::steady_clock::time_point::max()) {
-    TimedMutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return WriteTokenUsage(increments);
   }
   if (!mu_.TryLockUntil(deadline)) {
@@ -244,7 +244,7 @@ absl::Status SqliteDatabase::WriteTokenUsage(const std::vector<TokenUsageIncreme
 absl::StatusOr<std::vector<TokenUsageRow>> SqliteDatabase::TokenUsage(std::string_view token_id,
                                                                       std::string_view from_day,
                                                                       std::string_view to_day) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_,
                                       "SELECT day, model_id, count FROM token_usage_daily "

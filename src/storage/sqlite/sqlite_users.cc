@@ -62,14 +62,14 @@ absl::Status InsertUser(sqlite3* db, const UserRecord& u) {
 }  // namespace
 
 absl::StatusOr<bool> SqliteDatabase::HasAdmin() {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
   return q.Step();
 }
 
 absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q,
                      Statement::Prepare(db_, "SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1"));
@@ -85,7 +85,7 @@ absl::Status SqliteDatabase::CreateFirstAdmin(const UserRecord& admin) {
 
 absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUser(std::string_view column,
                                                                    std::string_view value) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(
                        db_, StrCat("SELECT ", kUserColumns, " FROM users WHERE ", column, " = ?")));
@@ -105,7 +105,7 @@ absl::StatusOr<std::optional<UserRecord>> SqliteDatabase::FindUserById(std::stri
 }
 
 absl::StatusOr<std::vector<UserRecord>> SqliteDatabase::ListUsers() {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_, StrCat("SELECT ", kUserColumns,
                                                                " FROM users ORDER BY username")));
   std::vector<UserRecord> out;
@@ -118,7 +118,7 @@ absl::StatusOr<std::vector<UserRecord>> SqliteDatabase::ListUsers() {
 }
 
 absl::Status SqliteDatabase::CreateUser(const UserRecord& u) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   absl::Status st = InsertUser(db_, u);
   if (!st.ok() && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     return absl::AlreadyExistsError(StrCat("a user named '", u.username, "' exists"));
@@ -135,7 +135,7 @@ absl::Status SqliteDatabase::RequireActiveAdmin() {
 }
 
 absl::Status SqliteDatabase::UpdateUser(const UserRecord& u) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q,
                      Statement::Prepare(db_,
@@ -156,7 +156,7 @@ absl::Status SqliteDatabase::UpdateUser(const UserRecord& u) {
 }
 
 absl::Status SqliteDatabase::DeleteUser(std::string_view id) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // Models and tokens keep their created_by history without the user.
     for (const char* sql : {"UPDATE models SET created_by = NULL WHERE created_by = ?",
@@ -174,7 +174,7 @@ absl::Status SqliteDatabase::DeleteUser(std::string_view id) {
 
 absl::Status SqliteDatabase::UpdatePassword(std::string_view user_id, std::string_view hash,
                                             bool must_change) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q,
                    Statement::Prepare(db_,
                                       "UPDATE users SET password_hash = ?, must_change_password = "
@@ -185,7 +185,7 @@ absl::Status SqliteDatabase::UpdatePassword(std::string_view user_id, std::strin
 }
 
 absl::Status SqliteDatabase::RecordLogin(std::string_view user_id, std::string_view at) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_,
                                                    "UPDATE users SET last_login = ?, "
                                                    "failed_logins = 0 WHERE id = ?"));
@@ -193,7 +193,7 @@ absl::Status SqliteDatabase::RecordLogin(std::string_view user_id, std::string_v
 }
 
 absl::Status SqliteDatabase::RecordFailedLogin(std::string_view user_id, std::string_view at) {
-  TimedMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Statement q, Statement::Prepare(db_,
                                                    "UPDATE users SET failed_logins = "
                                                    "failed_logins + 1, last_failed_login = ? "
