@@ -120,10 +120,12 @@ struct LogsConfig {
   int queue_size = 100'000;      // rows waiting to be written (dropped and counted beyond)
 };
 
-// GET /metrics (Prometheus text or OpenMetrics) on the main listener.
+// GET /metrics (Prometheus text or OpenMetrics): on the main listener, or on
+// a listener of its own.
 struct MetricsConfig {
   bool enabled = true;
-  std::string token;  // when set, scrapes must send Authorization: Bearer <token>
+  std::string token;   // when set, scrapes must send Authorization: Bearer <token>
+  std::string listen;  // "HOST:PORT" ("[::1]:9464"): a second listener; empty: the main one
 };
 
 struct Config {

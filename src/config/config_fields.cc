@@ -1,10 +1,21 @@
 #include "config/config_fields.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <iterator>
+
+#include "common/strings.h"
+#include "net/ip_address.h"
 
 namespace cinfer::config_fields {
 namespace {
+
+// metrics.listen: empty (the main listener) or a listen address.
+absl::Status CheckListenAddress(std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  return ParseListenAddress(value).status();
+}
 
 // server.*: listener, threads, limits, timeouts and TLS.
 void AddServerFields(Config& c, std::vector<FieldSpec>* out) {
@@ -111,6 +122,7 @@ void AddAuthFields(Config& c, std::vector<FieldSpec>* out) {
       {"auth.ip_filter.enabled", &c.auth.ip_filter.enabled},
       {"metrics.enabled", &c.metrics.enabled},
       {"metrics.token", &c.metrics.token},
+      {"metrics.listen", &c.metrics.listen, INT_MIN, INT_MAX, {}, &CheckListenAddress},
   };
   out->insert(out->end(), fields.begin(), fields.end());
 }
@@ -150,6 +162,38 @@ bool Contains(const std::string_view (&list)[N], std::string_view key) {
 }
 
 }  // namespace
+
+absl::StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
+  auto bad = [](std::string_view why) { return absl::InvalidArgumentError(ToAbsl(why)); };
+  if (std::any_of(text.begin(), text.end(), [](unsigned char ch) { return std::isspace(ch); })) {
+    return bad("expected HOST:PORT without spaces");
+  }
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return bad("expected HOST:PORT, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
+  }
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (host.starts_with('[')) {
+    if (host.size() < 3 || !host.ends_with(']') || host.find(':') == std::string_view::npos) {
+      return bad("expected [IPV6-ADDRESS]:PORT");
+    }
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad("an IPv6 address goes in brackets: [ADDRESS]:PORT");
+  }
+  if (host.empty()) return bad("the host is missing (0.0.0.0 listens on every IPv4 address)");
+  if (!net::ParseIpAddress(host).has_value()) {
+    return bad(StrCat("'", host, "' is not an IP address (host names are not resolved)"));
+  }
+  int value = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || !std::isdigit(static_cast<unsigned char>(port.front())) ||
+      ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return bad(StrCat("the port '", port, "' is not a number between 0 and 65535"));
+  }
+  return ListenAddress{std::string(host), value};
+}
 
 std::vector<FieldSpec> DescribeFields(Config& c) {
   std::vector<FieldSpec> fields;

@@ -66,6 +66,11 @@ absl::Status SetScalar(const FieldSpec& f, const std::string& text) {
           std::find(f.choices.begin(), f.choices.end(), text) == f.choices.end()) {
         return BadValue(f, text, StrCat("expected one of ", Join(f.choices, ", ")));
       }
+      if (f.check != nullptr) {
+        if (absl::Status st = f.check(text); !st.ok()) {
+          return BadValue(f, text, ToStd(st.message()));
+        }
+      }
       *out = text;
       return absl::OkStatus();
     }

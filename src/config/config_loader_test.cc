@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/strings.h"
+#include "config/config_fields.h"
 
 namespace cinfer {
 namespace {
@@ -88,6 +89,64 @@ TEST(ConfigLoaderTest, TlsNeedsCertificateAndKey) {
   auto c = LoadConfigFromString("server: {tls: {enabled: true}}", {});
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(Message(c.status()), HasSubstr("server.tls.cert_file"));
+}
+
+TEST(ConfigLoaderTest, MetricsListenTakesHostAndPort) {
+  auto c = LoadConfig(std::nullopt, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metrics.listen, "");  // the main listener
+  for (const char* good :
+       {"127.0.0.1:9464", "0.0.0.0:9464", "[::1]:9464", "[::]:0", "127.0.0.1:65535"}) {
+    auto l = LoadConfigFromString(StrCat("metrics: {listen: '", good, "'}"), {});
+    ASSERT_TRUE(l.ok()) << good << ": " << l.status();
+    EXPECT_EQ(l->metrics.listen, good);
+  }
+  auto env = LoadConfig(std::nullopt, {{"CINFER_METRICS__LISTEN", "127.0.0.1:9100"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->metrics.listen, "127.0.0.1:9100");
+  auto parsed = config_fields::ParseListenAddress("[::1]:9464");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->host, "::1");
+  EXPECT_EQ(parsed->port, 9464);
+}
+
+TEST(ConfigLoaderTest, BadMetricsListenValuesAreNamed) {
+  for (const char* bad : {"nohost", "1.2.3.4:99999", "1.2.3.4:", ":9464", "localhost:9464",
+                          "::1:9464", "[::1:9464", "[1.2.3.4]:80", "1.2.3.4:-1", "1.2.3.4:+80",
+                          "1.2.3.4:80x", " 1.2.3.4:80", "1.2.3.4:9464:1", "999.1.1.1:80"}) {
+    auto yaml = LoadConfigFromString(StrCat("metrics: {listen: '", bad, "'}"), {});
+    ASSERT_FALSE(yaml.ok()) << bad;
+    EXPECT_THAT(Message(yaml.status()), HasSubstr("config key 'metrics.listen'")) << bad;
+    auto env = LoadConfig(std::nullopt, {{"CINFER_METRICS__LISTEN", bad}});
+    ASSERT_FALSE(env.ok()) << bad;
+    EXPECT_THAT(Message(env.status()), HasSubstr("metrics.listen")) << bad;
+  }
+  auto port = LoadConfigFromString("metrics: {listen: '1.2.3.4:99999'}", {});
+  EXPECT_THAT(Message(port.status()), HasSubstr("between 0 and 65535"));
+  auto host = LoadConfigFromString("metrics: {listen: nohost}", {});
+  EXPECT_THAT(Message(host.status()), HasSubstr("HOST:PORT"));
+}
+
+TEST(ConfigLoaderTest, MetricsListenAppliesAfterARestart) {
+  for (const ConfigKeyInfo& k : DescribeConfigKeys()) {
+    if (k.path != "metrics.listen") continue;
+    EXPECT_EQ(k.apply, ConfigApply::kRestart);
+    EXPECT_EQ(k.type, ConfigType::kString);
+    EXPECT_EQ(k.env_name, "CINFER_METRICS__LISTEN");
+    return;
+  }
+  ADD_FAILURE() << "metrics.listen is not a config key";
+}
+
+TEST(ConfigLoaderTest, SetConfigValueChecksMetricsListen) {
+  Config c;
+  EXPECT_TRUE(SetConfigValue(c, "metrics.listen", std::string("127.0.0.1:9464")).ok());
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
+  absl::Status st = SetConfigValue(c, "metrics.listen", std::string("127.0.0.1:70000"));
+  EXPECT_THAT(Message(st), HasSubstr("metrics.listen"));
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");  // unchanged
+  EXPECT_TRUE(SetConfigValue(c, "metrics.listen", std::string()).ok());
+  EXPECT_EQ(c.metrics.listen, "");
 }
 
 TEST(ConfigLoaderTest, MalformedYamlIsAnError) {

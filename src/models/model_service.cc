@@ -42,6 +42,32 @@ absl::Status LoadFailed(std::string_view reason) {
   return MakeError(ErrorCode::kModelLoadFailed, reason);
 }
 
+// Loads `path` on `engine` as `config` and `plan` ask; with `warm_up`, runs the
+// configured warm-up iterations and a test inference on synthetic inputs.
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadEngine(const Engine& engine,
+                                                        const std::string& path,
+                                                        const ModelConfig& config,
+                                                        const ServingPlan& plan, bool warm_up) {
+  auto loaded =
+      engine.Load(path, LoadOptions{config.input_shapes, plan.threads, plan.allow_spinning});
+  if (!loaded.ok()) return LoadFailed(StrCat("load: ", loaded.status().message()));
+  if (!warm_up) return loaded;
+  auto inputs = SyntheticInputs((*loaded)->inputs(), config.input_shapes);
+  if (!inputs.ok()) return LoadFailed(StrCat("warm-up inputs: ", inputs.status().message()));
+  for (int64_t i = 0; i <= config.warmup_iterations; ++i) {  // the last run is the test run
+    auto outputs = (*loaded)->Run(*inputs);
+    if (!outputs.ok()) {
+      return LoadFailed(StrCat(i < config.warmup_iterations ? "warm-up" : "test",
+                               " inference failed: ", outputs.status().message()));
+    }
+    if (outputs->size() != (*loaded)->outputs().size()) {
+      return LoadFailed(StrCat("test inference returned ", outputs->size(),
+                               " outputs, the model declares ", (*loaded)->outputs().size()));
+    }
+  }
+  return loaded;
+}
+
 absl::StatusOr<ModelState> StateOf(const ModelRecord& m) {
   auto state = ModelStateFromName(m.status);
   if (!state.has_value())
@@ -218,24 +244,8 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
   auto engine = engines_->Get(m.engine);
   if (!engine.ok()) return LoadFailed(ToStd(engine.status().message()));
   const ServingPlan plan = PlanServing(*config, options_.cores);
-  auto loaded = (*engine)->Load(
-      v.file_path, LoadOptions{config->input_shapes, plan.threads, plan.allow_spinning});
-  if (!loaded.ok()) return LoadFailed(StrCat("load: ", loaded.status().message()));
-  if (warm_up) {
-    auto inputs = SyntheticInputs((*loaded)->inputs(), config->input_shapes);
-    if (!inputs.ok()) return LoadFailed(StrCat("warm-up inputs: ", inputs.status().message()));
-    for (int64_t i = 0; i <= config->warmup_iterations; ++i) {  // the last run is the test run
-      auto outputs = (*loaded)->Run(*inputs);
-      if (!outputs.ok()) {
-        return LoadFailed(StrCat(i < config->warmup_iterations ? "warm-up" : "test",
-                                 " inference failed: ", outputs.status().message()));
-      }
-      if (outputs->size() != (*loaded)->outputs().size()) {
-        return LoadFailed(StrCat("test inference returned ", outputs->size(),
-                                 " outputs, the model declares ", (*loaded)->outputs().size()));
-      }
-    }
-  }
+  auto loaded = LoadEngine(**engine, v.file_path, *config, plan, warm_up);
+  if (!loaded.ok()) return loaded.status();
   // A version's last handle can go away on one of its own workers (a request that
   // finished after an unpublish or a switch): it is then destroyed on a thread of its
   // own, since its scheduler joins its workers.
@@ -258,6 +268,11 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
     so.max_queue = queue_size_.load();
     so.max_batch_size = served->config.max_batch_size;
     so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);
+    // An instance taken out of service gets an engine of its own, loaded and
+    // warmed up like this one (the engine registry outlives served versions).
+    so.recreate = [engine = *engine, path = v.file_path, config = served->config, plan] {
+      return LoadEngine(*engine, path, config, plan, /*warm_up=*/true);
+    };
     served->scheduler = std::make_unique<ModelScheduler>(so, served->model.get());
   }
   served->loaded_at = FormatIso8601(clock_->Now());

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1133,7 +1134,11 @@ TEST_F(ModelServiceTest, ServingCollectorReportsServedVersionsAndEveryModel) {
   std::string text = Scrape(metrics_);
   EXPECT_THAT(text, HasSubstr("cinfer_model_queue_depth" + version + "0\n"));
   EXPECT_THAT(text, HasSubstr("cinfer_model_in_flight" + version + "0\n"));
-  EXPECT_THAT(text, HasSubstr("cinfer_model_instances" + version + "1\n"));  // cores = 1
+  const std::string one_instance =  // cores = 1
+      "cinfer_model_instances{model_id=\"" + id + "\",version=\"1\",state=";
+  EXPECT_THAT(text, HasSubstr(one_instance + "\"ready\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(one_instance + "\"error\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("cinfer_model_degraded" + version + "0\n"));
   EXPECT_THAT(text, HasSubstr(info));
   EXPECT_THAT(text, HasSubstr("cinfer_model_info{model_id=\"" + draft +
                               "\",model=\"sketch\",status=\"draft\",engine=\"fake\","
@@ -1154,6 +1159,43 @@ TEST_F(ModelServiceTest, ServingCollectorReportsServedVersionsAndEveryModel) {
   EXPECT_THAT(text, Not(HasSubstr("cinfer_model_info{")));
   EXPECT_THAT(text, HasSubstr("cinfer_model_queue_depth" + version + "0\n"));
   EXPECT_THAT(Scrape(metrics_), HasSubstr(info));
+}
+
+// An engine that keeps failing takes the serving instance out; after the
+// scheduler's back-off (1 s) the service's recreate hook loads and warms up a
+// fresh engine from the version's file, and the version serves again.
+TEST_F(ModelServiceTest, AServedVersionWhoseEngineKeepsFailingIsReloadedForTheInstance) {
+  const std::string id = CreateModel("flaky");
+  ASSERT_TRUE(service_->Publish(id, alice_).ok());
+  std::shared_ptr<const ServedModel> served = serving_.Find(id);
+  ASSERT_NE(served, nullptr);
+  EXPECT_EQ(ServingStateName(*served), "ready");
+  control_->FailRuns(absl::InternalError("device lost"));
+  for (int i = 0; i < 3; ++i) {  // the default threshold: 3 faults in a row
+    std::promise<absl::Status> answer;
+    InferenceJob job;
+    job.inputs.push_back(Tensor{"x", DataType::kFp32, {1, 2}, std::vector<std::byte>(8)});
+    job.done = [&answer](absl::StatusOr<JobResult> r) { answer.set_value(r.status()); };
+    ASSERT_TRUE(served->scheduler->Submit(std::move(job)).ok());
+    EXPECT_EQ(answer.get_future().get().code(), absl::StatusCode::kInternal);
+  }
+  auto state_is = [&](std::string_view want) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ServingStateName(*served) != want) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  };
+  ASSERT_TRUE(state_is("unavailable"));  // its only instance (cores = 1) is out
+  EXPECT_EQ(served->scheduler->Instances()[0].last_error, "device lost");
+  control_->FailRuns(absl::OkStatus());
+  ASSERT_TRUE(state_is("ready"));
+  EXPECT_EQ(served->scheduler->Instances()[0].recoveries, 1);
+  EXPECT_EQ(control_->Loaded().size(), 2u);  // publish, then the recreated instance
+  EXPECT_EQ(control_->Loaded()[1], control_->Loaded()[0]);
+  auto run = service_->Test(id, std::nullopt, nlohmann::json());
+  ASSERT_TRUE(run.ok()) << run.status();
 }
 
 }  // namespace

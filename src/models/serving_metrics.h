@@ -4,7 +4,10 @@
 // Per served version, labelled model_id and version:
 //   cinfer_model_queue_depth  jobs waiting in its scheduler's queue
 //   cinfer_model_in_flight    requests holding it (queued, running or being answered)
-//   cinfer_model_instances    the worker instances its serving plan runs
+//   cinfer_model_instances{state}            engine instances in each state (§6.3)
+//   cinfer_model_instance_failures_total     engine calls failed with an engine fault
+//   cinfer_model_instance_recoveries_total   instances recreated after repeated faults
+//   cinfer_model_degraded                    1 while some instances are out of service
 // Per model row, with value 1 (names join on model_id in PromQL:
 // `... * on(model_id) group_left(model) cinfer_model_info`):
 //   cinfer_model_info{model_id,model,status,engine,current_version}

@@ -11,6 +11,13 @@ ServedModel::~ServedModel() {
   if (model != nullptr) spdlog::info("released model {} version {}", model_id, version);
 }
 
+std::string_view ServingStateName(const ServedModel& m) {
+  if (m.scheduler == nullptr) return "ready";
+  const int serving = m.scheduler->serving();
+  if (serving == 0) return "unavailable";
+  return serving < m.scheduler->instances() ? "degraded" : "ready";
+}
+
 ServingRegistry::ServingRegistry() : snapshot_(std::make_shared<const Map>()) {}
 
 std::shared_ptr<const ServingRegistry::Map> ServingRegistry::Snapshot() const {

@@ -48,6 +48,10 @@ struct ServedModel {
   ~ServedModel();
 };
 
+// "ready" while every engine instance of `m` serves, "degraded" while some
+// are out of service (error or recovering), "unavailable" while none serves.
+std::string_view ServingStateName(const ServedModel& m);
+
 // Counts a request against a served version while it runs.
 class InFlight {
  public:

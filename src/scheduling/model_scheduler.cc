@@ -112,6 +112,20 @@ absl::StatusOr<std::vector<Tensor>> RunEngine(const LoadedModel& model,
   return outputs;
 }
 
+// Calls `recreate` (an exception becomes INTERNAL). Null `recreate`: OK with no
+// engine (the instance keeps the one it had).
+absl::StatusOr<std::unique_ptr<LoadedModel>> Recreate(
+    const std::function<absl::StatusOr<std::unique_ptr<LoadedModel>>()>& recreate) {
+  if (!recreate) return std::unique_ptr<LoadedModel>();
+  try {
+    return recreate();
+  } catch (const std::exception& e) {
+    return Thrown("recreating the engine", e.what());
+  } catch (...) {
+    return Thrown("recreating the engine", "unknown");
+  }
+}
+
 // Splits every output of a batched engine call back into the jobs' rows:
 // element j holds job j's part of each output, in output order. INTERNAL when
 // an output does not have the batch's `total` rows first.
@@ -137,13 +151,60 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> SplitOutputs(const std::vector<
 
 }  // namespace
 
+std::string_view InstanceStateName(InstanceState state) {
+  switch (state) {
+    case InstanceState::kInitialising:
+      return "initialising";
+    case InstanceState::kReady:
+      return "ready";
+    case InstanceState::kBusy:
+      return "busy";
+    case InstanceState::kError:
+      return "error";
+    case InstanceState::kRecovering:
+      return "recovering";
+    case InstanceState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+bool IsEngineFault(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+      return true;
+    default:
+      return false;
+  }
+}
+
 ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
-    : options_(options),
+    : options_(std::move(options)),
       model_(model),
-      clock_(options.clock != nullptr ? options.clock : &steady_) {
+      clock_(options_.clock != nullptr ? options_.clock : &steady_) {
   const int n = std::max(1, options_.instances);
+  engines_.assign(n, model_);
+  owned_.resize(n);
+  {
+    MutexLock lock(&mu_);
+    instances_.resize(n);
+    for (int i = 0; i < n; ++i) instances_[i].id = i;
+    serving_ = n;  // initialising instances take jobs as soon as their worker runs
+  }
   workers_.reserve(n);
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this, i] { Work(i); });
+  // Returns with every instance ready: a version is published only then.
+  MutexLock lock(&mu_);
+  while (std::any_of(instances_.begin(), instances_.end(), [](const InstanceStatus& s) {
+    return s.state == InstanceState::kInitialising;
+  })) {
+    started_.Wait(&mu_);
+  }
 }
 
 ModelScheduler::~ModelScheduler() {
@@ -152,18 +213,25 @@ ModelScheduler::~ModelScheduler() {
     stopping_ = true;
   }
   cv_.SignalAll();
+  stop_cv_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   std::vector<Queued> left;
   {
     MutexLock lock(&mu_);
-    for (auto& [priority, fifo] : queue_) {
-      for (Queued& q : fifo) left.push_back(std::move(q));
-    }
-    queue_.clear();
-    size_ = 0;
+    left = DrainQueue();
   }
   const absl::Status unloaded = MakeError(ErrorCode::kUnavailable, "the model was unloaded");
   for (Queued& q : left) Answer(q.job, unloaded);
+}
+
+std::vector<ModelScheduler::Queued> ModelScheduler::DrainQueue() {
+  std::vector<Queued> left;
+  for (auto& [priority, fifo] : queue_) {
+    for (Queued& q : fifo) left.push_back(std::move(q));
+  }
+  queue_.clear();
+  size_ = 0;
+  return left;
 }
 
 absl::Status ModelScheduler::Submit(InferenceJob job) {
@@ -175,6 +243,12 @@ absl::Status ModelScheduler::Submit(InferenceJob job) {
     if (cancelled_.has_value()) return *cancelled_;
     if (job.prepare && options_.max_batch_size > 1) {
       return absl::InternalError("a job with `prepare` cannot join a batching scheduler");
+    }
+    if (serving_ == 0) {
+      return WithRetryAfter(
+          MakeError(ErrorCode::kModelNotReady,
+                    "no instance of this model is serving: its engines are being recreated"),
+          static_cast<int>(std::max<int64_t>(1, options_.recovery_backoff.count() / 1000)));
     }
     if (size_ >= options_.max_queue) {
       return WithRetryAfter(
@@ -201,11 +275,7 @@ size_t ModelScheduler::CancelQueued(const absl::Status& status) {
   {
     MutexLock lock(&mu_);
     cancelled_ = status;
-    for (auto& [priority, fifo] : queue_) {
-      for (Queued& q : fifo) left.push_back(std::move(q));
-    }
-    queue_.clear();
-    size_ = 0;
+    left = DrainQueue();
   }
   for (Queued& q : left) Answer(q.job, status);
   return left.size();
@@ -223,6 +293,26 @@ size_t ModelScheduler::queued() const {
 
 int64_t ModelScheduler::running() const { return running_.load(); }
 
+std::vector<InstanceStatus> ModelScheduler::Instances() const {
+  MutexLock lock(&mu_);
+  return instances_;
+}
+
+int ModelScheduler::serving() const {
+  MutexLock lock(&mu_);
+  return serving_;
+}
+
+void ModelScheduler::SetState(int instance, InstanceState state) {
+  InstanceStatus& s = instances_[instance];
+  const auto in_service = [](InstanceState st) {
+    return st == InstanceState::kInitialising || st == InstanceState::kReady ||
+           st == InstanceState::kBusy;
+  };
+  serving_ += static_cast<int>(in_service(state)) - static_cast<int>(in_service(s.state));
+  s.state = state;
+}
+
 bool ModelScheduler::OnWorkerThread() const {
   const std::thread::id self = std::this_thread::get_id();
   for (const std::thread& worker : workers_) {  // fixed after construction
@@ -231,13 +321,16 @@ bool ModelScheduler::OnWorkerThread() const {
   return false;
 }
 
-void ModelScheduler::Work() {
+void ModelScheduler::Work(int instance) {
   mu_.Lock();
+  SetState(instance, InstanceState::kReady);
+  started_.SignalAll();
   while (true) {
     while (!stopping_ && size_ == 0) cv_.Wait(&mu_);
     if (stopping_) break;
     std::vector<Queued> expired;
     std::vector<Queued> batch = TakeBatch(&expired);
+    if (!batch.empty()) SetState(instance, InstanceState::kBusy);
     mu_.Unlock();
     for (Queued& q : expired) {
       Answer(q.job, MakeError(ErrorCode::kTimeout,
@@ -245,10 +338,77 @@ void ModelScheduler::Work() {
                                      " ms in the queue, past its timeout")));
     }
     expired.clear();  // the jobs' captured state is released without the lock
-    if (!batch.empty()) RunBatch(std::move(batch));
+    if (batch.empty()) {
+      mu_.Lock();
+      continue;
+    }
+    const std::optional<absl::Status> engine = RunBatch(*engines_[instance], std::move(batch));
+    mu_.Lock();
+    Record(instance, engine);
+  }
+  SetState(instance, InstanceState::kStopped);
+  mu_.Unlock();
+}
+
+void ModelScheduler::Record(int instance, const std::optional<absl::Status>& engine) {
+  InstanceStatus& s = instances_[instance];
+  if (engine.has_value()) ++s.runs;
+  if (!engine.has_value() || !IsEngineFault(*engine)) {
+    s.consecutive_failures = 0;
+    SetState(instance, InstanceState::kReady);
+    return;
+  }
+  ++s.failures;
+  ++s.consecutive_failures;
+  s.last_error = ToStd(engine->message());
+  if (s.consecutive_failures < std::max(1, options_.failure_threshold)) {
+    SetState(instance, InstanceState::kReady);
+    return;
+  }
+  spdlog::warn("engine instance {} failed {} times in a row ({}): taken out of service", instance,
+               s.consecutive_failures, s.last_error);
+  Recover(instance);
+}
+
+void ModelScheduler::Recover(int instance) {
+  SetState(instance, InstanceState::kError);
+  auto backoff = options_.recovery_backoff;
+  auto until = clock_->Now() + backoff;  // counted from the moment it left service
+  if (serving_ == 0) {                   // nobody would take the queued jobs until a recovery
+    std::vector<Queued> left = DrainQueue();
+    mu_.Unlock();
+    const absl::Status none = MakeError(ErrorCode::kModelNotReady,
+                                        "no instance of this model is serving: its engines failed");
+    for (Queued& q : left) Answer(q.job, none);
+    left.clear();
     mu_.Lock();
   }
-  mu_.Unlock();
+  while (!stopping_) {
+    while (!stopping_ && clock_->Now() < until) clock_->WaitUntil(stop_cv_, mu_, until);
+    if (stopping_) return;
+    SetState(instance, InstanceState::kRecovering);
+    mu_.Unlock();
+    absl::StatusOr<std::unique_ptr<LoadedModel>> fresh = Recreate(options_.recreate);
+    if (fresh.ok() && *fresh != nullptr) {
+      owned_[instance] = *std::move(fresh);  // the old one is released without the lock
+      engines_[instance] = owned_[instance].get();
+    }
+    mu_.Lock();
+    InstanceStatus& s = instances_[instance];
+    if (fresh.ok()) {
+      ++s.recoveries;
+      s.consecutive_failures = 0;
+      SetState(instance, InstanceState::kReady);
+      spdlog::info("engine instance {} recovered", instance);
+      return;
+    }
+    s.last_error = StrCat("recreating the engine: ", fresh.status().message());
+    SetState(instance, InstanceState::kError);
+    backoff = std::min(backoff * 2, options_.recovery_backoff_max);
+    until = clock_->Now() + backoff;
+    spdlog::warn("engine instance {}: {} (next attempt in {} ms)", instance, s.last_error,
+                 backoff.count());
+  }
 }
 
 std::vector<ModelScheduler::Queued> ModelScheduler::TakeBatch(std::vector<Queued>* expired) {
@@ -316,15 +476,19 @@ absl::StatusOr<std::vector<Tensor>> ModelScheduler::ConcatInputs(const std::vect
   return concatenated;
 }
 
-void ModelScheduler::RunBatch(std::vector<Queued> batch) {
+std::optional<absl::Status> ModelScheduler::RunBatch(const LoadedModel& engine,
+                                                     std::vector<Queued> batch) {
   std::vector<int64_t> rows;
   int64_t total = 0;
   for (const Queued& q : batch) {
     rows.push_back(q.job.rows);
     total += q.job.rows;
   }
-  auto fail_all = [&batch](const absl::Status& status) {
+  // Answers every job with `status`; returns `engine`, the engine call's status.
+  auto fail_all = [&batch](const absl::Status& status,
+                           std::optional<absl::Status> engine = std::nullopt) {
     for (Queued& q : batch) Answer(q.job, status);
+    return engine;
   };
   if (batch.size() == 1 && batch[0].job.prepare) {
     if (absl::Status prepared = Prepare(batch[0].job, *clock_); !prepared.ok())
@@ -340,10 +504,10 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
   ++running_;
   const auto start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs =
-      RunEngine(*model_, batch.size() > 1 ? concatenated : batch[0].job.inputs);
+      RunEngine(engine, batch.size() > 1 ? concatenated : batch[0].job.inputs);
   const double infer_ms = Millis(clock_->Now() - start);
   --running_;
-  if (!outputs.ok()) return fail_all(outputs.status());
+  if (!outputs.ok()) return fail_all(outputs.status(), outputs.status());
 
   std::vector<JobResult> results(batch.size());
   for (size_t j = 0; j < batch.size(); ++j) {
@@ -355,10 +519,11 @@ void ModelScheduler::RunBatch(std::vector<Queued> batch) {
     results[0].outputs = std::move(*outputs);
   } else {
     auto split = SplitOutputs(*outputs, rows, total);
-    if (!split.ok()) return fail_all(split.status());
+    if (!split.ok()) return fail_all(split.status(), absl::OkStatus());
     for (size_t j = 0; j < batch.size(); ++j) results[j].outputs = std::move((*split)[j]);
   }
   for (size_t j = 0; j < batch.size(); ++j) Answer(batch[j].job, std::move(results[j]));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Tensor> ConcatRows(const std::vector<const Tensor*>& parts) {

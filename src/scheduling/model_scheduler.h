@@ -12,8 +12,22 @@
 // Enqueue times, deadlines, the batching delay and the reported timings are
 // read from Options::clock (steady time unless a test injects a fake).
 // Thread-safe. The destructor fails queued jobs with UNAVAILABLE and joins
-// the workers; it must not run on one of its own workers. A throwing engine
-// or job callback fails that batch with INTERNAL (500); the worker lives on.
+// the workers (waiting for an engine being recreated); it must not run on one
+// of its own workers. A throwing engine or job callback fails that batch with
+// INTERNAL (500); the worker lives on.
+//
+// Instances (design §6.3): each worker is an engine instance with a state
+// (initialising until its worker thread runs — the constructor returns once
+// all are ready; ready ⇄ busy; error → recovering → ready; stopped at the
+// end) and counters. All instances start on the model given to the
+// constructor. An engine call that fails with a fault of the engine (not of
+// the request: see IsEngineFault) counts against its instance; after
+// Options::failure_threshold faults in a row the instance leaves service
+// (error), waits a back-off, and recreates its engine with Options::recreate
+// (recovering); a failed recreation doubles the back-off up to its cap. The
+// other instances serve meanwhile (the model is degraded). With no instance
+// in service, queued jobs fail and Submit refuses with UNAVAILABLE
+// (MODEL_NOT_READY, Retry-After) until one recovers.
 #pragma once
 
 #include <atomic>
@@ -24,6 +38,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,6 +57,28 @@ struct JobResult {
   double queue_ms = 0;          // enqueue → taken by a worker
   double infer_ms = 0;          // the engine call
 };
+
+// An engine instance's state (design §6.3).
+enum class InstanceState { kInitialising, kReady, kBusy, kError, kRecovering, kStopped };
+inline constexpr InstanceState kAllInstanceStates[] = {
+    InstanceState::kInitialising, InstanceState::kReady,      InstanceState::kBusy,
+    InstanceState::kError,        InstanceState::kRecovering, InstanceState::kStopped};
+std::string_view InstanceStateName(InstanceState state);  // "ready", ...
+
+struct InstanceStatus {
+  int id = 0;
+  InstanceState state = InstanceState::kInitialising;
+  int64_t runs = 0;                  // engine calls
+  int64_t failures = 0;              // engine calls that failed with an engine fault
+  int64_t consecutive_failures = 0;  // since its last success or recovery
+  int64_t recoveries = 0;            // engines recreated
+  std::string last_error;            // the last fault or failed recreation
+};
+
+// An engine fault: the engine call failed for a reason that is not the
+// request's (INTERNAL, UNKNOWN, DATA_LOSS, RESOURCE_EXHAUSTED, UNAVAILABLE,
+// ABORTED — and exceptions, which become INTERNAL). Bad inputs are not.
+bool IsEngineFault(const absl::Status& status);
 
 struct InferenceJob {
   // Each input has the batch dimension first; `rows` rows (usually 1).
@@ -73,6 +111,16 @@ class ModelScheduler {
     // The steady time the scheduler reads and waits on; must outlive it.
     // Null: the scheduler's own SteadyClock.
     const MonotonicClock* clock = nullptr;
+    // Engine faults in a row that take an instance out of service (>= 1).
+    int failure_threshold = 3;
+    // The wait before an instance's first recreation attempt; doubled after
+    // each failed attempt, up to recovery_backoff_max.
+    std::chrono::milliseconds recovery_backoff{1000};
+    std::chrono::milliseconds recovery_backoff_max{60'000};
+    // Makes a fresh engine for an instance taken out of service (called on
+    // that instance's worker, without locks). Null: the instance goes back to
+    // the engine it had.
+    std::function<absl::StatusOr<std::unique_ptr<LoadedModel>>()> recreate;
   };
   // `model` must outlive the scheduler.
   ModelScheduler(Options options, const LoadedModel* model);
@@ -91,6 +139,11 @@ class ModelScheduler {
 
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
   int64_t running() const;
+  // Every instance's state and counters, by id.
+  std::vector<InstanceStatus> Instances() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Instances in service (initialising, ready or busy), and all of them.
+  int serving() const ABSL_LOCKS_EXCLUDED(mu_);
+  int instances() const { return static_cast<int>(workers_.size()); }
   // True on one of this scheduler's worker threads (where it must not be destroyed).
   bool OnWorkerThread() const;
   // True with dynamic batching (jobs then cannot use `prepare`).
@@ -104,7 +157,18 @@ class ModelScheduler {
     uint64_t seq = 0;
     Clock::time_point taken;  // set when a worker removes it from the queue
   };
-  void Work() ABSL_LOCKS_EXCLUDED(mu_);
+  void Work(int instance) ABSL_LOCKS_EXCLUDED(mu_);
+  // Under the lock: counts the engine call's outcome (if one was made) against
+  // `instance`, and takes it out of service and recovers it after too many
+  // faults in a row.
+  void Record(int instance, const std::optional<absl::Status>& engine)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Under the lock (released while waiting and recreating): back-off and
+  // recreation until the instance serves again or the scheduler stops.
+  void Recover(int instance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Under the lock: takes every queued job out (to be answered without it).
+  std::vector<Queued> DrainQueue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetState(int instance, InstanceState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Under the lock: takes the next job that has not expired plus, with
   // batching, compatible jobs (waiting up to max_queue_delay). Expired jobs
   // met on the way go to `expired`. Empty when the queue ran dry.
@@ -113,17 +177,25 @@ class ModelScheduler {
   // from dim 0) into `batch` while the rows fit; returns the rows in `batch`.
   int64_t Gather(const std::vector<TensorSpec>& layout, int64_t rows, std::vector<Queued>* batch,
                  std::vector<Queued>* expired) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Without the lock: runs the batch and answers every job in it.
-  void RunBatch(std::vector<Queued> batch) ABSL_LOCKS_EXCLUDED(mu_);
+  // Without the lock: runs the batch on `engine` and answers every job in it.
+  // Returns the engine call's status, or nothing when no call was made.
+  std::optional<absl::Status> RunBatch(const LoadedModel& engine, std::vector<Queued> batch)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The inputs of a batch of several jobs joined along dimension 0, input by input.
   static absl::StatusOr<std::vector<Tensor>> ConcatInputs(const std::vector<Queued>& batch);
 
   Options options_;
   const LoadedModel* model_;
+  // Per instance, touched only by that instance's worker: its engine (model_
+  // until recreated) and the recreated engine it owns.
+  std::vector<const LoadedModel*> engines_;
+  std::vector<std::unique_ptr<LoadedModel>> owned_;
   SteadyClock steady_;                 // the clock when Options::clock is null
   const MonotonicClock* const clock_;  // options_.clock or &steady_
   mutable Mutex mu_;
   CondVar cv_;
+  CondVar stop_cv_;  // instances waiting out a back-off: woken only to stop
+  CondVar started_;  // the constructor waits on it for every worker to start
   // priority → FIFO
   std::map<int, std::deque<Queued>, std::greater<>> queue_ ABSL_GUARDED_BY(mu_);
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;
@@ -131,6 +203,8 @@ class ModelScheduler {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // CancelQueued's status: Submit refuses with it
   std::optional<absl::Status> cancelled_ ABSL_GUARDED_BY(mu_);
+  std::vector<InstanceStatus> instances_ ABSL_GUARDED_BY(mu_);
+  int serving_ ABSL_GUARDED_BY(mu_) = 0;  // instances not in error, recovering or stopped
   std::atomic<int64_t> running_{0};
   std::vector<std::thread> workers_;
 };

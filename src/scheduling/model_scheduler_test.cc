@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "common/errors.h"
 #include "common/monotonic_clock.h"
+#include "common/status_macros.h"
 
 namespace cinfer {
 namespace {
@@ -639,6 +641,201 @@ TEST(ModelSchedulerClockTest, ReportsTheQueueWaitAndEngineTimeOnTheClock) {
   EXPECT_EQ(h.results.Get(0)->infer_ms, 25);
   EXPECT_EQ(h.results.Get(1)->queue_ms, 25);
   EXPECT_EQ(h.results.Get(1)->infer_ms, 0);
+}
+
+// --- engine instances (design §6.3) ------------------------------------------------
+
+// Options for one instance on `clock` that leaves service after `threshold`
+// faults in a row and recreates its engine with `recreate`.
+ModelScheduler::Options Recovering(
+    const FakeMonotonicClock& clock, int threshold,
+    std::function<absl::StatusOr<std::unique_ptr<LoadedModel>>()> recreate, int instances = 1) {
+  ModelScheduler::Options options = On(clock);
+  options.instances = instances;
+  options.failure_threshold = threshold;
+  options.recovery_backoff = milliseconds(1000);
+  options.recovery_backoff_max = milliseconds(3000);
+  options.recreate = std::move(recreate);
+  return options;
+}
+
+// Counts its calls and hands out healthy FakeModels, after `failures` errors.
+struct Recreator {
+  std::atomic<int> calls{0};
+  int failures = 0;
+  std::function<absl::StatusOr<std::unique_ptr<LoadedModel>>()> Factory() {
+    return [this]() -> absl::StatusOr<std::unique_ptr<LoadedModel>> {
+      if (++calls <= failures) return absl::InternalError("the device is gone");
+      return std::make_unique<FakeModel>();
+    };
+  }
+};
+
+// Submits job `id` and waits for its answer.
+absl::Status RunJob(Harness& h, int id, size_t answers) {
+  RETURN_IF_ERROR(h.scheduler->Submit(h.Job(id, static_cast<float>(id))));
+  if (!h.results.WaitFor(answers)) return absl::DeadlineExceededError("no answer");
+  return h.results.Get(id).status();
+}
+
+InstanceState StateOf(const ModelScheduler& s, int instance = 0) {
+  return s.Instances().at(instance).state;
+}
+
+TEST(ModelSchedulerInstanceTest, InstancesStartReadyAndCountTheirRuns) {
+  Harness h({});
+  ASSERT_TRUE(RunJob(h, 1, 1).ok());
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kReady; }));
+  const InstanceStatus s = h.scheduler->Instances().at(0);
+  EXPECT_EQ(s.runs, 1);
+  EXPECT_EQ(s.failures, 0);
+  EXPECT_EQ(h.scheduler->serving(), 1);
+  EXPECT_EQ(InstanceStateName(InstanceState::kRecovering), "recovering");
+}
+
+TEST(ModelSchedulerInstanceTest, AnInstanceIsBusyWhileItsEngineRuns) {
+  Harness h({});
+  ASSERT_TRUE(h.HoldWorker());
+  EXPECT_EQ(StateOf(*h.scheduler), InstanceState::kBusy);
+  EXPECT_EQ(h.scheduler->serving(), 1);  // busy instances are in service
+  h.model.Open();
+  ASSERT_TRUE(h.results.WaitFor(1));
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kReady; }));
+}
+
+TEST(ModelSchedulerInstanceTest, RepeatedEngineFaultsTakeTheInstanceOutUntilItIsRecreated) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  Harness h(Recovering(clock, 3, recreator.Factory()));
+  h.model.Fail(absl::InternalError("CUDA error: an illegal memory access"));
+  EXPECT_EQ(ErrorCodeOf(RunJob(h, 1, 1)), "INTERNAL");
+  EXPECT_EQ(ErrorCodeOf(RunJob(h, 2, 2)), "INTERNAL");
+  ASSERT_TRUE(Eventually([&] { return h.scheduler->Instances()[0].failures == 2; }));
+  EXPECT_EQ(StateOf(*h.scheduler), InstanceState::kReady);  // two in a row: still serving
+  EXPECT_EQ(ErrorCodeOf(RunJob(h, 3, 3)), "INTERNAL");
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kError; }));
+  EXPECT_EQ(h.scheduler->serving(), 0);
+  InstanceStatus s = h.scheduler->Instances()[0];
+  EXPECT_EQ(s.runs, 3);
+  EXPECT_EQ(s.consecutive_failures, 3);
+  EXPECT_EQ(s.last_error, "CUDA error: an illegal memory access");
+
+  // Out of service: refused at once, never queued for a dead engine.
+  const absl::Status refused = h.scheduler->Submit(h.Job(4, 4));
+  EXPECT_EQ(ErrorCodeOf(refused), "MODEL_NOT_READY");
+  EXPECT_EQ(RetryAfterOf(refused), 1);
+
+  clock.Advance(milliseconds(999));
+  std::this_thread::sleep_for(milliseconds(30));
+  EXPECT_EQ(recreator.calls, 0);  // the back-off is not over
+  clock.Advance(milliseconds(1));
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kReady; }));
+  EXPECT_EQ(recreator.calls, 1);
+  s = h.scheduler->Instances()[0];
+  EXPECT_EQ(s.recoveries, 1);
+  EXPECT_EQ(s.consecutive_failures, 0);
+  EXPECT_EQ(s.failures, 3);
+
+  // The instance now runs its recreated engine, not the broken one.
+  ASSERT_TRUE(RunJob(h, 5, 4).ok());
+  ExpectDoubled(h, 5, 5, {1, 2}, 1);
+  EXPECT_EQ(h.model.calls(), 3);
+}
+
+TEST(ModelSchedulerInstanceTest, FailedRecreationsBackOffExponentiallyUpToTheCap) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  recreator.failures = 3;
+  Harness h(Recovering(clock, 1, recreator.Factory()));
+  h.model.Fail(absl::UnknownError("engine crashed"));
+  EXPECT_EQ(RunJob(h, 1, 1).code(), absl::StatusCode::kUnknown);
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kError; }));
+  // Attempts at 1 s, then 1 + 2 = 3 s, then 3 + 3 (capped from 4) = 6 s, then 6 + 3 = 9 s.
+  const std::pair<int, int> steps[] = {{1000, 1}, {2000, 2}, {3000, 3}, {3000, 4}};
+  for (const auto& [wait, calls] : steps) {
+    clock.Advance(milliseconds(wait - 1));
+    std::this_thread::sleep_for(milliseconds(20));
+    EXPECT_EQ(recreator.calls, calls - 1) << "after " << wait - 1 << " ms";
+    clock.Advance(milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return recreator.calls == calls; })) << calls;
+    ASSERT_TRUE(Eventually([&] {
+      const InstanceState st = StateOf(*h.scheduler);
+      return st == InstanceState::kError || st == InstanceState::kReady;
+    }));
+  }
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kReady; }));
+  EXPECT_EQ(h.scheduler->Instances()[0].recoveries, 1);
+}
+
+TEST(ModelSchedulerInstanceTest, TheOtherInstancesServeWhileOneRecovers) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  Harness h(Recovering(clock, 1, recreator.Factory(), /*instances=*/2));
+  h.model.Fail(absl::InternalError("engine fault"));
+  EXPECT_EQ(ErrorCodeOf(RunJob(h, 1, 1)), "INTERNAL");
+  ASSERT_TRUE(Eventually([&] { return h.scheduler->serving() == 1; }));
+  h.model.Fail(absl::OkStatus());
+  ASSERT_TRUE(RunJob(h, 2, 2).ok());  // the healthy instance (still on the shared engine)
+  ExpectDoubled(h, 2, 2, {1, 2}, 1);
+  int errors = 0, ready = 0;
+  for (const InstanceStatus& s : h.scheduler->Instances()) {
+    errors += s.state == InstanceState::kError;
+    ready += s.state == InstanceState::kReady || s.state == InstanceState::kBusy;
+  }
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(ready, 1);
+  EXPECT_EQ(recreator.calls, 0);
+}
+
+TEST(ModelSchedulerInstanceTest, QueuedJobsFailWhenTheLastInstanceLeavesService) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  Harness h(Recovering(clock, 1, recreator.Factory()));
+  h.model.Fail(absl::InternalError("engine fault"));
+  ASSERT_TRUE(h.HoldWorker());
+  ASSERT_TRUE(h.scheduler->Submit(h.Job(1, 1)).ok());  // waits behind job 0
+  h.model.Open();
+  ASSERT_TRUE(h.results.WaitFor(2));
+  EXPECT_EQ(ErrorCodeOf(h.results.Get(0).status()), "INTERNAL");
+  EXPECT_EQ(ErrorCodeOf(h.results.Get(1).status()), "MODEL_NOT_READY");
+  EXPECT_EQ(h.model.calls(), 1);  // job 1 never reached the engine
+}
+
+TEST(ModelSchedulerInstanceTest, BadRequestsDoNotCountAgainstTheInstance) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  Harness h(Recovering(clock, 1, recreator.Factory()));
+  h.model.Fail(absl::InvalidArgumentError("input x has the wrong shape"));
+  EXPECT_EQ(RunJob(h, 1, 1).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Eventually([&] { return h.scheduler->Instances()[0].runs == 1; }));
+  EXPECT_EQ(StateOf(*h.scheduler), InstanceState::kReady);
+  EXPECT_EQ(h.scheduler->Instances()[0].failures, 0);
+  EXPECT_FALSE(IsEngineFault(absl::DeadlineExceededError("x")));
+  EXPECT_TRUE(IsEngineFault(absl::ResourceExhaustedError("out of device memory")));
+}
+
+TEST(ModelSchedulerInstanceTest, WithoutARecreateTheInstanceReturnsToItsEngine) {
+  FakeMonotonicClock clock;
+  Harness h(Recovering(clock, 1, nullptr));
+  h.model.Fail(absl::InternalError("transient"));
+  EXPECT_EQ(ErrorCodeOf(RunJob(h, 1, 1)), "INTERNAL");
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kError; }));
+  h.model.Fail(absl::OkStatus());
+  clock.Advance(milliseconds(1000));
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kReady; }));
+  ASSERT_TRUE(RunJob(h, 2, 2).ok());
+  EXPECT_EQ(h.model.calls(), 2);  // the same engine
+}
+
+TEST(ModelSchedulerInstanceTest, DestroyingDuringTheBackOffDoesNotWaitForIt) {
+  FakeMonotonicClock clock;
+  Recreator recreator;
+  auto h = std::make_unique<Harness>(Recovering(clock, 1, recreator.Factory()));
+  h->model.Fail(absl::InternalError("engine fault"));
+  EXPECT_EQ(ErrorCodeOf(RunJob(*h, 1, 1)), "INTERNAL");
+  ASSERT_TRUE(Eventually([&] { return StateOf(*h->scheduler) == InstanceState::kError; }));
+  h.reset();  // the fake clock never reaches the end of the back-off
+  EXPECT_EQ(recreator.calls, 0);
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "api/admin_authenticator.h"
 #include "api/app/token_authenticator.h"
 #include "api/routes.h"
+#include "api/system/metrics_handlers.h"
 #include "auth/admin_auth_service.h"
 #include "auth/jwt_codec.h"
 #include "auth/login_throttle.h"
@@ -14,10 +16,12 @@
 #include "auth/secret_file.h"
 #include "auth/user_service.h"
 #include "common/clock.h"
+#include "common/errors.h"
 #include "common/file_util.h"
 #include "common/readiness.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "config/config_fields.h"
 #include "engines/builtin_engines.h"
 #include "http/http_server.h"
 #include "inference/async_requests.h"
@@ -43,6 +47,83 @@ void LoadAsset(const std::string& dir, const char* name, std::string* out) {
     spdlog::warn("asset {}/{} not found; its route answers 404", dir, name);
   }
 }
+
+// The main listener's options, its live part as of `live`.
+http::HttpServer::Options ServerOptionsFrom(const Config& config,
+                                            http::HttpServer::LiveSettings live) {
+  const ServerConfig& s = config.server;
+  http::HttpServer::Options o;
+  o.host = s.host;
+  o.port = s.port;
+  o.io_threads = s.io_threads;
+  o.handler_threads = s.workers;
+  o.work_threads = s.inference_workers;
+  o.long_threads = s.workers;
+  o.max_connections = static_cast<size_t>(s.max_connections);
+  o.max_app_in_flight = static_cast<size_t>(config.request.max_in_flight);
+  o.max_app_in_flight_bytes = static_cast<size_t>(config.request.max_in_flight_mb) << 20;
+  o.max_header_bytes = static_cast<size_t>(s.max_header_kb) * 1024;
+  o.read_timeout = std::chrono::seconds(s.read_timeout_s);
+  o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
+  o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
+  o.access_log = live.access_log;
+  o.json_logs = s.log_format == "json";
+  o.trusted_proxies = std::move(live.trusted_proxies);
+  if (s.tls.enabled) {
+    o.tls_cert_file = s.tls.cert_file;
+    o.tls_key_file = s.tls.key_file;
+  }
+  return o;
+}
+
+// The metrics listener: the main one's limits, timeouts, TLS and logging on
+// its own address, with a thread of each kind; the main listener handles the signals.
+http::HttpServer::Options MetricsServerOptions(const http::HttpServer::Options& main,
+                                               const config_fields::ListenAddress& at) {
+  http::HttpServer::Options o = main;
+  o.host = at.host;
+  o.port = at.port;
+  o.io_threads = 1;
+  o.handler_threads = 1;
+  o.work_threads = 1;
+  o.long_threads = 1;
+  o.max_connections = std::min<size_t>(main.max_connections, 64);
+  o.handle_signals = false;
+  o.on_drain_timeout = nullptr;
+  return o;
+}
+
+std::string UrlOf(const http::HttpServer::Options& o, int port) {
+  const bool v6 = o.host.find(':') != std::string::npos;
+  return StrCat(o.tls_cert_file.empty() ? "http" : "https", "://", v6 ? "[" : "", o.host,
+                v6 ? "]" : "", ":", port);
+}
+
+// A server running on a thread of its own until Stop (or destruction), which
+// shuts it down gracefully and waits for it.
+class BackgroundServer {
+ public:
+  explicit BackgroundServer(http::HttpServer* server) : server_(server) {
+    thread_ = std::thread([server] {
+      if (absl::Status st = server->Run(); !st.ok()) {
+        spdlog::error("metrics listener: {}", st.ToString());
+      }
+    });
+  }
+  ~BackgroundServer() { Stop(); }
+  BackgroundServer(const BackgroundServer&) = delete;
+  BackgroundServer& operator=(const BackgroundServer&) = delete;
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    server_->Shutdown();
+    thread_.join();
+  }
+
+ private:
+  http::HttpServer* server_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -75,6 +156,9 @@ struct Application::Components {
   std::string spool_dir;
   api::StaticAssets assets;
   std::unique_ptr<http::Router> router;
+  // metrics.listen: GET /metrics on a listener of its own (null: on the main one).
+  std::unique_ptr<http::Router> metrics_router;
+  config_fields::ListenAddress metrics_listen;
   int live_subscription = 0;
 };
 
@@ -197,6 +281,17 @@ absl::Status Application::BuildAppServices(Components* c, int cores) {
 
 absl::Status Application::BuildRouter(Components* c) {
   const Config& config = c->config;
+  // metrics.listen: /metrics moves to a listener of its own (the main one answers 404).
+  const bool own_listener = config.metrics.enabled && !config.metrics.listen.empty();
+  if (own_listener) {
+    auto at = config_fields::ParseListenAddress(config.metrics.listen);
+    if (!at.ok()) {
+      return FieldValidationError(
+          "metrics.listen", StrCat("config key 'metrics.listen': ", ToStd(at.status().message())));
+    }
+    c->metrics_listen = *std::move(at);
+    c->metrics_router = api::BuildMetricsRouter(c->metrics.get(), config.metrics.token);
+  }
   api::AppDeps app;
   app.inference = c->inference.get();
   app.async = c->async.get();
@@ -207,10 +302,18 @@ absl::Status Application::BuildRouter(Components* c) {
   app.audit = c->db.get();
   app.users = c->users.get();
   app.clock = &c->clock;
-  api::SystemDeps system{c->auth.get(),       &c->readiness,          &c->clock,
-                         c->started_at,       config.server.data_dir, c->engines->Names(),
-                         &c->assets,          c->runtime.get(),       c->db.get(),
-                         c->log_writer.get(), config.metrics.enabled, c->metrics.get(),
+  api::SystemDeps system{c->auth.get(),
+                         &c->readiness,
+                         &c->clock,
+                         c->started_at,
+                         config.server.data_dir,
+                         c->engines->Names(),
+                         &c->assets,
+                         c->runtime.get(),
+                         c->db.get(),
+                         c->log_writer.get(),
+                         config.metrics.enabled && !own_listener,
+                         c->metrics.get(),
                          config.metrics.token};
   api::ModelRoutesOptions model_routes;
   model_routes.spool_dir = c->spool_dir;
@@ -231,42 +334,44 @@ absl::Status Application::BuildRouter(Components* c) {
 }
 
 absl::Status Application::Serve() {
-  const ServerConfig& s = c_->config.server;
-  http::HttpServer::Options o;
-  o.host = s.host;
-  o.port = s.port;
-  o.io_threads = s.io_threads;
-  o.handler_threads = s.workers;
-  o.work_threads = s.inference_workers;
-  o.long_threads = s.workers;
-  o.max_connections = static_cast<size_t>(s.max_connections);
-  o.max_app_in_flight = static_cast<size_t>(c_->config.request.max_in_flight);
-  o.max_app_in_flight_bytes = static_cast<size_t>(c_->config.request.max_in_flight_mb) << 20;
-  o.max_header_bytes = static_cast<size_t>(s.max_header_kb) * 1024;
-  o.read_timeout = std::chrono::seconds(s.read_timeout_s);
-  o.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
-  o.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout_s);
+  const std::shared_ptr<const Config> now = c_->runtime->Current();  // live keys may have moved
+  ASSIGN_OR_RETURN(http::HttpServer::LiveSettings live, HttpLiveSettingsFrom(*now));
+  http::HttpServer::Options o = ServerOptionsFrom(c_->config, std::move(live));
   o.upload_dir = c_->spool_dir;
   o.on_drain_timeout = [this] {
     const size_t n = c_->serving->CancelQueued();
     spdlog::warn("shutdown: {} queued inference(s) answered 503", n);
   };
-  const std::shared_ptr<const Config> now = c_->runtime->Current();  // live keys may have moved
-  ASSIGN_OR_RETURN(http::HttpServer::LiveSettings live, HttpLiveSettingsFrom(*now));
-  o.access_log = live.access_log;
-  o.json_logs = s.log_format == "json";
-  o.trusted_proxies = std::move(live.trusted_proxies);
-  if (s.tls.enabled) {
-    o.tls_cert_file = s.tls.cert_file;
-    o.tls_key_file = s.tls.key_file;
-  }
   c_->models->RemoveOrphanFiles();  // before any upload can be in flight
   ASSIGN_OR_RETURN(auto server, http::HttpServer::Create(o, c_->router.get()));
-  http::HttpServer* http = server.get();
-  const int subscription = c_->runtime->Subscribe([http](const Config& next) {
-    auto settings = HttpLiveSettingsFrom(next);  // validated before it was published
-    if (settings.ok()) http->UpdateLiveSettings(*std::move(settings));
-  });
+  std::unique_ptr<http::HttpServer> metrics_server;
+  if (c_->metrics_router != nullptr) {
+    const http::HttpServer::Options mo = MetricsServerOptions(o, c_->metrics_listen);
+    auto created = http::HttpServer::Create(mo, c_->metrics_router.get());
+    if (!created.ok()) {
+      return FieldValidationError("metrics.listen", StrCat("config key 'metrics.listen': ",
+                                                           ToStd(created.status().message())));
+    }
+    metrics_server = *std::move(created);
+    spdlog::info("cinfer metrics listening on {}", UrlOf(mo, metrics_server->port()));
+  }
+  const int subscription = c_->runtime->Subscribe(
+      [http = server.get(), metrics_http = metrics_server.get()](const Config& next) {
+        auto settings = HttpLiveSettingsFrom(next);  // validated before it was published
+        if (!settings.ok()) return;
+        if (metrics_http != nullptr) metrics_http->UpdateLiveSettings(*settings);
+        http->UpdateLiveSettings(*std::move(settings));
+      });
+  absl::Status served = ServeUntilStopped(server.get(), metrics_server.get());
+  c_->runtime->Unsubscribe(subscription);
+  RETURN_IF_ERROR(served);
+  spdlog::info("cinfer stopped");
+  return absl::OkStatus();
+}
+
+absl::Status Application::ServeUntilStopped(http::HttpServer* server,
+                                            http::HttpServer* metrics_server) {
+  const ServerConfig& s = c_->config.server;
   if (auto code = c_->auth->pending_setup_code()) {
     spdlog::warn("no administrator yet: first-run setup code is {} (also in {}/setup-code)", *code,
                  s.data_dir);
@@ -279,14 +384,15 @@ absl::Status Application::Serve() {
     spdlog::info("published models restored");
   });
   c_->readiness.MarkStarted();
+  // Scrapes go on while the main listener drains; it stops after it.
+  std::optional<BackgroundServer> metrics;
+  if (metrics_server != nullptr) metrics.emplace(metrics_server);
   spdlog::info("cinfer listening on {}://{}:{}", s.tls.enabled ? "https" : "http", s.host,
                server->port());
   absl::Status served = server->Run();
-  c_->runtime->Unsubscribe(subscription);
+  if (metrics.has_value()) metrics->Stop();
   restore.join();
-  RETURN_IF_ERROR(served);
-  spdlog::info("cinfer stopped");
-  return absl::OkStatus();
+  return served;
 }
 
 }  // namespace cinfer

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "config/runtime_config.h"
+#include "http/http_server.h"
 #include "http/router.h"
 
 namespace cinfer {
@@ -39,6 +40,9 @@ class Application {
   // Inference, async requests, API tokens and users.
   static absl::Status BuildAppServices(Components* c, int cores);
   static absl::Status BuildRouter(Components* c);  // the routes and their authenticators
+  // The rest of Serve: starts the metrics listener (if any) and serves until the
+  // main listener stops, then stops the metrics listener.
+  absl::Status ServeUntilStopped(http::HttpServer* server, http::HttpServer* metrics_server);
   std::unique_ptr<Components> c_;
 };
 

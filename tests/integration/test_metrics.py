@@ -102,7 +102,14 @@ def test_counters_move_by_exactly_what_was_sent(served):
     assert value(after, "cinfer_model_load_duration_seconds_count", model_id=mid) == 1
     assert value(after, "cinfer_model_queue_depth", **model) == 0
     assert value(after, "cinfer_model_in_flight", **model) == 0
-    assert value(after, "cinfer_model_instances", **model) >= 1
+    # Every planned instance is ready (idle), none in the other states.
+    states = {i["state"]: v for i, v in series(after, "cinfer_model_instances", **model)}
+    assert set(states) == {"initialising", "ready", "busy", "error", "recovering", "stopped"}
+    assert states["ready"] >= 1
+    assert sum(states.values()) == states["ready"]
+    assert value(after, "cinfer_model_instance_failures_total", **model) == 0
+    assert value(after, "cinfer_model_instance_recoveries_total", **model) == 0
+    assert value(after, "cinfer_model_degraded", **model) == 0
     info = series(after, "cinfer_model_info", model_id=mid)
     assert [(i["model"], i["status"], v) for i, v in info] == [("metrics-float", "published", 1)]
 

@@ -155,6 +155,14 @@ def check_serving(m, version, what="model"):
     assert is_number(sv["load_ms"]) and sv["load_ms"] >= 0, (
         f"{what}: serving.load_ms {sv['load_ms']!r}")
     assert isinstance(sv["devices"], list), f"{what}: serving.devices {sv['devices']!r}"
+    # One engine instance per planned worker, each in service with no faults.
+    inst = sv["instances"]
+    assert [i["id"] for i in inst] == list(range(sv["plan"]["instances"])), (
+        f"{what}: serving.instances {inst!r}")
+    for i in inst:
+        assert i["state"] in ("ready", "busy"), f"{what}: instance {i!r}"
+        assert i["failures"] == 0 and i["recoveries"] == 0 and i["last_error"] is None, (
+            f"{what}: instance {i!r}")
 
 
 def check_published(m, version, what="model"):

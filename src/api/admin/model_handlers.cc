@@ -62,10 +62,29 @@ nlohmann::json VersionJson(const ModelVersionRecord& v, bool full) {
   return j;
 }
 
+// Each engine instance's state and counters (design §6.3).
+nlohmann::json InstancesJson(const std::vector<InstanceStatus>& instances) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const InstanceStatus& i : instances) {
+    out.push_back({{"id", i.id},
+                   {"state", InstanceStateName(i.state)},
+                   {"runs", i.runs},
+                   {"failures", i.failures},
+                   {"consecutive_failures", i.consecutive_failures},
+                   {"recoveries", i.recoveries},
+                   {"last_error", i.last_error.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(i.last_error)}});
+  }
+  return out;
+}
+
 nlohmann::json ServingJson(const std::shared_ptr<const ServedModel>& s) {
   if (s == nullptr) return nullptr;
+  const std::vector<InstanceStatus> instances =
+      s->scheduler != nullptr ? s->scheduler->Instances() : std::vector<InstanceStatus>{};
   return {{"version", s->version},
-          {"state", "ready"},
+          {"state", ServingStateName(*s)},
+          {"instances", InstancesJson(instances)},
           {"in_flight", s->in_flight.load()},
           {"loaded_at", s->loaded_at},
           {"load_ms", s->load_ms},

@@ -33,4 +33,13 @@ void AddMetricsRoute(const Metrics* metrics, std::string token, std::vector<http
        }});
 }
 
+std::unique_ptr<http::Router> BuildMetricsRouter(Metrics* metrics, std::string token) {
+  std::vector<http::Route> routes;
+  AddMetricsRoute(metrics, std::move(token), routes);
+  // Scrapes carry no body; no authenticators: the token check is the handler's.
+  return std::make_unique<http::Router>(std::move(routes),
+                                        std::map<http::AuthScope, http::Authenticator*>{},
+                                        /*default_max_body_bytes=*/1024, metrics);
+}
+
 }  // namespace cinfer::api

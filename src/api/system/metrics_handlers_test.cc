@@ -72,5 +72,47 @@ TEST_F(MetricsHandlersTest, AScrapeTokenIsRequiredWhenConfigured) {
   EXPECT_THAT(r.body, HasSubstr("route=\"/metrics\",status=\"401\"} 3\n"));
 }
 
+http::Request MakeRequest(std::string method, std::string path,
+                          std::map<std::string, std::string> headers = {}) {
+  http::Request req;
+  req.method = std::move(method);
+  req.path = std::move(path);
+  req.request_id = "r2";
+  req.headers = std::move(headers);
+  return req;
+}
+
+TEST(MetricsRouterTest, ServesOnlyTheMetricsRoute) {
+  Metrics metrics;
+  std::unique_ptr<http::Router> router = BuildMetricsRouter(&metrics, "");
+  ASSERT_EQ(router->routes().size(), 1u);
+  for (const char* path : {"/health/live", "/", "/api/v1/models", "/metrics/x"}) {
+    http::Request req = MakeRequest("GET", path);
+    const http::Response r = router->Handle(req);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_THAT(r.content_type, HasSubstr("json")) << path;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "NOT_FOUND") << path;
+  }
+  http::Request post = MakeRequest("POST", "/metrics");
+  EXPECT_EQ(router->Handle(post).status, 405);
+  http::Request get = MakeRequest("GET", "/metrics");
+  const http::Response r = router->Handle(get);
+  ASSERT_EQ(r.status, 200);
+  // Its answers are counted like the main router's.
+  EXPECT_THAT(r.body, HasSubstr("route=\"unmatched\",status=\"404\"} 4\n"));
+  EXPECT_THAT(r.body, HasSubstr("route=\"unmatched\",status=\"405\"} 1\n"));
+}
+
+TEST(MetricsRouterTest, KeepsTheScrapeToken) {
+  Metrics metrics;
+  std::unique_ptr<http::Router> router = BuildMetricsRouter(&metrics, "listener-token");
+  http::Request bare = MakeRequest("GET", "/metrics");
+  EXPECT_EQ(router->Handle(bare).status, 401);
+  http::Request wrong = MakeRequest("GET", "/metrics", {{"authorization", "Bearer other"}});
+  EXPECT_EQ(router->Handle(wrong).status, 401);
+  http::Request good = MakeRequest("GET", "/metrics", {{"authorization", "Bearer listener-token"}});
+  EXPECT_EQ(router->Handle(good).status, 200);
+}
+
 }  // namespace
 }  // namespace cinfer::api
