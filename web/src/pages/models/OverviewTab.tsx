@@ -1,9 +1,9 @@
 // The detail page's Overview: IO schema, serving state and the last 24 h of stats.
-import { Col, Descriptions, Empty, Row, Statistic, Table, Typography } from 'antd';
+import { Col, Descriptions, Empty, Row, Statistic, Table, Tag, Typography } from 'antd';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import dayjs from 'dayjs';
-import { getStats, type Model, type TensorSpec } from './types';
+import { getStats, type EngineInstance, type Model, type TensorSpec } from './types';
 import { errorMessage } from './serverErrors';
 
 function shapeText(shape: number[] | null): string {
@@ -28,13 +28,49 @@ function TensorTable({ title, specs }: { title: string; specs: TensorSpec[] }) {
   );
 }
 
+const STATE_COLORS: Record<string, string> = {
+  ready: 'green', busy: 'blue', degraded: 'orange', recovering: 'orange', initialising: 'default',
+  error: 'red', unavailable: 'red', stopped: 'default',
+};
+
+function StateTag({ state }: { state: string }) {
+  const { t } = useTranslation('models');
+  return <Tag color={STATE_COLORS[state] ?? 'default'}>{t(`state.${state}`, { defaultValue: state })}</Tag>;
+}
+
+// Each engine instance's state and counters; its last error on hover.
+function Instances({ instances }: { instances: EngineInstance[] }) {
+  const { t } = useTranslation('models');
+  return (
+    <Table<EngineInstance>
+      size="small"
+      rowKey="id"
+      pagination={false}
+      dataSource={instances}
+      data-testid="serving-instances"
+      columns={[
+        { title: t('instances.id'), dataIndex: 'id', key: 'id' },
+        {
+          title: t('instances.state'), dataIndex: 'state', key: 'state',
+          render: (state: string, row) => <span title={row.last_error ?? undefined}><StateTag state={state} /></span>,
+        },
+        { title: t('instances.runs'), dataIndex: 'runs', key: 'runs' },
+        { title: t('instances.failures'), dataIndex: 'failures', key: 'failures' },
+        { title: t('instances.recoveries'), dataIndex: 'recoveries', key: 'recoveries' },
+        { title: t('instances.lastError'), dataIndex: 'last_error', key: 'last_error', render: (e: string | null) => e ?? '—' },
+      ]}
+    />
+  );
+}
+
 function Serving({ model }: { model: Model }) {
   const { t } = useTranslation('models');
   const s = model.serving;
   if (!s) return <Typography.Text type="secondary">{t('overview.notServed')}</Typography.Text>;
   return (
+    <>
     <Descriptions size="small" column={{ xs: 1, md: 3 }} data-testid="model-serving">
-      <Descriptions.Item label={t('overview.state')}>{s.state}</Descriptions.Item>
+      <Descriptions.Item label={t('overview.state')}><span data-testid="serving-state"><StateTag state={s.state} /></span></Descriptions.Item>
       <Descriptions.Item label={t('overview.version')}>{s.version}</Descriptions.Item>
       <Descriptions.Item label={t('overview.inFlight')}>{s.in_flight}</Descriptions.Item>
       <Descriptions.Item label={t('overview.loadedAt')}>{dayjs(s.loaded_at).format('YYYY-MM-DD HH:mm:ss')}</Descriptions.Item>
@@ -49,6 +85,8 @@ function Serving({ model }: { model: Model }) {
       )}
       {s.fallback_reason && <Descriptions.Item label={t('overview.fallback')}>{s.fallback_reason}</Descriptions.Item>}
     </Descriptions>
+    {s.instances && s.instances.length > 0 && <Instances instances={s.instances} />}
+    </>
   );
 }
 

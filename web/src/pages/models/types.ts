@@ -39,9 +39,21 @@ export interface ModelVersionDetail extends ModelVersion {
   config: ModelConfig;
   compatibility?: VersionCompatibility | null;
 }
+// One engine instance (worker) of the served version (design §6.3).
+export interface EngineInstance {
+  id: number;
+  state: 'initialising' | 'ready' | 'busy' | 'error' | 'recovering' | 'stopped';
+  runs: number;
+  failures: number;
+  consecutive_failures: number;
+  recoveries: number;
+  last_error: string | null;
+}
 export interface Serving {
   version: number;
-  state: string;
+  // degraded: some instances are out of service; unavailable: none serves
+  state: 'ready' | 'degraded' | 'unavailable';
+  instances?: EngineInstance[];
   in_flight: number;
   loaded_at: string;
   load_ms: number;
