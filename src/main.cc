@@ -144,6 +144,23 @@ int ResetPassword(const std::string& config_path, const std::string& username) {
   return 0;
 }
 
+int Backup(const std::string& config_path, const std::string& output_dir) {
+  auto config = LoadRuntimeOrReport(config_path);
+  if (config == nullptr) return 2;
+  auto backup = BackupDataDir(*config->Current(), output_dir);
+  if (!backup.ok()) {
+    std::cerr << "cinfer: backup failed: " << backup.status().message() << "\n";
+    return 1;
+  }
+  nlohmann::json summary = {{"output", backup->output},
+                            {"files", backup->files},
+                            {"bytes", backup->bytes},
+                            {"db_pages", backup->db_pages},
+                            {"ms", backup->ms}};
+  std::cout << summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace cinfer
 
@@ -158,6 +175,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string config_path;
   std::string username;
+  std::string output_dir;
 
   auto* serve = app.add_subcommand("serve", "Start the HTTP server");
   serve->add_option("-c,--config", config_path, "YAML configuration file");
@@ -171,6 +189,10 @@ int main(int argc, char** argv) {
       "reset-password", "Set an admin's password (read from stdin) and revoke its sessions");
   reset->add_option("-u,--username", username, "The admin's username")->required();
   reset->add_option("-c,--config", config_path, "YAML configuration file");
+  auto* backup = admin->add_subcommand(
+      "backup", "Copy the database, model files and secrets into a new directory, while serving");
+  backup->add_option("-o,--output", output_dir, "A new or empty directory")->required();
+  backup->add_option("-c,--config", config_path, "YAML configuration file");
 
   auto model_command = cinfer::cli::AddModelCommands(
       app, [](const std::string& path) { return cinfer::LoadOrReport(path); },
@@ -181,6 +203,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return cinfer::Serve(config_path);
   if (routes->parsed()) return cinfer::Routes();
   if (reset->parsed()) return cinfer::ResetPassword(config_path, username);
+  if (backup->parsed()) return cinfer::Backup(config_path, output_dir);
   std::cout << "cinfer " << CINFER_VERSION << " (" << CINFER_GIT_COMMIT << ", " << CINFER_BUILD_TYPE
             << ")\n";
   return 0;

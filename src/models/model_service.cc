@@ -118,6 +118,11 @@ absl::StatusOr<nlohmann::json> ModelService::ValidateFile(const ModelUpload& up,
   return report;
 }
 
+std::string ModelService::VersionFile(const ModelVersionRecord& v) const {
+  return StrCat(options_.models_dir, "/", v.model_id, "/v", v.version, "/",
+                std::filesystem::path(v.file_path).filename().string());
+}
+
 absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id, int64_t version,
                                                     const ModelUpload& up,
                                                     const nlohmann::json& report) {
@@ -234,17 +239,17 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
                                                                        const ModelVersionRecord& v,
                                                                        bool warm_up) {
   const auto t0 = std::chrono::steady_clock::now();
+  const std::string file = VersionFile(v);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(v.file_path, ec)) {
-    return LoadFailed(
-        StrCat("the model file of version ", v.version, " is missing (", v.file_path, ")"));
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return LoadFailed(StrCat("the model file of version ", v.version, " is missing (", file, ")"));
   }
   auto config = ParseModelConfigText(v.config);
   if (!config.ok()) return LoadFailed(StrCat("stored config: ", config.status().message()));
   auto engine = engines_->Get(m.engine);
   if (!engine.ok()) return LoadFailed(ToStd(engine.status().message()));
   const ServingPlan plan = PlanServing(*config, options_.cores);
-  auto loaded = LoadEngine(**engine, v.file_path, *config, plan, warm_up);
+  auto loaded = LoadEngine(**engine, file, *config, plan, warm_up);
   if (!loaded.ok()) return loaded.status();
   // A version's last handle can go away on one of its own workers (a request that
   // finished after an unpublish or a switch): it is then destroyed on a thread of its
@@ -270,7 +275,7 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
     so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);
     // An instance taken out of service gets an engine of its own, loaded and
     // warmed up like this one (the engine registry outlives served versions).
-    so.recreate = [engine = *engine, path = v.file_path, config = served->config, plan] {
+    so.recreate = [engine = *engine, path = file, config = served->config, plan] {
       return LoadEngine(*engine, path, config, plan, /*warm_up=*/true);
     };
     served->scheduler = std::make_unique<ModelScheduler>(so, served->model.get());

@@ -172,6 +172,10 @@ class ModelService {
   absl::StatusOr<ModelVersionRecord> FindVersion(std::string_view id, int64_t version);
   // Loads `v` with its config: the file, the engine, warm-up and one test
   // inference. MODEL_LOAD_FAILED with the reason.
+  // Where version `v`'s file is now: its file name (model.onnx, model.pt) in
+  // <models_dir>/<id>/v<version>/, whatever directory the row recorded, so a
+  // data directory restored or moved to another path still serves its models.
+  std::string VersionFile(const ModelVersionRecord& v) const;
   absl::StatusOr<std::shared_ptr<ServedModel>> LoadVersion(const ModelRecord& m,
                                                            const ModelVersionRecord& v,
                                                            bool warm_up);
