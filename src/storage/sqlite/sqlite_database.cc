@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "storage/migrations/sqlite_migrations.h"
@@ -64,11 +66,32 @@ absl::Status SqliteDatabase::Exec(std::string_view sql) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// FAILED_PRECONDITION when `db` has migrations this binary does not know: a newer
+// release wrote it, and running on would misread it.
+absl::Status RefuseNewerSchema(sqlite3* db) {
+  int known = 0;
+  for (const Migration& m : SqliteMigrations()) known = std::max(known, m.version);
+  ASSIGN_OR_RETURN(Statement q, Statement::Prepare(
+                                    db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  const int64_t applied = row ? q.ColumnInt(0) : 0;
+  if (applied <= known) return absl::OkStatus();
+  return absl::FailedPreconditionError(StrCat(
+      "the database schema is at migration ", applied, ", newer than this cinfer knows (", known,
+      "): it was written by a newer release. Run that release, or restore the "
+      "backup taken before the upgrade (docs/DEPLOY.md)"));
+}
+
+}  // namespace
+
 absl::Status SqliteDatabase::Migrate() {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))"));
+  RETURN_IF_ERROR(RefuseNewerSchema(db_));
   for (const Migration& m : SqliteMigrations()) {
     absl::Status st = InTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
       ASSIGN_OR_RETURN(

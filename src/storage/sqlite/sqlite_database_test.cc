@@ -47,6 +47,24 @@ TEST_F(SqliteDatabaseTest, MigrationsApplyOnceAndReopen) {
   sqlite3_close(raw);
 }
 
+// A database a newer release migrated further (a downgrade) is refused, not misread.
+TEST_F(SqliteDatabaseTest, ASchemaNewerThanThisReleaseIsRefused) {
+  Open().reset();
+  const int next = SqliteMigrations().back().version + 1;
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("cinfer.db").c_str(), &raw), SQLITE_OK);
+  const std::string insert = fmt::format(
+      "INSERT INTO schema_migrations (version, name) VALUES ({}, 'from the future')", next);
+  ASSERT_EQ(sqlite3_exec(raw, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto db = SqliteDatabase::Open({.path = dir_.File("cinfer.db")});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find(fmt::format("at migration {}, newer", next)),
+            std::string_view::npos)
+      << db.status();
+}
+
 TEST_F(SqliteDatabaseTest, FirstAdminIsCreatedExactlyOnce) {
   auto db = Open();
   EXPECT_FALSE(*db->HasAdmin());
