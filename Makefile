@@ -13,6 +13,7 @@ JOBS       ?= $(shell nproc)
 PYTEST_JOBS ?= $(JOBS)
 
 .PHONY: all deps console console-test build run test e2e test-slow unit integration asan tsan thread-safety fuzz fuzz-deps fuzz-build \
+        deploy-lint test-deploy \
         fuzz-merge format format-check clean
 
 all: build
@@ -81,7 +82,8 @@ asan: deps $(ASAN_DIR)/build.ninja
 TSAN_SUITES := ModelSchedulerTest ConcatRowsTest SplitRowsTest ServingRegistryTest \
                TokenServiceTest TokenStateTest SlidingWindowTest UsageRecorderTest \
                InferenceLogWriterTest AsyncRequestsTest RuntimeConfigTest DecodeBudgetTest \
-               LoginThrottleTest RepeatFilterTest StatementCacheTest ModelLifecycleTest
+               LoginThrottleTest RepeatFilterTest StatementCacheTest ModelLifecycleTest \
+               ModelSchedulerInstanceTest ModelSchedulerClockTest
 empty :=
 space := $(empty) $(empty)
 TSAN_TESTS := $(subst $(space),:,$(addsuffix .*,$(strip $(TSAN_SUITES))))
@@ -99,6 +101,23 @@ tsan: deps $(TSAN_DIR)/build.ninja
 # that sees a lock, from the build's compile commands; parsing only.
 thread-safety: build
 	JOBS=$(JOBS) python3 scripts/check_thread_safety.py $(BUILD_DIR)
+
+# The Helm chart and the compose file (docs/DEPLOY.md): helm v3.22.0 built from source with
+# Go into third_party/helm (minutes the first time, then cached), lint + render + checks of
+# every security setting, and the compose/Prometheus/Grafana files checked together.
+deploy-lint: build
+	@scripts/install-helm.sh
+	CINFER_BIN=$(CURDIR)/$(BUILD_DIR)/cinfer $(PYTEST) -q tests/deploy/test_helm.py tests/deploy/test_compose.py
+
+# The container image under Podman (docs/DEPLOY.md): Podman when missing, the image (a
+# debootstrap base the first time; the build stage compiles cinfer and the console, with
+# ccache and npm caches kept between builds), then the container test. Run by .ci/run after
+# `make test`, not inside it: uncached it takes ~20 minutes on 2 idle cores.
+DEPLOY_IMAGE ?= localhost/cinfer:$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+test-deploy: deps
+	deploy/install-podman.sh
+	CINFER_IMAGE=$(DEPLOY_IMAGE) deploy/build-image.sh
+	CINFER_IMAGE=$(DEPLOY_IMAGE) $(PYTEST) -q tests/deploy/test_container.py
 
 # libFuzzer (clang, docs/FUZZING.md): each target runs FUZZ_SECONDS on a scratch corpus.
 fuzz-deps:
@@ -126,10 +145,11 @@ test: build
 	$(MAKE) --no-print-directory console-test; t2=$$(date +%s); \
 	$(MAKE) --no-print-directory integration; t3=$$(date +%s); \
 	$(MAKE) --no-print-directory e2e; t4=$$(date +%s); \
+	$(MAKE) --no-print-directory deploy-lint; t7=$$(date +%s); \
 	$(MAKE) --no-print-directory asan; t5=$$(date +%s); \
 	$(MAKE) --no-print-directory tsan; t6=$$(date +%s); \
 	echo "make test: unit $$((ta - t0)) s, thread-safety $$((t1 - ta)) s, console $$((t2 - t1)) s, integration $$((t3 - t2)) s," \
-	     "e2e $$((t4 - t3)) s, asan $$((t5 - t4)) s, tsan $$((t6 - t5)) s"; \
+	     "e2e $$((t4 - t3)) s, deploy-lint $$((t7 - t4)) s, asan $$((t5 - t7)) s, tsan $$((t6 - t5)) s"; \
 	echo "make test: all suites passed"
 
 format:

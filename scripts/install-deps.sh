@@ -10,6 +10,8 @@
 # Idempotent: a second run takes a few seconds.
 # With --fuzz (make fuzz): only the Debian packages, plus libFuzzer
 # (libclang-rt-14-dev), and ONNX Runtime (the build needs it to configure).
+# With --build-only (deploy/Containerfile): only the Debian packages that compiling the
+# server and the console needs, ONNX Runtime and Redoc; no test tools, venv or samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -25,6 +27,17 @@ APT_PACKAGES=(
 
 FUZZ=0
 [ "${1:-}" = "--fuzz" ] && { FUZZ=1; APT_PACKAGES+=(libclang-rt-14-dev); }
+BUILD_ONLY=0
+if [ "${1:-}" = "--build-only" ]; then
+  BUILD_ONLY=1
+  APT_PACKAGES=(
+    build-essential cmake ninja-build ccache pkg-config git ca-certificates nodejs npm
+    libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+    libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
+    prometheus-cpp-dev libicu-dev
+    libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
+  )
+fi
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
@@ -110,6 +123,7 @@ install_apt
 install_onnxruntime
 if [ "$FUZZ" -eq 1 ]; then log "done (fuzz)"; exit 0; fi
 install_redoc
+if [ "$BUILD_ONLY" -eq 1 ]; then log "done (build only)"; exit 0; fi
 install_venv
 "$ROOT/scripts/fetch-sample-models.sh"
 "$ROOT/scripts/fetch-sample-images.sh"
