@@ -43,6 +43,7 @@ Needs: bash bench/setup-peer.sh (bench/.venv-peer and wrk), build/cinfer,
 models/samples (scripts/fetch-sample-models.sh) and models/samples/images
 (scripts/fetch-sample-images.sh), requests and Pillow in .venv.
 Writes bench/results/peer_bench-<date>.json unless --out says otherwise.
+PEER_BENCH_CINFER_SET=KEY=VALUE,... adds CINFER_* settings to the cinfer servers (A/B runs).
 """
 import argparse
 import datetime
@@ -210,6 +211,10 @@ class Cinfer:
                          "CINFER_REQUEST__TIMEOUT_MS": "60000"}
         if queue_size is not None:  # admission: the per-model queue bound
             self.settings["CINFER_REQUEST__QUEUE_SIZE"] = str(queue_size)
+        # More settings for an A/B run, e.g. PEER_BENCH_CINFER_SET=CINFER_METRICS__ENABLED=false
+        for item in filter(None, os.environ.get("PEER_BENCH_CINFER_SET", "").split(",")):
+            key, _, value = item.partition("=")
+            self.settings[key.strip()] = value.strip()
         env.update(self.settings)
         self.log = open(self.dir / "server.log", "wb")
         self.proc = subprocess.Popen([CINFER, "serve"], env=env, stdout=self.log,
