@@ -28,7 +28,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 
-from conftest import (API, CLS_CONFIG, HTTP_TIMEOUT_S, bearer,  # noqa: E402
+from conftest import (API, CLS_CONFIG, HttpClient, bearer,  # noqa: E402
                       create_api_token, free_port, make_admin, token_headers)
 from test_inference_api import (check_classes, check_result, png,  # noqa: E402
                                 scores_by_index, text_line)
@@ -59,7 +59,7 @@ def podman(*args, check=True, timeout=300, **kw):
     return r
 
 
-class Container:
+class Container(HttpClient):
     """A cinfer container with the Server interface the integration helpers use
     (url, get/post/request, setup, login_token, app_headers)."""
 
@@ -105,18 +105,6 @@ class Container:
                 last = repr(e)
             time.sleep(0.5)
         pytest.fail(f"/health/ready not 200 within {timeout} s ({last}):\n{self.logs()}")
-
-    def get(self, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.get(self.url + path, **kw)
-
-    def post(self, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.post(self.url + path, **kw)
-
-    def request(self, method, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.request(method, self.url + path, **kw)
 
     def setup_code(self):
         deadline = time.monotonic() + 10

@@ -171,7 +171,23 @@ def db_query(data_dir, sql, params=()):
 # server process wrapper
 # --------------------------------------------------------------------------
 
-class Server:
+class HttpClient:
+    """get/post/request against `self.url`, with the tests' default timeout."""
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT_S)
+        return requests.get(self.url + path, **kw)
+
+    def post(self, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT_S)
+        return requests.post(self.url + path, **kw)
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT_S)
+        return requests.request(method, self.url + path, **kw)
+
+
+class Server(HttpClient):
     """host: the listen address (server.host). "::" listens dual-stack; the
     helpers then connect over IPv4 (127.0.0.1), so the server sees the peer
     ::ffff:127.0.0.1. url_via(host) builds a URL over another address."""
@@ -304,19 +320,6 @@ class Server:
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
-
-    # -- http helpers -----------------------------------------------------
-    def get(self, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.get(self.url + path, **kw)
-
-    def post(self, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.post(self.url + path, **kw)
-
-    def request(self, method, path, **kw):
-        kw.setdefault("timeout", HTTP_TIMEOUT_S)
-        return requests.request(method, self.url + path, **kw)
 
     # -- cinfer specifics -------------------------------------------------
     def setup_code(self):
@@ -522,3 +525,14 @@ def pytest_configure(config):
     # 2-core machine would blur.
     config.addinivalue_line(
         "markers", "serial: asserts wall-clock limits; run without other workers")
+
+
+def self_signed_cert(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl): (cert.pem, key.pem) paths."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    return cert, key

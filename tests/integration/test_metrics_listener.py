@@ -15,10 +15,8 @@ import pytest
 import requests
 
 from conftest import (API, CINFER_BIN, assert_error, base_env, bearer, free_port, make_admin,
-                      require_binary)
-
-parser = pytest.importorskip("prometheus_client.parser",
-                             reason="prometheus_client is required (tests/requirements.txt)")
+                      require_binary, self_signed_cert)
+from test_metrics import samples  # skips this module too without prometheus_client
 
 SETUP = f"{API}/system/setup"
 CONFIG = f"{API}/system/config"
@@ -50,15 +48,6 @@ def with_listener(server_factory, host="127.0.0.1", **env):
 
 def metrics_url(host, port):
     return f"http://{host}:{port}/metrics"
-
-
-def samples(text):
-    """{(name, frozenset(labels.items())): value} of every sample."""
-    out = {}
-    for family in parser.text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, frozenset(s.labels.items()))] = s.value
-    return out
 
 
 def requests_total(found, route, status, method="GET"):
@@ -216,12 +205,7 @@ def test_the_key_applies_after_a_restart(server_factory):
 
 def test_the_listener_uses_the_servers_tls(tmp_path):
     require_binary()
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+    cert, key = self_signed_cert(tmp_path)
     port = free_port()
     mport = other_free_port(port)
     env = base_env()

@@ -8,18 +8,13 @@ import time
 import pytest
 import requests
 
-from conftest import CINFER_BIN, base_env, free_port, require_binary
+from conftest import CINFER_BIN, base_env, free_port, require_binary, self_signed_cert
 
 
 @pytest.fixture
 def tls_server(tmp_path):
     require_binary()
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+    cert, key = self_signed_cert(tmp_path)
     port = free_port()
     env = base_env()
     env.update({
