@@ -273,6 +273,7 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ModelService::LoadVersion(const Mod
     so.max_queue = queue_size_.load();
     so.max_batch_size = served->config.max_batch_size;
     so.max_queue_delay = std::chrono::microseconds(served->config.max_queue_delay_us);
+    so.name = StrCat("model ", m.id, " version ", v.version);
     // An instance taken out of service gets an engine of its own, loaded and
     // warmed up like this one (the engine registry outlives served versions).
     so.recreate = [engine = *engine, path = file, config = served->config, plan] {

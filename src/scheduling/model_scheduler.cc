@@ -365,8 +365,8 @@ void ModelScheduler::Record(int instance, const std::optional<absl::Status>& eng
     SetState(instance, InstanceState::kReady);
     return;
   }
-  spdlog::warn("engine instance {} failed {} times in a row ({}): taken out of service", instance,
-               s.consecutive_failures, s.last_error);
+  spdlog::warn("{}: engine instance {} failed {} times in a row ({}): taken out of service",
+               options_.name, instance, s.consecutive_failures, s.last_error);
   Recover(instance);
 }
 
@@ -399,15 +399,15 @@ void ModelScheduler::Recover(int instance) {
       ++s.recoveries;
       s.consecutive_failures = 0;
       SetState(instance, InstanceState::kReady);
-      spdlog::info("engine instance {} recovered", instance);
+      spdlog::info("{}: engine instance {} recovered", options_.name, instance);
       return;
     }
     s.last_error = StrCat("recreating the engine: ", fresh.status().message());
     SetState(instance, InstanceState::kError);
     backoff = std::min(backoff * 2, options_.recovery_backoff_max);
     until = clock_->Now() + backoff;
-    spdlog::warn("engine instance {}: {} (next attempt in {} ms)", instance, s.last_error,
-                 backoff.count());
+    spdlog::warn("{}: engine instance {}: {} (next attempt in {} ms)", options_.name, instance,
+                 s.last_error, backoff.count());
   }
 }
 

@@ -111,6 +111,8 @@ class ModelScheduler {
     // The steady time the scheduler reads and waits on; must outlive it.
     // Null: the scheduler's own SteadyClock.
     const MonotonicClock* clock = nullptr;
+    // Names the model in log lines, e.g. "model 3f2a… version 2".
+    std::string name = "model";
     // Engine faults in a row that take an instance out of service (>= 1).
     int failure_threshold = 3;
     // The wait before an instance's first recreation attempt; doubled after

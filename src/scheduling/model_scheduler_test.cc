@@ -752,7 +752,8 @@ TEST(ModelSchedulerInstanceTest, FailedRecreationsBackOffExponentiallyUpToTheCap
   ASSERT_TRUE(Eventually([&] { return StateOf(*h.scheduler) == InstanceState::kError; }));
   // Attempts at 1 s, then 1 + 2 = 3 s, then 3 + 3 (capped from 4) = 6 s, then 6 + 3 = 9 s.
   const std::pair<int, int> steps[] = {{1000, 1}, {2000, 2}, {3000, 3}, {3000, 4}};
-  for (const auto& [wait, calls] : steps) {
+  for (const auto& step : steps) {
+    const int wait = step.first, calls = step.second;  // clang 14: no captured bindings
     clock.Advance(milliseconds(wait - 1));
     std::this_thread::sleep_for(milliseconds(20));
     EXPECT_EQ(recreator.calls, calls - 1) << "after " << wait - 1 << " ms";
