@@ -72,7 +72,8 @@ HOST_CA=${CINFER_BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 log "building $IMAGE from $BASE"
 start=$(date +%s)
 nice podman build --format docker --layers -f deploy/Containerfile \
-  --build-arg "BASE_IMAGE=$BASE" --build-arg "CINFER_VERSION=$VERSION" "${secret[@]}" \
+  --build-arg "BASE_IMAGE=$BASE" --build-arg "CINFER_VERSION=$VERSION" \
+  --build-arg "CINFER_GIT_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "${secret[@]}" \
   -t "$IMAGE" -t localhost/cinfer:latest .
 log "built $IMAGE in $(( $(date +%s) - start )) s, size $(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)"
 

@@ -170,6 +170,19 @@ def test_image_config(image):
     print(f"\n{image}: {cfg['Size'] / 2**20:.0f} MiB")
 
 
+def test_version_names_the_commit_it_was_built_from(image):
+    # The build context has no .git: build-image.sh passes the commit as a build argument.
+    out = podman("run", "--rm", "--read-only", image, "version").stdout
+    assert out.startswith("cinfer "), out
+    commit = out.split("(", 1)[1].split(",", 1)[0]
+    assert commit != "unknown" and all(c in "0123456789abcdef" for c in commit), out
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                          capture_output=True, text=True).stdout.strip()
+    tag = image.rsplit(":", 1)[-1]  # make test-deploy tags with `git describe` of HEAD
+    if head and tag.split("-")[0] == head:
+        assert commit == head, (out, head)
+
+
 def test_runs_unprivileged_on_a_read_only_root(container):
     assert container.inspect("{{.HostConfig.ReadonlyRootfs}}") == "true"
     status = container.exec("cat", "/proc/1/status").stdout
