@@ -31,7 +31,8 @@ class InstanceMetrics {
   void Add(const Labels& labels, const ModelScheduler& scheduler) {
     std::map<InstanceState, int> by_state;
     int64_t failures = 0, recoveries = 0;
-    for (const InstanceStatus& i : scheduler.Instances()) {
+    const std::vector<InstanceStatus> instances = scheduler.Instances();  // one snapshot
+    for (const InstanceStatus& i : instances) {
       ++by_state[i.state];
       failures += i.failures;
       recoveries += i.recoveries;
@@ -43,8 +44,7 @@ class InstanceMetrics {
     }
     failures_.samples.push_back({labels, static_cast<double>(failures)});
     recoveries_.samples.push_back({labels, static_cast<double>(recoveries)});
-    const int serving = scheduler.serving();
-    degraded_.samples.push_back({labels, serving < scheduler.instances() ? 1.0 : 0.0});
+    degraded_.samples.push_back({labels, ServingStateOf(instances) == "ready" ? 0.0 : 1.0});
   }
   void MoveTo(std::vector<MetricSnapshot>& out) {
     out.push_back(std::move(states_));

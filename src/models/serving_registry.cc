@@ -13,9 +13,7 @@ ServedModel::~ServedModel() {
 
 std::string_view ServingStateName(const ServedModel& m) {
   if (m.scheduler == nullptr) return "ready";
-  const int serving = m.scheduler->serving();
-  if (serving == 0) return "unavailable";
-  return serving < m.scheduler->instances() ? "degraded" : "ready";
+  return ServingStateOf(m.scheduler->Instances());
 }
 
 ServingRegistry::ServingRegistry() : snapshot_(std::make_shared<const Map>()) {}

@@ -48,8 +48,8 @@ struct ServedModel {
   ~ServedModel();
 };
 
-// "ready" while every engine instance of `m` serves, "degraded" while some
-// are out of service (error or recovering), "unavailable" while none serves.
+// ServingStateOf the instances of `m` ("ready" for a version loaded without a
+// scheduler).
 std::string_view ServingStateName(const ServedModel& m);
 
 // Counts a request against a served version while it runs.

@@ -169,6 +169,15 @@ std::string_view InstanceStateName(InstanceState state) {
   return "unknown";
 }
 
+std::string_view ServingStateOf(const std::vector<InstanceStatus>& instances) {
+  const auto out = std::count_if(instances.begin(), instances.end(), [](const InstanceStatus& i) {
+    return i.state == InstanceState::kError || i.state == InstanceState::kRecovering ||
+           i.state == InstanceState::kStopped;
+  });
+  if (out == 0) return "ready";
+  return out < static_cast<std::ptrdiff_t>(instances.size()) ? "degraded" : "unavailable";
+}
+
 bool IsEngineFault(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInternal:

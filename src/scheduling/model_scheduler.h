@@ -75,6 +75,11 @@ struct InstanceStatus {
   std::string last_error;            // the last fault or failed recreation
 };
 
+// A served version's state from one snapshot of its instances: "ready" while
+// every instance serves (initialising, ready or busy), "degraded" while some
+// are out of service (error or recovering), "unavailable" while none serves.
+std::string_view ServingStateOf(const std::vector<InstanceStatus>& instances);
+
 // An engine fault: the engine call failed for a reason that is not the
 // request's (INTERNAL, UNKNOWN, DATA_LOSS, RESOURCE_EXHAUSTED, UNAVAILABLE,
 // ABORTED — and exceptions, which become INTERNAL). Bad inputs are not.
@@ -143,9 +148,8 @@ class ModelScheduler {
   int64_t running() const;
   // Every instance's state and counters, by id.
   std::vector<InstanceStatus> Instances() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Instances in service (initialising, ready or busy), and all of them.
+  // Instances in service (initialising, ready or busy).
   int serving() const ABSL_LOCKS_EXCLUDED(mu_);
-  int instances() const { return static_cast<int>(workers_.size()); }
   // True on one of this scheduler's worker threads (where it must not be destroyed).
   bool OnWorkerThread() const;
   // True with dynamic batching (jobs then cannot use `prepare`).

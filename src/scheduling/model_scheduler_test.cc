@@ -785,6 +785,7 @@ TEST(ModelSchedulerInstanceTest, TheOtherInstancesServeWhileOneRecovers) {
   }
   EXPECT_EQ(errors, 1);
   EXPECT_EQ(ready, 1);
+  EXPECT_EQ(ServingStateOf(h.scheduler->Instances()), "degraded");
   EXPECT_EQ(recreator.calls, 0);
 }
 

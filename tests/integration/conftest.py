@@ -527,6 +527,29 @@ def pytest_configure(config):
         "markers", "serial: asserts wall-clock limits; run without other workers")
 
 
+def ipv6_loopback():
+    """True when this machine can bind ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def tls_env(tmp_path, port, cert, key):
+    """base_env() for a server on `port` with a data dir under tmp_path, serving HTTPS."""
+    env = base_env()
+    env.update({
+        "CINFER_SERVER__PORT": str(port),
+        "CINFER_SERVER__DATA_DIR": str(tmp_path / "data"),
+        "CINFER_SERVER__TLS__ENABLED": "true",
+        "CINFER_SERVER__TLS__CERT_FILE": str(cert),
+        "CINFER_SERVER__TLS__KEY_FILE": str(key),
+    })
+    return env
+
+
 def self_signed_cert(tmp_path):
     """A self-signed certificate for 127.0.0.1 (openssl): (cert.pem, key.pem) paths."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

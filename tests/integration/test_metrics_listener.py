@@ -14,8 +14,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import (API, CINFER_BIN, assert_error, base_env, bearer, free_port, make_admin,
-                      require_binary, self_signed_cert)
+from conftest import (API, CINFER_BIN, assert_error, bearer, free_port, make_admin,
+                      ipv6_loopback, require_binary, self_signed_cert, tls_env)
 from test_metrics import samples  # skips this module too without prometheus_client
 
 SETUP = f"{API}/system/setup"
@@ -127,15 +127,6 @@ def test_the_listener_stops_with_the_server(server_factory):
     assert refused("127.0.0.1", mport)
 
 
-def ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback")
 def test_an_ipv6_listener(server_factory):
     s, mport = with_listener(server_factory, host="::1")
@@ -208,15 +199,8 @@ def test_the_listener_uses_the_servers_tls(tmp_path):
     cert, key = self_signed_cert(tmp_path)
     port = free_port()
     mport = other_free_port(port)
-    env = base_env()
-    env.update({
-        "CINFER_SERVER__PORT": str(port),
-        "CINFER_SERVER__DATA_DIR": str(tmp_path / "data"),
-        "CINFER_SERVER__TLS__ENABLED": "true",
-        "CINFER_SERVER__TLS__CERT_FILE": str(cert),
-        "CINFER_SERVER__TLS__KEY_FILE": str(key),
-        "CINFER_METRICS__LISTEN": f"127.0.0.1:{mport}",
-    })
+    env = tls_env(tmp_path, port, cert, key)
+    env["CINFER_METRICS__LISTEN"] = f"127.0.0.1:{mport}"
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([CINFER_BIN, "serve"], env=env, stdout=log,

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from conftest import CINFER_BIN, base_env, free_port, require_binary, self_signed_cert
+from conftest import CINFER_BIN, free_port, require_binary, self_signed_cert, tls_env
 
 
 @pytest.fixture
@@ -16,14 +16,7 @@ def tls_server(tmp_path):
     require_binary()
     cert, key = self_signed_cert(tmp_path)
     port = free_port()
-    env = base_env()
-    env.update({
-        "CINFER_SERVER__PORT": str(port),
-        "CINFER_SERVER__DATA_DIR": str(tmp_path / "data"),
-        "CINFER_SERVER__TLS__ENABLED": "true",
-        "CINFER_SERVER__TLS__CERT_FILE": str(cert),
-        "CINFER_SERVER__TLS__KEY_FILE": str(key),
-    })
+    env = tls_env(tmp_path, port, cert, key)
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen([CINFER_BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"https://127.0.0.1:{port}"

@@ -37,7 +37,6 @@ import json
 import math
 import re
 import secrets
-import socket
 import sqlite3
 import struct
 import threading
@@ -51,7 +50,7 @@ import requests
 
 from conftest import (API, TOKENS, TOKEN_RE, Server, assert_error, bearer,
                       create_api_token, db_query, get_api_token,
-                      make_admin, token_headers)
+                      ipv6_loopback, make_admin, token_headers)
 from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
 from test_models_api import TINY_ONNX, admin_identity, need, upload_ok
 
@@ -383,15 +382,6 @@ def main(tmp_path_factory):
 
 
 EDGE_ENV = {"CINFER_SERVER__TRUSTED_PROXIES": "127.0.0.1/32", "CINFER_SERVER__WORKERS": "8", "CINFER_SERVER__INFERENCE_WORKERS": "8"}
-
-
-def ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")

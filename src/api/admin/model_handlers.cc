@@ -83,7 +83,7 @@ nlohmann::json ServingJson(const std::shared_ptr<const ServedModel>& s) {
   const std::vector<InstanceStatus> instances =
       s->scheduler != nullptr ? s->scheduler->Instances() : std::vector<InstanceStatus>{};
   return {{"version", s->version},
-          {"state", ServingStateName(*s)},
+          {"state", ServingStateOf(instances)},
           {"instances", InstancesJson(instances)},
           {"in_flight", s->in_flight.load()},
           {"loaded_at", s->loaded_at},
