@@ -257,6 +257,17 @@ def test_console_scenario(server, new_page, out_dir):
     expect(page.get_by_test_id("model-status")).to_have_attribute("data-status", "published",
                                                                  timeout=120_000)
     expect(page.get_by_test_id("model-status")).to_have_text("Published")
+    # The Overview shows the serving state and every engine instance, all ready.
+    page.reload()
+    expect(page.get_by_test_id("serving-state")).to_have_text("ready")
+    instances = page.get_by_test_id("serving-instances")
+    expect(instances).to_be_visible()
+    rows = instances.locator("tbody tr.ant-table-row")
+    assert rows.count() >= 1
+    for i in range(rows.count()):
+        expect(rows.nth(i)).to_contain_text("ready")
+    instances.scroll_into_view_if_needed()
+    shot(page, out_dir, "06b-model-serving-instances")
 
     # 6. A token, its value shown once.
     page.get_by_role("menuitem", name="Tokens").click()
