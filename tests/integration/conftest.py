@@ -247,6 +247,17 @@ class Server(HttpClient):
         except OSError:
             return ""
 
+    def log_text_with(self, needle, timeout=10.0):
+        """The log once `needle` is in it (or after `timeout`). A request's access
+        line is written after its response has left, so a client can hold the answer
+        a moment before the line exists."""
+        deadline = time.monotonic() + timeout
+        text = self.log_text()
+        while needle not in text and time.monotonic() < deadline:
+            time.sleep(0.02)
+            text = self.log_text()
+        return text
+
     # -- lifecycle --------------------------------------------------------
     def start(self, timeout=START_TIMEOUT_S):
         require_binary()

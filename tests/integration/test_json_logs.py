@@ -42,6 +42,7 @@ def test_json_log_lines_carry_the_request_fields(server_factory):
                      headers={"Authorization": "Bearer cinfer_" + "z" * 40})
     assert refused.status_code == 401
 
+    s.log_text_with(refused.headers["X-Request-ID"])
     lines = json_lines(s)
     assert len(lines) >= 10
     for line in lines:

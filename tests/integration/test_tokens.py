@@ -1359,7 +1359,7 @@ def test_forwarded_for_from_trusted_and_untrusted_peers(edge):
     ok(r, 200, "inference through the trusted proxy")
     row = _log_row(edge, t["id"], r.headers["X-Request-ID"])
     assert row["client_ip"] == "203.0.113.77", f"inference log client_ip: {row}"
-    log = s.log_text()
+    log = s.log_text_with(r.headers["X-Request-ID"])
     assert "203.0.113.77" in log, "the access log does not show the forwarded client"
     assert_values_absent(log, edge.values, "the edge server log")
 
