@@ -3,6 +3,8 @@
 #  - Debian packages (only the missing ones; apt-get update only when needed)
 #  - ONNX Runtime 1.29.0 headers + library from the npm package
 #    com.github.asus4.onnxruntime@0.4.9 into third_party/onnxruntime (sha256 checked)
+#  - the OpenVINO 2026.4.1 C++ runtime (headers, CMake config, libs: CPU plugin, IR, ONNX
+#    and Paddle frontends, TBB) from the PyPI wheel into third_party/openvino (sha256 checked)
 #  - the Redoc bundle for /docs from the npm package redoc@2.5.1 (sha256 checked)
 #  - a Python venv for the test tools under .venv
 #  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
@@ -23,6 +25,7 @@ APT_PACKAGES=(
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev prometheus-cpp-dev sqlite3 libicu-dev strace chromium fonts-noto-cjk
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
+  libarchive-dev
 )
 
 FUZZ=0
@@ -31,11 +34,12 @@ BUILD_ONLY=0
 if [ "${1:-}" = "--build-only" ]; then
   BUILD_ONLY=1
   APT_PACKAGES=(
-    build-essential cmake ninja-build ccache pkg-config git ca-certificates nodejs npm
+    build-essential cmake ninja-build ccache pkg-config git ca-certificates nodejs npm python3-pip
     libboost-dev libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
     libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
     prometheus-cpp-dev libicu-dev
     libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
+    libarchive-dev
   )
 fi
 
@@ -91,6 +95,32 @@ install_onnxruntime() {
   echo "$ORT_VERSION_STAMP" > "$dir/.stamp"
 }
 
+# The wheel is only an archive here: its openvino/{cmake,include,libs} are the C++ runtime
+# (the CMake config expects <prefix>/libs, so the folder keeps that name). The Intel GPU/NPU
+# plugins and the frontends nobody links are left out.
+OV_WHEEL="openvino-2026.4.1-22982-cp311-cp311-manylinux_2_28_x86_64.whl"
+OV_SHA256=2d22b1da03f7caf74df30e9f6417d0ab2f637e4a38e08e1dcd294d2c37407aaf
+install_openvino() {
+  local dir=$ROOT/third_party/openvino
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$OV_WHEEL" ]; then
+    log "OpenVINO: present"; return
+  fi
+  log "fetching OpenVINO ($OV_WHEEL, ~60 MB)"
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp \
+    -d "$tmp" "openvino==2026.4.1"
+  echo "$OV_SHA256  $tmp/$OV_WHEEL" | sha256sum -c --quiet - || { log "sha256 mismatch for $OV_WHEEL"; exit 1; }
+  (cd "$tmp" && python3 -m zipfile -e "$OV_WHEEL" wheel)
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp -r "$tmp/wheel/openvino/cmake" "$tmp/wheel/openvino/include" "$tmp/wheel/openvino/libs" "$dir/"
+  rm -f "$dir"/libs/libopenvino_intel_{gpu,npu}_plugin.so "$dir/libs/libopenvino_jax_frontend.so.2641" \
+    "$dir/libs/cache.json"
+  echo "$OV_WHEEL" > "$dir/.stamp"
+}
+
 REDOC_SPEC="redoc@2.5.1"
 REDOC_SHA256=01ba9840ed89ca7862268d8d21892bcaa54e0fce6a62941faf12021834cd2032
 install_redoc() {
@@ -121,6 +151,7 @@ install_venv() {
 
 install_apt
 install_onnxruntime
+install_openvino
 if [ "$FUZZ" -eq 1 ]; then log "done (fuzz)"; exit 0; fi
 install_redoc
 if [ "$BUILD_ONLY" -eq 1 ]; then log "done (build only)"; exit 0; fi

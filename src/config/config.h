@@ -58,12 +58,21 @@ struct OpenCvEngineConfig {
   bool enabled = true;
 };
 
+struct OpenVinoEngineConfig {
+  bool enabled = true;
+  int threads = 0;                           // 0: OpenVINO's default (the cores)
+  std::string performance_hint = "latency";  // latency | throughput
+  int streams = 0;                           // CPU streams; 0: sized from the hint and the cores
+};
+
 struct EnginesConfig {
   std::string default_engine = "onnx";
   OnnxEngineConfig onnx;
   TensorRtEngineConfig tensorrt;
   PytorchEngineConfig pytorch;
   OpenCvEngineConfig opencv;
+  OpenVinoEngineConfig openvino;
+  std::string plugin_dir;  // engine plugins; empty: <folder of the cinfer binary>/engines
 };
 
 struct ModelsConfig {

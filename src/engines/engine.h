@@ -26,6 +26,11 @@ struct LoadOptions {
   // False when several instances share the cores: intra-op threads block
   // instead of spinning (engines without such threads ignore it).
   bool allow_spinning = true;
+  // OpenVINO: "latency" | "throughput" (empty: the engine's configured default), and
+  // the number of CPU streams (0: sized by the engine from the cores and the hint).
+  // Other engines ignore both.
+  std::string performance_hint = "";
+  int streams = 0;
 };
 
 class LoadedModel {

@@ -11,6 +11,31 @@ void EngineRegistry::Add(std::unique_ptr<Engine> engine, std::vector<ModelFormat
   entries_.push_back({std::move(engine), std::move(formats)});
 }
 
+void EngineRegistry::AddPlugin(std::unique_ptr<PluginEngine> engine,
+                               std::vector<ModelFormat> formats) {
+  const PluginEngine* plugin = engine.get();
+  entries_.push_back({std::move(engine), std::move(formats), plugin});
+}
+
+bool EngineRegistry::Unavailable(const Entry& e) const {
+  return e.plugin != nullptr && e.plugin->status().state == PluginEngine::State::kUnavailable;
+}
+
+std::vector<EngineRegistry::EngineInfo> EngineRegistry::Describe() const {
+  std::vector<EngineInfo> out;
+  for (const auto& e : entries_) {
+    EngineInfo info{std::string(e.engine->name()), {}, "loaded", ""};
+    for (ModelFormat f : e.formats) info.formats.emplace_back(ModelFormatName(f));
+    if (e.plugin != nullptr) {
+      PluginEngine::Status st = e.plugin->status();
+      info.state = PluginStateName(st.state);
+      info.reason = std::move(st.reason);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 std::vector<std::string> EngineRegistry::Names() const {
   std::vector<std::string> names;
   for (const auto& e : entries_) names.emplace_back(e.engine->name());
@@ -29,8 +54,9 @@ absl::StatusOr<const Engine*> EngineRegistry::Select(ModelFormat format,
                                                      std::string_view requested) const {
   if (format == ModelFormat::kUnknown) {
     return ValidationError(
-        "the file is not a model this server reads (expected an ONNX model or a TorchScript "
-        "archive; empty, truncated or random files are refused)");
+        "the file is not a model this server reads (expected an ONNX model, a TorchScript "
+        "archive, an OpenVINO IR or a PaddlePaddle inference model; empty, truncated or random "
+        "files are refused)");
   }
   for (const auto& e : entries_) {
     const bool reads = std::find(e.formats.begin(), e.formats.end(), format) != e.formats.end();
@@ -41,7 +67,7 @@ absl::StatusOr<const Engine*> EngineRegistry::Select(ModelFormat format,
       }
       return e.engine.get();
     }
-    if (requested.empty() && reads) return e.engine.get();
+    if (requested.empty() && reads && !Unavailable(e)) return e.engine.get();
   }
   if (!requested.empty()) return Get(requested).status();
   return ValidationError(

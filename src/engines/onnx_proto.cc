@@ -1,5 +1,6 @@
 #include "engines/onnx_proto.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/status_macros.h"
@@ -199,58 +200,78 @@ absl::StatusOr<std::string> FixValueInfo(std::string_view value_info, const Shap
 
 }  // namespace
 
+absl::Status ReadField(std::string_view data, size_t* pos, WireField* field) {
+  const size_t start = *pos;
+  uint64_t tag = 0;
+  if (!ReadVarint(data, pos, &tag)) return Malformed("truncated tag");
+  WireField f;
+  f.number = static_cast<uint32_t>(tag >> 3);
+  f.wire_type = static_cast<int>(tag & 7);
+  if (f.number == 0) return Malformed("field number 0");
+  switch (f.wire_type) {
+    case 0:
+      if (!ReadVarint(data, pos, &f.varint)) return Malformed("truncated varint");
+      break;
+    case 1:
+      if (data.size() - *pos < 8) return Malformed("truncated fixed64");
+      *pos += 8;
+      break;
+    case 5:
+      if (data.size() - *pos < 4) return Malformed("truncated fixed32");
+      *pos += 4;
+      break;
+    case 2: {
+      uint64_t len = 0;
+      if (!ReadVarint(data, pos, &len) || len > data.size() - *pos) {
+        return Malformed("length-delimited field runs past the end (truncated file?)");
+      }
+      f.bytes = data.substr(*pos, len);
+      *pos += len;
+      break;
+    }
+    default:
+      return Malformed(StrCat("unsupported wire type ", f.wire_type));
+  }
+  f.raw = data.substr(start, *pos - start);
+  *field = f;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<WireField>> ParseMessage(std::string_view data) {
   std::vector<WireField> fields;
   size_t pos = 0;
   while (pos < data.size()) {
-    const size_t start = pos;
-    uint64_t tag = 0;
-    if (!ReadVarint(data, &pos, &tag)) return Malformed("truncated tag");
     WireField f;
-    f.number = static_cast<uint32_t>(tag >> 3);
-    f.wire_type = static_cast<int>(tag & 7);
-    if (f.number == 0) return Malformed("field number 0");
-    switch (f.wire_type) {
-      case 0:
-        if (!ReadVarint(data, &pos, &f.varint)) return Malformed("truncated varint");
-        break;
-      case 1:
-        if (data.size() - pos < 8) return Malformed("truncated fixed64");
-        pos += 8;
-        break;
-      case 5:
-        if (data.size() - pos < 4) return Malformed("truncated fixed32");
-        pos += 4;
-        break;
-      case 2: {
-        uint64_t len = 0;
-        if (!ReadVarint(data, &pos, &len) || len > data.size() - pos) {
-          return Malformed("length-delimited field runs past the end (truncated file?)");
-        }
-        f.bytes = data.substr(pos, len);
-        pos += len;
-        break;
-      }
-      default:
-        return Malformed(StrCat("unsupported wire type ", f.wire_type));
-    }
-    f.raw = data.substr(start, pos - start);
+    RETURN_IF_ERROR(ReadField(data, &pos, &f));
     fields.push_back(f);
   }
   return fields;
 }
 
+bool IsWellFormedMessage(std::string_view data) {
+  size_t pos = 0;
+  WireField f;
+  while (pos < data.size()) {
+    if (!ReadField(data, &pos, &f).ok()) return false;
+  }
+  return true;
+}
+
 bool LooksLikeOnnx(std::string_view data) {
   static constexpr uint32_t kKnown[] = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25};
-  auto fields = ParseMessage(data);
-  if (!fields.ok() || fields->empty()) return false;
+  // Walked field by field: a crafted file of millions of tiny fields costs time, not memory.
   bool has_graph = false, has_ir = false;
-  for (const auto& f : *fields) {
+  std::string_view graph;
+  size_t pos = 0;
+  WireField f;
+  while (pos < data.size()) {
+    if (!ReadField(data, &pos, &f).ok()) return false;
     if (std::find(std::begin(kKnown), std::end(kKnown), f.number) == std::end(kKnown)) return false;
+    if (f.number == kModelGraph && f.wire_type == 2 && !has_graph) graph = f.bytes;
     has_graph |= f.number == kModelGraph && f.wire_type == 2;
     has_ir |= f.number == kModelIrVersion && f.wire_type == 0;
   }
-  return has_graph && has_ir && GraphOf(data).ok() && ParseMessage(*GraphOf(data)).ok();
+  return has_graph && has_ir && IsWellFormedMessage(graph);
 }
 
 absl::StatusOr<std::vector<std::string>> ExternalDataLocations(std::string_view model) {

@@ -23,8 +23,16 @@ struct WireField {
   std::string_view raw;    // the whole field, tag included
 };
 
+// Reads the field that starts at message[*pos] into *field and moves *pos past
+// it; InvalidArgument on malformed input. Allocates nothing on success, so
+// callers can walk messages of any size.
+absl::Status ReadField(std::string_view message, size_t* pos, WireField* field);
+
 // Splits one message into its fields; InvalidArgument on malformed input.
 absl::StatusOr<std::vector<WireField>> ParseMessage(std::string_view message);
+
+// True when every field of `message` is well formed (nested messages unchecked).
+bool IsWellFormedMessage(std::string_view message);
 
 // True when `data` parses as an ONNX ModelProto with a graph.
 bool LooksLikeOnnx(std::string_view data);

@@ -76,8 +76,10 @@ absl::StatusOr<ModelState> StateOf(const ModelRecord& m) {
 }
 
 absl::Status CheckEngine(const std::string& engine) {
-  if (!engine.empty() && engine != "onnxruntime" && engine != "libtorch" && engine != "opencv") {
-    return ValidationError(StrCat("unknown engine '", engine, "' (onnxruntime, libtorch, opencv)"));
+  if (!engine.empty() && engine != "onnxruntime" && engine != "openvino" && engine != "libtorch" &&
+      engine != "opencv") {
+    return ValidationError(
+        StrCat("unknown engine '", engine, "' (onnxruntime, openvino, libtorch, opencv)"));
   }
   return absl::OkStatus();
 }
@@ -126,11 +128,17 @@ std::string ModelService::VersionFile(const ModelVersionRecord& v) const {
 absl::StatusOr<std::string> ModelService::StoreFile(const std::string& model_id, int64_t version,
                                                     const ModelUpload& up,
                                                     const nlohmann::json& report) {
-  const std::string ext = report.value("format", "") == "torchscript" ? "pt" : "onnx";
   const std::string dir = StrCat(options_.models_dir, "/", model_id, "/v", version);
+  std::error_code ec;
+  if (!up.bundle_dir.empty()) {  // a model folder arranged from an archive or several parts
+    RETURN_IF_ERROR(EnsureDirectory(StrCat(options_.models_dir, "/", model_id), 0700));
+    std::filesystem::rename(up.bundle_dir, dir, ec);
+    if (ec) return absl::InternalError(StrCat("cannot store the model files: ", ec.message()));
+    return StrCat(dir, "/", std::filesystem::path(up.file_path).filename().string());
+  }
+  const std::string ext = report.value("format", "") == "torchscript" ? "pt" : "onnx";
   const std::string path = StrCat(dir, "/model.", ext);
   RETURN_IF_ERROR(EnsureDirectory(dir, 0700));
-  std::error_code ec;
   std::filesystem::rename(up.file_path, path, ec);
   if (ec) {
     std::filesystem::remove_all(dir, ec);

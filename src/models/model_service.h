@@ -40,6 +40,10 @@ struct ModelUpload {
   std::string engine;       // "" = by content
   std::string config_text;  // JSON; "" = defaults (new model) or the current config (new version)
   std::string file_path;    // the spooled file part; moved into the store on success
+  // Multi-file models (api/admin/model_upload_files.h): the staging folder holding
+  // file_path and its companions (model.xml + model.bin, ...), moved into the store
+  // whole; "" for a single file.
+  std::string bundle_dir;
   std::string original_filename;
   uint64_t size_bytes = 0;
   std::string sha256;

@@ -307,7 +307,7 @@ absl::Status Application::BuildRouter(Components* c) {
                          &c->clock,
                          c->started_at,
                          config.server.data_dir,
-                         c->engines->Names(),
+                         c->engines.get(),
                          &c->assets,
                          c->runtime.get(),
                          c->db.get(),

@@ -15,8 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool torchscript = cinfer::LooksLikeTorchScript(content);
   const bool onnx = cinfer::onnx::LooksLikeOnnx(content);
   const cinfer::ModelFormat format = cinfer::SniffModelFormat(content);
+  const bool paddle = cinfer::LooksLikePaddleProgram(content);
+  const bool ir = cinfer::LooksLikeOpenVinoIr(content);
   FUZZ_CHECK(format == (torchscript ? cinfer::ModelFormat::kTorchScript
                         : onnx      ? cinfer::ModelFormat::kOnnx
+                        : paddle    ? cinfer::ModelFormat::kPaddle
+                        : ir        ? cinfer::ModelFormat::kOpenVinoIr
                                     : cinfer::ModelFormat::kUnknown));
 
   (void)cinfer::onnx::ExternalDataLocations(content);

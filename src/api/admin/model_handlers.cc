@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "api/admin/model_upload_files.h"
 #include "api/admin_authenticator.h"
 #include "api/json_util.h"
 #include "common/errors.h"
@@ -136,37 +137,43 @@ Result ModelResponse(ModelService* models, int status, const ModelRecord& m) {
   return JsonResponse(status, ModelJson(m, versions, models->Serving(m.id)));
 }
 
+// A model in several files (IR .xml + .bin, Paddle .pdmodel + .pdiparams) and a
+// few harmless extras; more parts than this are refused.
+constexpr size_t kMaxFileParts = 8;
+
 // Parses the multipart body of a model or version upload. The spooled parts
 // stay owned by `parts` (removed by PartFiles unless moved into the store).
 absl::StatusOr<ModelUpload> ReadUpload(const ModelRoutesOptions& o, Request& req,
-                                       std::vector<http::MultipartPart>& parts) {
+                                       std::vector<http::MultipartPart>& parts,
+                                       StagedFiles& staged) {
   ASSIGN_OR_RETURN(std::string boundary,
                    http::MultipartBoundary(req.Header("content-type").value_or("")));
   http::MultipartLimits limits;
   limits.max_file_bytes = o.max_file_bytes;
   ASSIGN_OR_RETURN(parts, http::ParseMultipartFile(req.body_file, boundary, o.spool_dir, limits));
-  RETURN_IF_ERROR(http::RejectDuplicateParts(parts));
-  const http::MultipartPart* file = nullptr;
+  RETURN_IF_ERROR(http::RejectDuplicateParts(parts, {"file"}));
+  std::vector<const http::MultipartPart*> files;
   ModelUpload up;
   for (const auto& p : parts) {
-    if (p.name == "file" && p.filename.has_value()) file = &p;
+    if (p.name == "file" && p.filename.has_value()) files.push_back(&p);
     if (p.name == "name") up.name = p.value;
     if (p.name == "description") up.description = p.value;
     if (p.name == "engine") up.engine = std::string(Trim(p.value));
     if (p.name == "config") up.config_text = p.value;
   }
-  if (file == nullptr) return BadRequest("multipart part 'file' (the model file) is missing");
-  up.file_path = file->file_path;
-  up.original_filename = *file->filename;
-  up.size_bytes = file->size;
-  up.sha256 = file->sha256_hex;
+  if (files.empty()) return BadRequest("multipart part 'file' (the model file) is missing");
+  if (files.size() > kMaxFileParts) {
+    return BadRequest(StrCat("at most ", kMaxFileParts, " 'file' parts per upload"));
+  }
+  RETURN_IF_ERROR(staged.Stage(files, o.spool_dir, o.max_file_bytes, &up));
   return up;
 }
 
 Result Upload(ModelService* models, const ModelRoutesOptions& o, Request& req) {
   std::vector<http::MultipartPart> parts;
   PartFiles cleanup{&parts};
-  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts));
+  StagedFiles staged;
+  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts, staged));
   if (up.name.empty()) return BadRequest("multipart part 'name' is missing");
   ASSIGN_OR_RETURN(ModelRecord m, models->Create(up, ActorOf(req)));
   return ModelResponse(models, 201, m);
@@ -175,7 +182,8 @@ Result Upload(ModelService* models, const ModelRoutesOptions& o, Request& req) {
 Result UploadVersion(ModelService* models, const ModelRoutesOptions& o, Request& req) {
   std::vector<http::MultipartPart> parts;
   PartFiles cleanup{&parts};
-  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts));
+  StagedFiles staged;
+  ASSIGN_OR_RETURN(ModelUpload up, ReadUpload(o, req, parts, staged));
   ASSIGN_OR_RETURN(ModelVersionRecord v,
                    models->AddVersion(req.path_params["id"], up, ActorOf(req)));
   return JsonResponse(201, VersionJson(v, /*full=*/true));

@@ -80,8 +80,22 @@ Result Setup(AdminAuthService* auth, Request& req) {
                             {"created_at", admin.created_at}});
 }
 
+// `engines`: the names a model can use now (not unavailable); `engine_plugins`:
+// every engine with its formats, plugin state and why it is unavailable.
+std::pair<nlohmann::json, nlohmann::json> EnginesInfo(const EngineRegistry& registry) {
+  nlohmann::json names = nlohmann::json::array(), plugins = nlohmann::json::array();
+  for (const auto& e : registry.Describe()) {
+    if (e.state != "unavailable") names.push_back(e.name);
+    nlohmann::json p = {{"name", e.name}, {"formats", e.formats}, {"state", e.state}};
+    if (!e.reason.empty()) p["reason"] = e.reason;
+    plugins.push_back(std::move(p));
+  }
+  return {std::move(names), std::move(plugins)};
+}
+
 Result Info(const SystemDeps& d) {
   const SystemResources r = ReadSystemResources(d.data_dir);
+  auto [engines, plugins] = EnginesInfo(*d.engines);
   const auto uptime = std::chrono::duration<double>(d.clock->Now() - d.started_at).count();
   return JsonResponse(
       200,
@@ -91,7 +105,8 @@ Result Info(const SystemDeps& d) {
          {"type", CINFER_BUILD_TYPE},
          {"compiler", CINFER_COMPILER}}},
        {"uptime_s", uptime},
-       {"engines", d.engines},
+       {"engines", std::move(engines)},
+       {"engine_plugins", std::move(plugins)},
        {"config", {{"pending_restart", d.runtime->PendingRestart()}}},
        {"inference_log",
         {{"written", d.log_writer->written()}, {"dropped", d.log_writer->dropped()}}},

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/readiness.h"
 #include "config/runtime_config.h"
+#include "engines/engine_registry.h"
 #include "http/router.h"
 #include "logs/inference_log_writer.h"
 #include "storage/database.h"
@@ -32,7 +33,7 @@ struct SystemDeps {
   const Clock* clock;
   Clock::TimePoint started_at;
   std::string data_dir;
-  std::vector<std::string> engines;  // compiled in
+  const EngineRegistry* engines = nullptr;  // every engine and its plugin state
   const StaticAssets* assets;
   RuntimeConfig* runtime;  // /system/config; pending restart keys in /system/info
   AuditStore* audit;

@@ -1,0 +1,26 @@
+// The LibTorch (TorchScript) engine as a plugin (engines/engine_plugin.h).
+#include "common/status_macros.h"
+#include "engines/engine_plugin.h"
+#include "engines/libtorch/libtorch_engine.h"
+#include "engines/plugin_options.h"
+
+namespace cinfer {
+namespace {
+
+absl::StatusOr<std::unique_ptr<Engine>> CreateLibTorch(const std::string& text) {
+  ASSIGN_OR_RETURN(PluginOptions o, PluginOptions::Parse("libtorch", text));
+  LibTorchEngine::Options opts;
+  RETURN_IF_ERROR(o.Read("threads", &opts.threads));
+  ASSIGN_OR_RETURN(auto engine, LibTorchEngine::Create(opts));
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+constexpr EnginePluginApi kApi{kEnginePluginAbi, "libtorch", &CreateLibTorch};
+
+}  // namespace
+}  // namespace cinfer
+
+extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*
+cinfer_engine_plugin_v1() {
+  return &cinfer::kApi;
+}
