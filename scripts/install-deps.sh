@@ -7,7 +7,8 @@
 #    and Paddle frontends, TBB) from the PyPI wheel into third_party/openvino (sha256 checked)
 #  - the Redoc bundle for /docs from the npm package redoc@2.5.1 (sha256 checked)
 #  - a Python venv for the test tools under .venv
-#  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples
+#  - the public PP-OCR sample models (scripts/fetch-sample-models.sh) into models/samples,
+#    and their OpenVINO IR twins (scripts/make-openvino-fixtures.py) in models/samples/openvino
 #  - sample photographs from the scikit-image wheel (scripts/fetch-sample-images.sh)
 # Idempotent: a second run takes a few seconds.
 # With --fuzz (make fuzz): only the Debian packages, plus libFuzzer
@@ -157,5 +158,6 @@ install_redoc
 if [ "$BUILD_ONLY" -eq 1 ]; then log "done (build only)"; exit 0; fi
 install_venv
 "$ROOT/scripts/fetch-sample-models.sh"
+"$ROOT/.venv/bin/python" "$ROOT/scripts/make-openvino-fixtures.py"
 "$ROOT/scripts/fetch-sample-images.sh"
 log "done"

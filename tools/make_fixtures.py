@@ -26,7 +26,6 @@ import io
 import json
 import os
 import random
-import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -367,9 +366,12 @@ def make_newer_torchscript():
 # --------------------------------------------------------------------------
 
 def main():
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
+    # Only this script's own files are replaced: the Paddle fixtures
+    # (make_paddle_fixture.py, paddle_cnn*) stay.
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.iterdir():
+        if old.is_file() and not old.name.startswith("paddle_cnn"):
+            old.unlink()
 
     make_tiny_classifier()
     make_tuple_outputs()

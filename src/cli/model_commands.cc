@@ -50,6 +50,7 @@ std::unique_ptr<EngineRegistry> Registry(const Config& config, int threads) {
   if (threads > 0) {
     engines.onnx.threads = threads;
     engines.pytorch.threads = threads;
+    engines.openvino.threads = threads;
   }
   return BuildEngineRegistry(engines);
 }
@@ -156,7 +157,8 @@ absl::Status Bench(const Config& config, const Args& a) {
 
 void AddCommon(CLI::App* cmd, Args& a) {
   cmd->add_option("file", a.file, "Model file")->required();
-  cmd->add_option("--engine", a.engine, "onnxruntime | libtorch | opencv (default: by content)");
+  cmd->add_option("--engine", a.engine,
+                  "onnxruntime | openvino | libtorch | opencv (default: by content)");
   cmd->add_option("--shape", a.shapes, "NAME=d1,d2,... fixes or resolves an input's shape");
   cmd->add_option("-c,--config", a.config_path, "YAML configuration (engine settings)");
 }

@@ -133,6 +133,7 @@ TEST(ModelFormatTest, FixturesAreNeitherIrNorPaddle) {
   const std::string dir = std::string(CINFER_SOURCE_DIR) + "/tests/fixtures/models";
   int seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;  // paddle_cnn/: below
     const std::string content = ReadFileToString(entry.path().string()).value_or("");
     const ModelFormat f = SniffModelFormat(content);
     EXPECT_NE(f, ModelFormat::kPaddle) << entry.path();
@@ -144,6 +145,13 @@ TEST(ModelFormatTest, FixturesAreNeitherIrNorPaddle) {
   }
   EXPECT_GT(seen, 10);
   EXPECT_EQ(SniffModelFormat(ReadFileToString(testing::Fixture("random.bin")).value_or("")),
+            ModelFormat::kUnknown);
+  // The one Paddle fixture (tools/make_paddle_fixture.py) and its weights.
+  EXPECT_EQ(SniffModelFormat(
+                ReadFileToString(testing::Fixture("paddle_cnn/inference.pdmodel")).value_or("")),
+            ModelFormat::kPaddle);
+  EXPECT_EQ(SniffModelFormat(
+                ReadFileToString(testing::Fixture("paddle_cnn/inference.pdiparams")).value_or("")),
             ModelFormat::kUnknown);
   EXPECT_EQ(
       SniffModelFormat(ReadFileToString(testing::Fixture("tiny_classifier.onnx")).value_or("")),

@@ -387,8 +387,14 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const Json& j) {
   RETURN_IF_ERROR(ReadInt(j, "", "warmup_iterations", 0, 1000, &c.warmup_iterations));
   if (auto it = j.find("engine_options"); it != j.end()) {
     if (!it->is_object()) return Bad("engine_options", "must be an object");
-    RETURN_IF_ERROR(OnlyKnown(*it, "engine_options.", {"threads"}));
+    RETURN_IF_ERROR(OnlyKnown(*it, "engine_options.", {"threads", "performance_hint", "streams"}));
     RETURN_IF_ERROR(ReadInt(*it, "engine_options.", "threads", 0, 256, &c.threads));
+    RETURN_IF_ERROR(ReadString(*it, "engine_options.", "performance_hint", &c.performance_hint));
+    if (!c.performance_hint.empty() && c.performance_hint != "latency" &&
+        c.performance_hint != "throughput") {
+      return Bad("engine_options.performance_hint", "must be one of \"latency\", \"throughput\"");
+    }
+    RETURN_IF_ERROR(ReadInt(*it, "engine_options.", "streams", 0, 256, &c.streams));
   }
   if (auto it = j.find("dynamic_batching"); it != j.end()) {
     if (!it->is_object()) return Bad("dynamic_batching", "must be an object");
@@ -414,6 +420,14 @@ absl::StatusOr<ModelConfig> ParseModelConfigText(std::string_view text) {
   return ParseModelConfig(json);
 }
 
+// The OpenVINO keys appear only when set, so configs of other engines read as before.
+Json EngineOptionsToJson(const ModelConfig& c) {
+  Json o = {{"threads", c.threads}};
+  if (!c.performance_hint.empty()) o["performance_hint"] = c.performance_hint;
+  if (c.streams != 0) o["streams"] = c.streams;
+  return o;
+}
+
 Json ModelConfigToJson(const ModelConfig& c) {
   Json shapes = Json::object();
   for (const auto& [name, shape] : c.input_shapes) shapes[name] = shape;
@@ -421,7 +435,7 @@ Json ModelConfigToJson(const ModelConfig& c) {
           {"max_batch_size", c.max_batch_size},
           {"instances", c.instances},
           {"warmup_iterations", c.warmup_iterations},
-          {"engine_options", {{"threads", c.threads}}},
+          {"engine_options", EngineOptionsToJson(c)},
           {"dynamic_batching", {{"max_queue_delay_us", c.max_queue_delay_us}}},
           {"input", InputSpecToJson(c.input)},
           {"output", OutputSpecToJson(c.output)}};

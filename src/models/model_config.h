@@ -26,7 +26,11 @@ struct ModelConfig {
   int64_t max_batch_size = 0;                 // 0: no batching
   int64_t instances = 0;                      // 0: sized from the machine (models/serving_plan.h)
   int64_t warmup_iterations = 1;
-  int64_t threads = 0;             // engine_options.threads; 0: sized from the machine
+  int64_t threads = 0;  // engine_options.threads; 0: sized from the machine
+  // engine_options.performance_hint ("", "latency", "throughput") and .streams (0: the
+  // engine's default): OpenVINO only, other engines ignore them.
+  std::string performance_hint;
+  int64_t streams = 0;
   int64_t max_queue_delay_us = 0;  // dynamic_batching.max_queue_delay_us
   InputSpec input;                 // image preprocessing spec
   OutputSpec output;               // postprocessing spec

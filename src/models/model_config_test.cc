@@ -160,6 +160,8 @@ TEST(ModelConfigTest, ErrorsNameTheField) {
       {R"({"input_shapes": {"x": [1, -3]}})", "input_shapes.x"},
       {R"({"input_shapes": []})", "input_shapes"},
       {R"({"engine_options": {"threads": 1, "gpu": true}})", "engine_options.gpu"},
+      {R"({"engine_options": {"performance_hint": "fast"}})", "engine_options.performance_hint"},
+      {R"({"engine_options": {"streams": 1000}})", "engine_options.streams"},
       {R"({"dynamic_batching": {"max_queue_delay_us": -1}})",
        "dynamic_batching.max_queue_delay_us"},
       {R"({"input": 3})", "input"},
@@ -461,6 +463,22 @@ TEST(ModelConfigIoDefaultsTest, UnknownShapes) {
   EXPECT_EQ(empty.input.tensor, "");
   EXPECT_EQ(empty.input.layout, Layout::kNchw);
   EXPECT_FALSE(empty.input.dtype.has_value());
+}
+
+TEST(ModelConfigTest, OpenVinoEngineOptionsRoundTripOnlyWhenSet) {
+  auto plain = ParseModelConfigText(R"({"engine_options": {"threads": 2}})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(ModelConfigToJson(*plain)["engine_options"], nlohmann::json({{"threads", 2}}));
+  auto tuned = ParseModelConfigText(
+      R"({"engine_options": {"threads": 2, "performance_hint": "throughput", "streams": 2}})");
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  EXPECT_EQ(tuned->performance_hint, "throughput");
+  EXPECT_EQ(tuned->streams, 2);
+  EXPECT_EQ(ModelConfigToJson(*tuned)["engine_options"],
+            nlohmann::json({{"threads", 2}, {"performance_hint", "throughput"}, {"streams", 2}}));
+  auto again = ParseModelConfig(ModelConfigToJson(*tuned));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *tuned);
 }
 
 }  // namespace

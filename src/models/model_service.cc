@@ -49,7 +49,8 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadEngine(const Engine& engine,
                                                         const ModelConfig& config,
                                                         const ServingPlan& plan, bool warm_up) {
   auto loaded =
-      engine.Load(path, LoadOptions{config.input_shapes, plan.threads, plan.allow_spinning});
+      engine.Load(path, LoadOptions{config.input_shapes, plan.threads, plan.allow_spinning,
+                                    config.performance_hint, static_cast<int>(config.streams)});
   if (!loaded.ok()) return LoadFailed(StrCat("load: ", loaded.status().message()));
   if (!warm_up) return loaded;
   auto inputs = SyntheticInputs((*loaded)->inputs(), config.input_shapes);

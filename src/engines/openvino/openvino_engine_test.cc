@@ -224,6 +224,53 @@ INSTANTIATE_TEST_SUITE_P(
         OcrCase{"rec", "ch_PP-OCRv4_rec_infer.onnx", {-1, 3, 48, -1}, {1, 3, 48, 320}}),
     [](const ::testing::TestParamInfo<OcrCase>& info) { return std::string(info.param.label); });
 
+// The IR twins scripts/make-openvino-fixtures.py converts (install-deps) equal their
+// ONNX source under ONNX Runtime.
+TEST_P(PpOcrTest, IrConversionMatchesItsOnnxSource) {
+  const OcrCase& c = GetParam();
+  const std::string onnx = SampleModel(c.file);
+  const std::string xml =
+      SampleModel(StrCat("openvino/", fs::path(c.file).stem().string(), ".xml"));
+  if (!fs::exists(onnx) || !fs::exists(xml)) GTEST_SKIP() << "run scripts/install-deps.sh";
+  auto ort = ort_->Load(onnx, WithShape("x", c.shape));
+  auto ov = ov_->Load(xml, WithShape("x", c.shape));
+  ASSERT_TRUE(ort.ok()) << ort.status();
+  ASSERT_TRUE(ov.ok()) << ov.status();
+  ExpectSameSpecs((*ov)->outputs(), (*ort)->outputs());
+  const Tensor input = PseudoRandom("x", c.shape, 7);
+  auto want = (*ort)->Run({input});
+  auto got = (*ov)->Run({input});
+  ASSERT_TRUE(want.ok() && got.ok()) << want.status() << got.status();
+  ASSERT_EQ((*got)[0].shape, (*want)[0].shape);
+  const double diff = MaxAbsDiff((*got)[0], (*want)[0]);
+  std::printf("[ max diff ] %s IR vs ONNX Runtime: %.3g\n", c.label, diff);
+  EXPECT_LE(diff, 1e-3);
+}
+
+// The PaddlePaddle fixture (tools/make_paddle_fixture.py) through OpenVINO's Paddle
+// frontend equals Paddle's own output and its ONNX twin under ONNX Runtime (1e-4).
+TEST_F(OpenVinoEngineTest, PaddleFixtureMatchesPaddleAndItsOnnxTwin) {
+  const auto expected = ReadJson(Fixture("paddle_cnn_expected.json"));
+  const Tensor input = TensorFromJson(expected["input"], DataType::kFp32);
+  auto paddle = ov_->Load(Fixture("paddle_cnn/inference.pdmodel"), {});
+  auto twin = ort_->Load(Fixture("paddle_cnn.onnx"), {});
+  ASSERT_TRUE(paddle.ok()) << paddle.status();
+  ASSERT_TRUE(twin.ok()) << twin.status();
+  ExpectSameSpecs((*paddle)->inputs(), (*twin)->inputs());
+  ExpectSameSpecs((*paddle)->outputs(), (*twin)->outputs());
+  auto got = (*paddle)->Run({input});
+  auto onnx = (*twin)->Run({input});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(onnx.ok()) << onnx.status();
+  const Tensor want = TensorFromJson(expected["output"], DataType::kFp32);
+  ASSERT_EQ((*got)[0].shape, want.shape);
+  const double vs_paddle = MaxAbsDiff((*got)[0], want);
+  const double vs_twin = MaxAbsDiff((*got)[0], (*onnx)[0]);
+  std::printf("[ max diff ] paddle_cnn: vs Paddle %.3g, vs ONNX twin %.3g\n", vs_paddle, vs_twin);
+  EXPECT_LE(vs_paddle, 1e-4);
+  EXPECT_LE(vs_twin, 1e-4);
+}
+
 TEST_F(OpenVinoEngineTest, TinyClassifierMatchesTorchWithADynamicBatch) {
   const auto expected = ReadJson(Fixture("tiny_classifier_expected.json"));
   auto model = ov_->Load(Fixture("tiny_classifier.onnx"), {});
