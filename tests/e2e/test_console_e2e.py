@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import expect
 
 from e2e_support import (
-    ADMIN_PASS, ADMIN_USER, API, CLS_MODEL, DET_MODEL, IMAGES, TIMEOUT_MS, api_setup, bearer,
+    ADMIN_PASS, ADMIN_USER, API, CLS_MODEL, DET_MODEL, IMAGES, SAMPLES, TIMEOUT_MS, api_setup, bearer,
     check_console, make_server, ui_login)
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -89,14 +89,17 @@ def record_progress(page):
 
 
 def upload_model(page, out_dir, path, name, preset_label, task, shot_name=None):
-    """Uploads `path` from the Models page through the dialog, configured from
+    """Uploads `path` (or a list of paths: one model's files) from the Models page
+    through the dialog, configured from
     the preset `preset_label`; waits for the detail page. Returns (model id,
     progress values seen)."""
     page.get_by_test_id("model-upload").click()
     dialog = page.locator(".ant-modal:visible")
     expect(dialog.get_by_test_id("upload-name")).to_be_visible()
-    dialog.locator("input[type=file]").set_input_files(str(path))
-    expect(dialog.get_by_text(path.name)).to_be_visible()
+    paths = path if isinstance(path, list) else [path]  # a multi-file model: all at once
+    dialog.locator("input[type=file]").set_input_files([str(p) for p in paths])
+    for p in paths:
+        expect(dialog.get_by_text(p.name)).to_be_visible()
     dialog.get_by_test_id("upload-name").fill(name)
     # The preset goes into the form and the advanced JSON (a second try if the
     # click on the option got lost on a busy machine).
@@ -466,6 +469,29 @@ def test_console_headers(ready, new_page):
     assert h.get("x-content-type-options") == "nosniff", h
     expect(page.get_by_test_id("login-submit")).to_be_visible()
     assert watch.csp_violations() == [], watch.report()
+    assert watch.page_errors == [], watch.report()
+
+
+def test_upload_openvino_ir_as_two_files(ready, new_page, out_dir):
+    """An OpenVINO IR chosen as its two files (.xml + .bin) in the upload dialog becomes
+    one model, recognised by content and served by OpenVINO."""
+    xml = SAMPLES / "openvino" / "ch_ppocr_mobile_v2.0_cls_infer.xml"
+    if not xml.is_file():
+        pytest.skip("models/samples/openvino missing (scripts/install-deps.sh)")
+    weights = xml.with_name(xml.name[:-len(".xml")] + ".bin")
+    page, watch = new_page()
+    page.goto(ready.url + "/login?next=%2Fmodels")
+    ui_login(page)
+    wait_path(page, r"/models$")
+    token = admin_token(page)
+    mid, progress, cfg = upload_model(page, out_dir, [xml, weights], "ppocr-cls-ir",
+                                      "PP-OCR direction classifier", "classification",
+                                      "03c-upload-ir-two-files")
+    assert progress and progress[-1] == 100, progress
+    m = ready.get(f"{API}/models/{mid}", headers=bearer(token)).json()
+    assert m["engine"] == "openvino", m
+    v = ready.get(f"{API}/models/{mid}/versions/1", headers=bearer(token)).json()
+    assert xml.name in v["original_filename"] and weights.name in v["original_filename"], v
     assert watch.page_errors == [], watch.report()
 
 

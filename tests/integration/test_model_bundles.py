@@ -4,15 +4,18 @@ folder. Hostile archives are refused with a 4xx JSON error and leave nothing beh
 no row, nothing under <data_dir>/models or <data_dir>/tmp."""
 
 import io
-import struct
+import json
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from conftest import assert_error, bearer
-from test_models_api import MODELS, assert_no_leftovers, snapshot
+from conftest import CLS_CONFIG, REPO_ROOT, assert_error, bearer, give_app_token
+from test_inference_api import check_result, infer_png, result_ok
+from test_model_lifecycle import list_versions, ok, publish_ok, run_ok, unpublish_ok
+from test_models_api import MODELS, assert_no_leftovers, delete_model, snapshot
 
 UPLOAD_TIMEOUT_S = 120
 
@@ -155,3 +158,96 @@ def test_a_lone_ir_xml_names_its_missing_weights(admin):
     err = r.json().get("error", {})
     assert r.status_code in (400, 422) and "weights" in err.get("message", ""), r.text[:300]
     assert_no_leftovers(s, before)
+
+
+# --------------------------------------------------------------------------
+# the whole lifecycle of an OpenVINO IR and a PaddlePaddle model, uploaded as an
+# archive and as separate parts
+# --------------------------------------------------------------------------
+
+CLS_IR = REPO_ROOT / "models" / "samples" / "openvino" / "ch_ppocr_mobile_v2.0_cls_infer"
+CLS_XML, CLS_BIN = Path(f"{CLS_IR}.xml"), Path(f"{CLS_IR}.bin")
+PADDLE_DIR = REPO_ROOT / "tests" / "fixtures" / "models" / "paddle_cnn"
+PADDLE_EXPECTED = REPO_ROOT / "tests" / "fixtures" / "models" / "paddle_cnn_expected.json"
+PADDLE_CONFIG = {
+    "input_shapes": {"x": [1, 3, 32, 32]},
+    "input": {"width": 32, "height": 32, "resize": "stretch", "color": "rgb",
+              "scale": 0.00392156862745098},
+    "output": {"task": "classification", "top_k": 3, "softmax": False},
+}
+
+
+def model_files(kind):
+    if kind == "ir":
+        if not CLS_XML.is_file():
+            pytest.skip("models/samples/openvino missing (scripts/install-deps.sh)")
+        return [("cls.xml", CLS_XML.read_bytes()), ("cls.bin", CLS_BIN.read_bytes())], CLS_CONFIG
+    return [("inference.pdmodel", (PADDLE_DIR / "inference.pdmodel").read_bytes()),
+            ("inference.pdiparams", (PADDLE_DIR / "inference.pdiparams").read_bytes())], \
+        PADDLE_CONFIG
+
+
+def packed(files, packing):
+    """The upload's file parts: one archive (with a top folder, as people zip a folder)
+    or the files themselves."""
+    if packing == "zip":
+        return [("model.zip", zip_of([(f"exported/{n}", c) for n, c in files]))]
+    if packing == "tar.gz":
+        return [("model.tar.gz", tar_of([tar_file(f"exported/{n}", c) for n, c in files]
+                                        + [tar_file("exported/inference.yml", b"a: 1\n")]))]
+    return files
+
+
+def post_version(admin, mid, parts, config):
+    data = {"config": json.dumps(config)}
+    files = [("file", (fn, content, "application/octet-stream")) for fn, content in parts]
+    return admin.server.post(f"{MODELS}/{mid}/versions", data=data, files=files,
+                             headers=bearer(admin.token), timeout=UPLOAD_TIMEOUT_S)
+
+
+@pytest.mark.parametrize("kind,packing", [("ir", "zip"), ("ir", "parts"),
+                                          ("paddle", "tar.gz"), ("paddle", "parts")])
+def test_multi_file_model_lifecycle(admin, kind, packing):
+    s = admin.server
+    files, config = model_files(kind)
+    parts = packed(files, packing)
+    data = {"name": f"{kind}-{packing}", "config": json.dumps(config)}
+    r = admin.server.post(MODELS, data=data, headers=bearer(admin.token),
+                          files=[("file", (fn, c, "application/octet-stream")) for fn, c in parts],
+                          timeout=UPLOAD_TIMEOUT_S)
+    m = ok(r, 201, "upload")
+    mid = m["id"]
+    assert m["engine"] == "openvino", m  # chosen by content: IR and Paddle are OpenVINO's
+    names = ({"model.xml", "model.bin"} if kind == "ir"
+             else {"model.pdmodel", "model.pdiparams"})
+    stored = {p.name for p in (s.data_dir / "models" / mid / "v1").iterdir()}
+    assert stored == names, stored  # extras (inference.yml) dropped, canonical names
+    assert [i["name"] for i in m["io_schema"]["inputs"]] == ["x"], m["io_schema"]
+
+    # test: the Paddle model's numbers equal Paddle's own (tools/make_paddle_fixture.py)
+    if kind == "paddle":
+        exp = json.loads(PADDLE_EXPECTED.read_text())
+        one = exp["input"]["data"][:3 * 32 * 32]
+        outs = run_ok(admin, mid, 1, False, {"inputs": [
+            {"name": "x", "datatype": "FP32", "shape": [1, 3, 32, 32], "data": one}]})
+        want = exp["output"]["data"][:10]
+        assert max(abs(a - b) for a, b in zip(outs[0]["data"], want)) <= 1e-4, outs[0]
+    else:
+        run_ok(admin, mid, 1, False)
+
+    publish_ok(admin, mid, 1)
+    give_app_token(admin)
+    img = Image.new("RGB", (64, 64), (200, 30, 90))
+    body = result_ok(infer_png(s, mid, img))
+    classes = check_result(body, mid, "classification")
+    assert len(classes) == (2 if kind == "ir" else 3), classes
+
+    v2 = ok(post_version(admin, mid, parts, config), 201, "second version")
+    assert v2["version"] == 2, v2
+    versions = ok(list_versions(admin, mid), 200, "versions")
+    assert sorted(v["version"] for v in versions["items"]) == [1, 2], versions
+    assert {p.name for p in (s.data_dir / "models" / mid / "v2").iterdir()} == names
+
+    unpublish_ok(admin, mid)
+    assert delete_model(admin, mid).status_code == 204
+    assert not (s.data_dir / "models" / mid).exists()

@@ -178,10 +178,14 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> OnnxRuntimeEngine::Load(
         continue;
       }
       try {
+        // The V2 options come from ONNX Runtime with its own defaults (the V1 TensorRT
+        // struct value-initialised would set e.g. trt_max_partition_iterations to 0).
         if (ep == "CUDAExecutionProvider") {
-          so.AppendExecutionProvider_CUDA(OrtCUDAProviderOptions{});
+          Ort::CUDAProviderOptions cuda;
+          so.AppendExecutionProvider_CUDA_V2(*cuda);
         } else if (ep == "TensorrtExecutionProvider") {
-          so.AppendExecutionProvider_TensorRT(OrtTensorRTProviderOptions{});
+          Ort::TensorRTProviderOptions trt;
+          so.AppendExecutionProvider_TensorRT_V2(*trt);
         } else {
           so.AppendExecutionProvider(ep.substr(0, ep.find("ExecutionProvider")), {});
         }

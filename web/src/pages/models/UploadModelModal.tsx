@@ -1,4 +1,5 @@
-// "Upload model": the file (drag and drop), name, description, engine and config,
+// "Upload model": the file or files (drag and drop: one model file, one archive, or the
+// files of an OpenVINO IR / PaddlePaddle model), name, description, engine and config,
 // sent as one multipart request with a real progress bar; after 100 % the server
 // validates the model in its sandbox, shown as "validating…".
 import { useState } from 'react';
@@ -22,13 +23,16 @@ interface Meta {
   engine?: string;
 }
 type Phase = 'idle' | 'uploading' | 'validating';
+// One model file, one archive, or a multi-file model's parts (the server sniffs them all).
+const ACCEPT = '.onnx,.pt,.pth,.torchscript,.zip,.tar,.gz,.tgz,.xml,.bin,.pdmodel,.pdiparams,.json';
+const MAX_FILES = 8;
 
 export default function UploadModelModal({ open, onClose, onCreated }: Props) {
   const { t } = useTranslation('models');
   const { message } = App.useApp();
   const [metaForm] = Form.useForm<Meta>();
   const [configForm] = Form.useForm<ConfigFormValues>();
-  const [file, setFile] = useState<File | null>(null);
+  const [files, setFiles] = useState<File[]>([]);
   const [fileError, setFileError] = useState(false);
   // Starts from the documented defaults, written out so form and JSON agree.
   const [initial] = useState<ModelConfig>(() => formToConfig(configToForm({})));
@@ -41,7 +45,7 @@ export default function UploadModelModal({ open, onClose, onCreated }: Props) {
   const engineList = engines.data?.length ? engines.data : [...ENGINES];
 
   function chooseFile(f: File) {
-    setFile(f);
+    setFiles((prev) => [...prev.filter((p) => p.name !== f.name), f].slice(-MAX_FILES));
     setFileError(false);
     const e = engineForFile(f.name);
     if (e && !metaForm.getFieldValue('engine')) metaForm.setFieldsValue({ engine: e });
@@ -53,10 +57,10 @@ export default function UploadModelModal({ open, onClose, onCreated }: Props) {
     setError(null);
     setConfigOther(null);
     const meta = await metaForm.validateFields().catch(() => null);
-    if (!file) setFileError(true);
-    if (!meta || !file || !config) return;
+    if (!files.length) setFileError(true);
+    if (!meta || !files.length || !config) return;
     const body = new FormData();
-    body.append('file', file, file.name);
+    for (const f of files) body.append('file', f, f.name);
     body.append('name', meta.name);
     if (meta.description) body.append('description', meta.description);
     if (meta.engine) body.append('engine', meta.engine);
@@ -87,9 +91,10 @@ export default function UploadModelModal({ open, onClose, onCreated }: Props) {
       <Form form={metaForm} layout="vertical" disabled={busy}>
         <Form.Item label={t('upload.file')} required validateStatus={fileError ? 'error' : undefined}
                    help={fileError ? t('upload.fileRequired') : undefined}>
-          <Upload.Dragger accept=".onnx,.pt,.pth,.torchscript" maxCount={1} beforeUpload={chooseFile}
-                          fileList={file ? [{ uid: '1', name: file.name, status: 'done' }] : []}
-                          onRemove={() => setFile(null)} data-testid="upload-file">
+          <Upload.Dragger accept={ACCEPT} multiple maxCount={MAX_FILES} beforeUpload={chooseFile}
+                          fileList={files.map((f) => ({ uid: f.name, name: f.name, status: 'done' as const }))}
+                          onRemove={(u) => setFiles((prev) => prev.filter((f) => f.name !== u.name))}
+                          data-testid="upload-file">
             <p className="ant-upload-drag-icon"><InboxOutlined /></p>
             <p className="ant-upload-text">{t('upload.drop')}</p>
             <p className="ant-upload-hint">{t('upload.hint')}</p>

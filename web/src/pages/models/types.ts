@@ -8,7 +8,7 @@ export const MODEL_STATUSES: ModelStatus[] = ['draft', 'loading', 'published', '
 export const FILTER_STATUSES: ModelStatus[] = ['draft', 'published', 'unpublished', 'failed'];
 // While a model is in one of these, its page polls it.
 export const TRANSITIONAL = new Set<string>(['loading', 'draining', 'validating']);
-export const ENGINES = ['onnxruntime', 'libtorch', 'opencv'] as const;
+export const ENGINES = ['onnxruntime', 'openvino', 'libtorch', 'opencv'] as const;
 
 export interface TensorSpec {
   name: string;
@@ -133,6 +133,7 @@ export function engineForFile(name: string): string | undefined {
   const n = name.toLowerCase();
   if (n.endsWith('.onnx')) return 'onnxruntime';
   if (n.endsWith('.pt') || n.endsWith('.pth') || n.endsWith('.torchscript')) return 'libtorch';
+  if (n.endsWith('.xml') || n.endsWith('.pdmodel')) return 'openvino';
   return undefined;
 }
 
