@@ -69,12 +69,14 @@ struct InferenceService::PreparePool {
 
 InferenceService::InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
                                    InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
-                                   const Clock* clock, int prepare_threads, Metrics* metrics)
+                                   const vision::ImageCodecs* codecs, const Clock* clock,
+                                   int prepare_threads, Metrics* metrics)
     : options_(options),
       serving_(serving),
       models_(models),
       logs_(logs),
       decode_budget_(decode_budget),
+      codecs_(codecs),
       clock_(clock),
       metrics_(metrics),
       prepare_pool_(std::make_unique<PreparePool>(prepare_threads)) {}
@@ -131,7 +133,8 @@ absl::StatusOr<Tensor> InferenceService::PrepareImage(const ServedModel& served,
   ASSIGN_OR_RETURN(pending.lease, decode_budget_->Acquire(vision::DecodeMemoryBytes(info),
                                                           DeadlineOf(options, params, t0)));
   const auto d0 = Steady::now();
-  ASSIGN_OR_RETURN(pending.image, vision::DecodeImage(image, info, options.decode_limits));
+  ASSIGN_OR_RETURN(pending.image,
+                   vision::DecodeImage(*codecs_, image, info, options.decode_limits));
   pending.decode_ms = MsBetween(d0, Steady::now());
   pending.lease.ShrinkTo(static_cast<int64_t>(pending.image.total() * pending.image.elemSize()));
   ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(pending.image, spec));
@@ -159,7 +162,7 @@ absl::Status InferenceService::Postprocess(const ServedModel& served, std::vecto
                                                    pending.transform));
   if (params.annotate) {
     ASSIGN_OR_RETURN(out.annotated_jpeg,
-                     vision::EncodeJpeg(vision::Annotate(pending.image, out.result)));
+                     vision::EncodeJpeg(*codecs_, vision::Annotate(pending.image, out.result)));
   }
   return absl::OkStatus();
 }

@@ -80,12 +80,13 @@ class InferenceService {
     bool capture_payload = false;  // inference logs keep request/response summaries
   };
   // `decode_budget` bounds the memory of concurrent image decodes (shared with
-  // every other decoding caller).
+  // every other decoding caller); `codecs` decodes and encodes the images.
   // `prepare_threads` size the pool that prepares inputs for batching models.
   // `metrics` counts every answered request of a served model (null: not measured).
   InferenceService(Options options, ServingRegistry* serving, ModelStore* models,
                    InferenceLogWriter* logs, vision::DecodeBudget* decode_budget,
-                   const Clock* clock, int prepare_threads = 2, Metrics* metrics = nullptr);
+                   const vision::ImageCodecs* codecs, const Clock* clock, int prepare_threads = 2,
+                   Metrics* metrics = nullptr);
   ~InferenceService();  // joins the preparation pool
 
   // Published models that are being served, newest first.
@@ -161,6 +162,7 @@ class InferenceService {
   ModelStore* models_;
   InferenceLogWriter* logs_;
   vision::DecodeBudget* decode_budget_;
+  const vision::ImageCodecs* codecs_;
   const Clock* clock_;
   Metrics* metrics_;  // per-model counts and stage latencies; null: not measured
   struct PreparePool;

@@ -148,6 +148,7 @@ struct Application::Components {
   std::unique_ptr<ServingRegistry> serving;
   std::unique_ptr<ModelService> models;
   std::unique_ptr<vision::DecodeBudget> decode_budget;
+  std::unique_ptr<vision::ImageCodecs> codecs;
   std::unique_ptr<InferenceService> inference;
   std::unique_ptr<AsyncRequests> async;
   std::unique_ptr<UsageRecorder> usage;
@@ -262,9 +263,12 @@ absl::Status Application::BuildAppServices(Components* c, int cores) {
   const Config& config = c->config;
   c->decode_budget = std::make_unique<vision::DecodeBudget>(
       static_cast<int64_t>(config.request.decode_memory_mb) << 20);
+  // Opened on the first image, from the plugin folder (vision/image_codecs.h).
+  c->codecs = std::make_unique<vision::ImageCodecs>(
+      StrCat(EnginePluginDir(config.engines), "/libcinfer_imgcodecs.so"));
   c->inference = std::make_unique<InferenceService>(
       InferenceOptionsFrom(config), c->serving.get(), c->db.get(), c->log_writer.get(),
-      c->decode_budget.get(), &c->clock, cores, c->metrics.get());
+      c->decode_budget.get(), c->codecs.get(), &c->clock, cores, c->metrics.get());
   c->async = std::make_unique<AsyncRequests>(AsyncOptionsFrom(config), &c->clock);
   UsageRecorder::Options usage;
   usage.metrics = c->metrics.get();

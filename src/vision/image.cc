@@ -9,7 +9,6 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 
 namespace cinfer::vision {
@@ -240,9 +239,10 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes) {
   return InvalidImage("unknown image format");
 }
 
-absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
+absl::StatusOr<cv::Mat> DecodeImage(const ImageCodecs& codecs, std::string_view bytes,
+                                    const DecodeLimits& limits) {
   ASSIGN_OR_RETURN(const ImageInfo info, ProbeImage(bytes));
-  return DecodeImage(bytes, info, limits);
+  return DecodeImage(codecs, bytes, info, limits);
 }
 
 int64_t DecodeMemoryBytes(const ImageInfo& info) {
@@ -271,39 +271,34 @@ absl::Status CheckDecodeLimits(const ImageInfo& info, const DecodeLimits& limits
   return absl::OkStatus();
 }
 
-absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const ImageInfo& info,
-                                    const DecodeLimits& limits) {
+absl::StatusOr<cv::Mat> DecodeImage(const ImageCodecs& codecs, std::string_view bytes,
+                                    const ImageInfo& info, const DecodeLimits& limits) {
   RETURN_IF_ERROR(CheckDecodeLimits(info, limits));
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return InvalidImage("the image is too big");
-  cv::Mat image;
-  try {
-    // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied (JPEG).
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-    image = cv::imdecode(buffer, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return InvalidImage(
-        StrCat("cannot decode the ", ImageFormatName(info.format), " image: ", e.what()));
+  // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied (JPEG).
+  absl::StatusOr<cv::Mat> decoded = codecs.Decode(bytes);
+  if (absl::IsInvalidArgument(decoded.status())) {  // OpenCV threw
+    return InvalidImage(StrCat("cannot decode the ", ImageFormatName(info.format),
+                               " image: ", decoded.status().message()));
   }
+  if (!decoded.ok()) return decoded.status();
+  cv::Mat image = *std::move(decoded);
   if (image.empty()) {
     return InvalidImage(StrCat("cannot decode the ", ImageFormatName(info.format), " image"));
   }
   return ToBgr8(std::move(image));
 }
 
-absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& bgr, int quality) {
+absl::StatusOr<std::string> EncodeJpeg(const ImageCodecs& codecs, const cv::Mat& bgr, int quality) {
   if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1)) {
     return InvalidImage("JPEG encoding needs a non-empty 8-bit BGR or grey image");
   }
   if (quality < 0 || quality > 100) return ValidationError("JPEG quality must be 0..100");
-  std::vector<uint8_t> out;
-  try {
-    if (!cv::imencode(".jpg", bgr, out, {cv::IMWRITE_JPEG_QUALITY, quality})) {
-      return absl::InternalError("JPEG encoding failed");
-    }
-  } catch (const cv::Exception& e) {
-    return absl::InternalError(StrCat("JPEG encoding failed: ", e.what()));
+  absl::StatusOr<std::string> out = codecs.EncodeJpeg(bgr, quality);
+  if (absl::IsInternal(out.status())) {
+    return absl::InternalError(StrCat("JPEG encoding failed: ", out.status().message()));
   }
-  return std::string(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace cinfer::vision

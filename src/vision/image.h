@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "opencv2/core.hpp"
+#include "vision/image_codecs.h"
 
 namespace cinfer::vision {
 
@@ -43,18 +44,21 @@ absl::StatusOr<ImageInfo> ProbeImage(std::string_view bytes);
 // IMAGE_TOO_LARGE (422) when width*height > max_pixels (message gives both),
 // IMAGE_TOO_COMPLEX (422) when a JPEG has more than max_jpeg_scans scans,
 // INVALID_IMAGE (422) when the data is truncated or OpenCV cannot decode it.
-absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const DecodeLimits& limits);
+// `codecs` does the decoding (vision/image_codecs.h).
+absl::StatusOr<cv::Mat> DecodeImage(const ImageCodecs& codecs, std::string_view bytes,
+                                    const DecodeLimits& limits);
 // The checks DecodeImage makes on the header before decoding: the pixel limit,
 // the JPEG scan limit, a complete JPEG.
 absl::Status CheckDecodeLimits(const ImageInfo& info, const DecodeLimits& limits);
 // The same with the result of ProbeImage(bytes).
-absl::StatusOr<cv::Mat> DecodeImage(std::string_view bytes, const ImageInfo& info,
-                                    const DecodeLimits& limits);
+absl::StatusOr<cv::Mat> DecodeImage(const ImageCodecs& codecs, std::string_view bytes,
+                                    const ImageInfo& info, const DecodeLimits& limits);
 
 // An upper estimate of the memory decoding the image takes, in bytes.
 int64_t DecodeMemoryBytes(const ImageInfo& info);
 
 // JPEG-encodes a BGR image (quality 0..100).
-absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& bgr, int quality = 85);
+absl::StatusOr<std::string> EncodeJpeg(const ImageCodecs& codecs, const cv::Mat& bgr,
+                                       int quality = 85);
 
 }  // namespace cinfer::vision

@@ -15,6 +15,21 @@
 namespace cinfer::vision {
 namespace {
 
+// The image codecs plugin of this build (build/engines/libcinfer_imgcodecs.so).
+const ImageCodecs& Codecs() {
+  static const ImageCodecs codecs(CINFER_PLUGIN_DIR "/libcinfer_imgcodecs.so");
+  return codecs;
+}
+
+TEST(ImageCodecsTest, AMissingPluginIsUnavailableWithTheReason) {
+  const ImageCodecs missing("/nonexistent/libcinfer_imgcodecs.so");
+  auto decoded = missing.Decode("x");
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(decoded.status().message()).find("/nonexistent/"), std::string::npos);
+  EXPECT_EQ(missing.EncodeJpeg(cv::Mat(8, 8, CV_8UC3), 90).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
 // A w×h BGR image whose pixels differ (so decoders cannot cheat on flat data).
 cv::Mat Pattern(int w, int h) {
   cv::Mat image(h, w, CV_8UC3);
@@ -90,7 +105,7 @@ TEST(ImageTest, ProbesEachEncodedFormat) {
     EXPECT_EQ(info->format, format) << ext;
     EXPECT_EQ(info->width, 37) << ext;
     EXPECT_EQ(info->height, 23) << ext;
-    auto decoded = DecodeImage(Encode(image, ext), {});
+    auto decoded = DecodeImage(Codecs(), Encode(image, ext), {});
     ASSERT_TRUE(decoded.ok()) << ext << ": " << decoded.status();
     EXPECT_EQ(decoded->type(), CV_8UC3);
     EXPECT_EQ(decoded->size(), image.size());
@@ -132,7 +147,7 @@ TEST(ImageTest, ProbesBmpVariants) {
   auto info = ProbeImage(bmp);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->height, 6);
-  auto decoded = DecodeImage(bmp, {});
+  auto decoded = DecodeImage(Codecs(), bmp, {});
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   cv::Mat flipped;
   cv::flip(image, flipped, 0);
@@ -198,8 +213,8 @@ TEST(ImageTest, ProbeCountsJpegScans) {
   ASSERT_TRUE(real_info.ok());
   EXPECT_TRUE(real_info->progressive);
   EXPECT_GT(real_info->jpeg_scans, 1);
-  EXPECT_TRUE(DecodeImage(real, {.max_jpeg_scans = real_info->jpeg_scans}).ok());
-  EXPECT_EQ(CodeOf(DecodeImage(real, {.max_jpeg_scans = real_info->jpeg_scans - 1})),
+  EXPECT_TRUE(DecodeImage(Codecs(), real, {.max_jpeg_scans = real_info->jpeg_scans}).ok());
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), real, {.max_jpeg_scans = real_info->jpeg_scans - 1})),
             "IMAGE_TOO_COMPLEX");
   const std::string baseline = Encode(Pattern(64, 48), ".jpg");
   EXPECT_EQ(ProbeImage(baseline)->jpeg_scans, 1);
@@ -210,13 +225,13 @@ TEST(ImageTest, JpegsWithThousandsOfScansAreRefusedBeforeDecoding) {
   // 20 000 scans over 6000x6000 took libjpeg 21 s to decode.
   const std::string bomb = ManyScanJpeg(20000);
   const auto start = std::chrono::steady_clock::now();
-  auto decoded = DecodeImage(bomb, {});
+  auto decoded = DecodeImage(Codecs(), bomb, {});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   EXPECT_EQ(CodeOf(decoded), "IMAGE_TOO_COMPLEX") << decoded.status();
   EXPECT_NE(std::string(decoded.status().message()).find("20000 scans"), std::string::npos);
-  EXPECT_EQ(CodeOf(DecodeImage(ManyScanJpeg(101), {})), "IMAGE_TOO_COMPLEX");
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), ManyScanJpeg(101), {})), "IMAGE_TOO_COMPLEX");
   // A scan count within the limit gets as far as libjpeg (which finds the data bogus).
-  EXPECT_EQ(CodeOf(DecodeImage(ManyScanJpeg(3, 64, 48), {})), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), ManyScanJpeg(3, 64, 48), {})), "INVALID_IMAGE");
 }
 
 TEST(ImageTest, DecodeMemoryEstimate) {
@@ -232,7 +247,7 @@ TEST(ImageTest, UnknownBytesAreUnsupportedMediaType) {
   for (char& c : noise) c = static_cast<char>(rng() & 0xFF);
   noise[0] = '\0';
   EXPECT_EQ(CodeOf(ProbeImage(noise)), "UNSUPPORTED_MEDIA_TYPE");
-  EXPECT_EQ(CodeOf(DecodeImage(noise, {})), "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), noise, {})), "UNSUPPORTED_MEDIA_TYPE");
   EXPECT_EQ(CodeOf(ProbeImage("GIF89a")), "UNSUPPORTED_MEDIA_TYPE");
   EXPECT_EQ(CodeOf(ProbeImage(std::string("RIFF\x10\0\0\0WAVEfmt ", 16))),
             "UNSUPPORTED_MEDIA_TYPE");
@@ -270,7 +285,7 @@ TEST(ImageTest, HugeImagesAreRefusedBeforeDecoding) {
                                    {HandBuiltJpeg(60000, 60000), "60000x60000"}};
   for (const auto& c : cases) {
     const auto start = std::chrono::steady_clock::now();
-    auto decoded = DecodeImage(c.bytes, {});
+    auto decoded = DecodeImage(Codecs(), c.bytes, {});
     const auto elapsed = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(CodeOf(decoded), "IMAGE_TOO_LARGE") << decoded.status();
     const std::string message(decoded.status().message());
@@ -280,8 +295,8 @@ TEST(ImageTest, HugeImagesAreRefusedBeforeDecoding) {
   }
   // The limit is inclusive.
   const std::string small = Encode(Pattern(10, 10), ".png");
-  EXPECT_TRUE(DecodeImage(small, {.max_pixels = 100}).ok());
-  EXPECT_EQ(CodeOf(DecodeImage(small, {.max_pixels = 99})), "IMAGE_TOO_LARGE");
+  EXPECT_TRUE(DecodeImage(Codecs(), small, {.max_pixels = 100}).ok());
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), small, {.max_pixels = 99})), "IMAGE_TOO_LARGE");
 }
 
 TEST(ImageTest, CorruptBodyIsInvalid) {
@@ -290,40 +305,40 @@ TEST(ImageTest, CorruptBodyIsInvalid) {
   ASSERT_NE(idat, std::string::npos);
   for (size_t i = idat + 4; i < idat + 24 && i < png.size(); ++i) png[i] = '\x5A';
   ASSERT_TRUE(ProbeImage(png).ok());
-  auto decoded = DecodeImage(png, {});
+  auto decoded = DecodeImage(Codecs(), png, {});
   EXPECT_EQ(CodeOf(decoded), "INVALID_IMAGE") << decoded.status();
 
-  EXPECT_EQ(CodeOf(DecodeImage(HandBuiltPng(8, 8), {})), "INVALID_IMAGE");
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), HandBuiltPng(8, 8), {})), "INVALID_IMAGE");
 }
 
 TEST(ImageTest, TruncatedFilesAreInvalid) {
   // libjpeg would decode a truncated JPEG with a warning and grey fill: refused.
   const std::string jpeg = Encode(Pattern(64, 48), ".jpg");
-  ASSERT_TRUE(DecodeImage(jpeg, {}).ok());
+  ASSERT_TRUE(DecodeImage(Codecs(), jpeg, {}).ok());
   for (size_t keep : {jpeg.size() - 2, jpeg.size() / 2, jpeg.size() * 3 / 4}) {
-    auto decoded = DecodeImage(std::string_view(jpeg).substr(0, keep), {});
+    auto decoded = DecodeImage(Codecs(), std::string_view(jpeg).substr(0, keep), {});
     EXPECT_EQ(CodeOf(decoded), "INVALID_IMAGE") << keep << " of " << jpeg.size();
   }
   const std::string png = Encode(Pattern(64, 48), ".png");
-  EXPECT_EQ(CodeOf(DecodeImage(std::string_view(png).substr(0, png.size() / 2), {})),
+  EXPECT_EQ(CodeOf(DecodeImage(Codecs(), std::string_view(png).substr(0, png.size() / 2), {})),
             "INVALID_IMAGE");
 }
 
 TEST(ImageTest, GreyAlphaAndDeepPngsDecodeToBgr) {
   const cv::Mat grey(5, 7, CV_8UC1, cv::Scalar(77));
-  auto decoded = DecodeImage(Encode(grey, ".png"), {});
+  auto decoded = DecodeImage(Codecs(), Encode(grey, ".png"), {});
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->type(), CV_8UC3);
   EXPECT_EQ(decoded->at<cv::Vec3b>(2, 3), cv::Vec3b(77, 77, 77));
 
   const cv::Mat bgra(5, 7, CV_8UC4, cv::Scalar(10, 20, 30, 128));
-  decoded = DecodeImage(Encode(bgra, ".png"), {});
+  decoded = DecodeImage(Codecs(), Encode(bgra, ".png"), {});
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->type(), CV_8UC3);
   EXPECT_EQ(decoded->at<cv::Vec3b>(4, 6), cv::Vec3b(10, 20, 30));
 
   const cv::Mat deep(5, 7, CV_16UC3, cv::Scalar(65535, 0, 32896));
-  decoded = DecodeImage(Encode(deep, ".png"), {});
+  decoded = DecodeImage(Codecs(), Encode(deep, ".png"), {});
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->type(), CV_8UC3);
   EXPECT_EQ(decoded->at<cv::Vec3b>(0, 0), cv::Vec3b(255, 0, 128));
@@ -341,7 +356,7 @@ std::string JpegWithOrientation(int orientation) {
 double MeanOf(const cv::Mat& image, cv::Rect rect) { return cv::mean(image(rect))[0]; }
 
 TEST(ImageTest, AppliesExifOrientation) {
-  auto plain = DecodeImage(JpegWithOrientation(1), {});
+  auto plain = DecodeImage(Codecs(), JpegWithOrientation(1), {});
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(plain->cols, 40);
   EXPECT_EQ(plain->rows, 20);
@@ -353,7 +368,7 @@ TEST(ImageTest, AppliesExifOrientation) {
   auto info = ProbeImage(rotated);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->width, 40);  // as stored
-  auto cw = DecodeImage(rotated, {});
+  auto cw = DecodeImage(Codecs(), rotated, {});
   ASSERT_TRUE(cw.ok()) << cw.status();
   EXPECT_EQ(cw->cols, 20);
   EXPECT_EQ(cw->rows, 40);
@@ -361,7 +376,7 @@ TEST(ImageTest, AppliesExifOrientation) {
   EXPECT_GT(MeanOf(*cw, {0, 25, 20, 15}), 225);
 
   // 8: rotate 90° counter-clockwise, so the left half ends up at the bottom.
-  auto ccw = DecodeImage(JpegWithOrientation(8), {});
+  auto ccw = DecodeImage(Codecs(), JpegWithOrientation(8), {});
   ASSERT_TRUE(ccw.ok()) << ccw.status();
   EXPECT_EQ(ccw->rows, 40);
   EXPECT_GT(MeanOf(*ccw, {0, 0, 20, 15}), 225);
@@ -370,17 +385,17 @@ TEST(ImageTest, AppliesExifOrientation) {
 
 TEST(ImageTest, EncodeJpegRoundTrips) {
   cv::Mat image(24, 32, CV_8UC3, cv::Scalar(40, 120, 200));
-  auto jpeg = EncodeJpeg(image, 90);
+  auto jpeg = EncodeJpeg(Codecs(), image, 90);
   ASSERT_TRUE(jpeg.ok()) << jpeg.status();
   auto info = ProbeImage(*jpeg);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->format, ImageFormat::kJpeg);
-  auto decoded = DecodeImage(*jpeg, {});
+  auto decoded = DecodeImage(Codecs(), *jpeg, {});
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_LE(cv::norm(*decoded, image, cv::NORM_INF), 4);
 
-  EXPECT_EQ(ErrorCodeOf(EncodeJpeg(cv::Mat(), 90).status()), "INVALID_IMAGE");
-  EXPECT_FALSE(EncodeJpeg(image, 101).ok());
+  EXPECT_EQ(ErrorCodeOf(EncodeJpeg(Codecs(), cv::Mat(), 90).status()), "INVALID_IMAGE");
+  EXPECT_FALSE(EncodeJpeg(Codecs(), image, 101).ok());
 }
 
 }  // namespace

@@ -278,7 +278,10 @@ class Server(HttpClient):
                     f"cinfer exited with {rc} during startup; log:\n"
                     f"{self.log_text()[-5000:]}")
             try:
-                r = requests.get(self.url + "/health/live", timeout=2)
+                # Connection: close, so the probe leaves no open connection behind for
+                # tests that count them (server.max_connections).
+                r = requests.get(self.url + "/health/live", timeout=2,
+                                 headers={"Connection": "close"})
                 if r.status_code == 200:
                     return self
                 last_err = f"HTTP {r.status_code}"

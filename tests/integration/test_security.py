@@ -433,8 +433,11 @@ def test_duplicate_multipart_fields_are_refused(sec):
                       files=[("name", (None, f"dup-{uuid.uuid4().hex[:6]}")),
                              ("file", ("a.onnx", content, "application/octet-stream")),
                              ("file", ("b.onnx", content, "application/octet-stream"))])
+    # `file` may repeat (the files of one multi-file model, docs/ENGINES.md), but two
+    # models are never resolved by picking one of them.
     err = assert_error(r, 400, "BAD_REQUEST")
-    assert "'file'" in err["message"], err
+    assert "more than one model" in err["message"], err
+    assert "'a.onnx'" in err["message"] and "'b.onnx'" in err["message"], err
 
 
 def test_whitelist_refuses_mapped_ranges_and_zones(sec):
