@@ -1,5 +1,5 @@
 """No phoning home (docs/SECURITY.md): the server and its validator children,
-driven through every engine (ONNX Runtime, LibTorch, OpenCV DNN: upload →
+driven through every engine (ONNX Runtime, LibTorch, OpenCV DNN, OpenVINO: upload →
 isolated validation → publish → inference), under strace -f:
 
 - connect/sendto/sendmsg reach nothing but loopback (ONNX Runtime 1.29's 1DS
@@ -26,7 +26,8 @@ from test_model_lifecycle import LONG_TIMEOUT_S, publish_ok
 
 # (engine form field, fixture, model config): every engine the binary registers.
 ENGINES = [("onnxruntime", TINY_ONNX, None), ("libtorch", TINY_PT, None),
-           ("opencv", TINY_ONNX, {"input_shapes": {"input": [1, 3, 32, 32]}})]
+           ("opencv", TINY_ONNX, {"input_shapes": {"input": [1, 3, 32, 32]}}),
+           ("openvino", TINY_ONNX, None)]
 
 TRACED = "connect,sendto,sendmsg,sendmmsg,open,openat,creat,mkdir,mkdirat,rename,renameat," \
          "renameat2,link,linkat,symlink,symlinkat,truncate"
