@@ -39,3 +39,12 @@ struct EnginePluginApi {
 extern "C" {
 using CinferEnginePluginEntry = const cinfer::EnginePluginApi* (*)();
 }
+
+// Defines that symbol in a plugin's source, for the engine `name` that `create` builds:
+//   CINFER_ENGINE_PLUGIN("openvino", &CreateOpenVino)
+#define CINFER_ENGINE_PLUGIN(name, create)                                                 \
+  extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*         \
+  cinfer_engine_plugin_v1() {                                                              \
+    static constexpr cinfer::EnginePluginApi kApi{cinfer::kEnginePluginAbi, name, create}; \
+    return &kApi;                                                                          \
+  }

@@ -15,12 +15,7 @@ absl::StatusOr<std::unique_ptr<Engine>> CreateLibTorch(const std::string& text) 
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-constexpr EnginePluginApi kApi{kEnginePluginAbi, "libtorch", &CreateLibTorch};
-
 }  // namespace
 }  // namespace cinfer
 
-extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*
-cinfer_engine_plugin_v1() {
-  return &cinfer::kApi;
-}
+CINFER_ENGINE_PLUGIN("libtorch", &cinfer::CreateLibTorch)

@@ -18,12 +18,7 @@ absl::StatusOr<std::unique_ptr<Engine>> CreateOnnxRuntime(const std::string& tex
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-constexpr EnginePluginApi kApi{kEnginePluginAbi, "onnxruntime", &CreateOnnxRuntime};
-
 }  // namespace
 }  // namespace cinfer
 
-extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*
-cinfer_engine_plugin_v1() {
-  return &cinfer::kApi;
-}
+CINFER_ENGINE_PLUGIN("onnxruntime", &cinfer::CreateOnnxRuntime)

@@ -15,12 +15,7 @@ absl::StatusOr<std::unique_ptr<Engine>> CreateOpenCv(const std::string& text) {
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-constexpr EnginePluginApi kApi{kEnginePluginAbi, "opencv", &CreateOpenCv};
-
 }  // namespace
 }  // namespace cinfer
 
-extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*
-cinfer_engine_plugin_v1() {
-  return &cinfer::kApi;
-}
+CINFER_ENGINE_PLUGIN("opencv", &cinfer::CreateOpenCv)

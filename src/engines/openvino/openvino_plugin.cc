@@ -18,12 +18,7 @@ absl::StatusOr<std::unique_ptr<Engine>> CreateOpenVino(const std::string& text) 
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-constexpr EnginePluginApi kApi{kEnginePluginAbi, "openvino", &CreateOpenVino};
-
 }  // namespace
 }  // namespace cinfer
 
-extern "C" __attribute__((visibility("default"))) const cinfer::EnginePluginApi*
-cinfer_engine_plugin_v1() {
-  return &cinfer::kApi;
-}
+CINFER_ENGINE_PLUGIN("openvino", &cinfer::CreateOpenVino)
