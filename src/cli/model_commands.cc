@@ -12,13 +12,18 @@
 #include "common/strings.h"
 #include "engines/builtin_engines.h"
 #include "engines/model_inspection.h"
+#include "models/model_config.h"
 #include "models/model_validator.h"
+#include "vision/image.h"
+#include "vision/image_codecs.h"
+#include "vision/preprocess.h"
 
 namespace cinfer::cli {
 namespace {
 
 struct Args {
   std::string file, engine, config_path, output_dir;
+  std::string image, model_config;  // bench: decode + preprocess this image per iteration
   std::vector<std::string> shapes, inputs;
   int threads = 0;
   int batch = 1;
@@ -110,18 +115,66 @@ absl::Status Run(const Config& config, const Args& a) {
   return absl::OkStatus();
 }
 
+// `--image`: what the server does with an image body before the engine call
+// (probe, decode, preprocess by the model config's `input`, one row), so that
+// the measured ceiling includes decoding like a served request does.
+class ImageInputs {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImageInputs>> Create(const Config& config, const Args& a,
+                                                             const LoadedModel& model) {
+    auto in = std::unique_ptr<ImageInputs>(
+        new ImageInputs(StrCat(EnginePluginDir(config.engines), "/libcinfer_imgcodecs.so")));
+    ASSIGN_OR_RETURN(in->bytes_, ReadFileToString(a.image));
+    std::string text;
+    if (!a.model_config.empty()) {
+      ASSIGN_OR_RETURN(text, ReadFileToString(a.model_config));
+    }
+    ASSIGN_OR_RETURN(ModelConfig mc, ParseModelConfigText(text));
+    RETURN_IF_ERROR(ApplyIoDefaults({{"inputs", TensorSpecsToJson(model.inputs())},
+                                     {"outputs", TensorSpecsToJson(model.outputs())}},
+                                    &mc));
+    in->spec_ = mc.input;
+    if (in->spec_.tensor.empty() && !model.inputs().empty()) {
+      in->spec_.tensor = model.inputs()[0].name;
+    }
+    return in;
+  }
+  absl::StatusOr<std::vector<Tensor>> Next() const {
+    ASSIGN_OR_RETURN(cv::Mat bgr, vision::DecodeImage(codecs_, bytes_, vision::DecodeLimits{}));
+    ASSIGN_OR_RETURN(vision::PreparedImage prepared, vision::PrepareImage(bgr, spec_));
+    std::vector<Tensor> inputs;
+    inputs.push_back(vision::OneRow(std::move(prepared), spec_.tensor));
+    return inputs;
+  }
+
+ private:
+  explicit ImageInputs(std::string library) : codecs_(std::move(library)) {}
+  vision::ImageCodecs codecs_;
+  std::string bytes_;
+  InputSpec spec_;
+};
+
 absl::Status Bench(const Config& config, const Args& a) {
   ASSIGN_OR_RETURN(auto shapes, Shapes(a));
   auto registry = Registry(config, a.threads);
   std::string engine;
   ASSIGN_OR_RETURN(auto model, LoadFor(*registry, a, shapes, &engine));
-  ASSIGN_OR_RETURN(auto inputs, SyntheticInputs(model->inputs(), shapes, a.batch));
+  std::unique_ptr<ImageInputs> image;
+  if (!a.image.empty()) {
+    if (a.batch != 1) return ValidationError("--image runs batch 1 only");
+    ASSIGN_OR_RETURN(image, ImageInputs::Create(config, a, *model));
+  }
+  ASSIGN_OR_RETURN(auto inputs,
+                   image ? image->Next() : SyntheticInputs(model->inputs(), shapes, a.batch));
   for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(model->Run(inputs).status());  // warm-up
   std::vector<double> latencies;
   const auto start = std::chrono::steady_clock::now();
   const auto until = start + std::chrono::duration<double>(a.seconds);
   do {
     const auto t0 = std::chrono::steady_clock::now();
+    if (image) {
+      ASSIGN_OR_RETURN(inputs, image->Next());
+    }
     RETURN_IF_ERROR(model->Run(inputs).status());
     latencies.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -143,6 +196,7 @@ absl::Status Bench(const Config& config, const Args& a) {
       {"threads", a.threads},
       {"batch", a.batch},
       {"input_shapes", shapes_json},
+      {"image", a.image.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.image)},
       {"iterations", latencies.size()},
       {"seconds", elapsed},
       {"throughput_per_s", static_cast<double>(latencies.size() * a.batch) / elapsed},
@@ -161,6 +215,21 @@ void AddCommon(CLI::App* cmd, Args& a) {
                   "onnxruntime | openvino | libtorch | opencv (default: by content)");
   cmd->add_option("--shape", a.shapes, "NAME=d1,d2,... fixes or resolves an input's shape");
   cmd->add_option("-c,--config", a.config_path, "YAML configuration (engine settings)");
+}
+
+CLI::App* AddBenchCommand(CLI::App* model, Args& a) {
+  auto* bench =
+      model->add_subcommand("bench", "Measure in-process inference latency and throughput");
+  AddCommon(bench, a);
+  bench->add_option("--threads", a.threads, "Intra-op threads");
+  bench->add_option("--batch", a.batch, "Batch size (the first dimension)")
+      ->check(CLI::Range(1, 4096));
+  bench->add_option("--seconds", a.seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
+  bench->add_option("--image", a.image,
+                    "Decode and preprocess this image for every run (batch 1), as the server does");
+  bench->add_option("--model-config", a.model_config,
+                    "Model config JSON whose `input` says how to preprocess --image");
+  return bench;
 }
 
 }  // namespace
@@ -187,13 +256,7 @@ std::function<std::optional<int>()> AddModelCommands(CLI::App& app, ConfigLoader
   run->add_option("--output-dir", a->output_dir, "Where outputs.json and the output bytes go")
       ->required();
   run->add_option("--threads", a->threads, "Intra-op threads");
-  auto* bench =
-      model->add_subcommand("bench", "Measure in-process inference latency and throughput");
-  AddCommon(bench, *a);
-  bench->add_option("--threads", a->threads, "Intra-op threads");
-  bench->add_option("--batch", a->batch, "Batch size (the first dimension)")
-      ->check(CLI::Range(1, 4096));
-  bench->add_option("--seconds", a->seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
+  AddBenchCommand(model, *a);
 
   return [=]() -> std::optional<int> {
     if (!model->parsed()) return std::nullopt;

@@ -99,6 +99,11 @@ struct RequestConfig {
   int async_max_results = 1000;       // finished async results kept
   int async_max_result_mb = 256;      // memory bound of kept async results
   int async_result_ttl_s = 600;       // how long a finished async result is kept
+  // Token-usage group commit (tokens/usage_recorder.h): how long the writer
+  // waits under load for more requests to share a transaction, and whether an
+  // idle server writes on the finishing thread instead of handing off.
+  int usage_commit_linger_us = 2000;
+  bool usage_commit_inline = true;
 };
 
 struct RateLimitConfig {

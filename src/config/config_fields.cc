@@ -108,6 +108,8 @@ void AddRequestFields(Config& c, std::vector<FieldSpec>* out) {
       {"request.async_max_results", &c.request.async_max_results, 1, 10'000'000},
       {"request.async_max_result_mb", &c.request.async_max_result_mb, 1, 1024 * 1024},
       {"request.async_result_ttl_s", &c.request.async_result_ttl_s, 1, 30 * 86400},
+      {"request.usage_commit_linger_us", &c.request.usage_commit_linger_us, 0, 100'000},
+      {"request.usage_commit_inline", &c.request.usage_commit_inline},
       {"logs.capture_payload", &c.logs.capture_payload},
       {"logs.retention_days", &c.logs.retention_days, 1, 36500},
       {"logs.max_rows", &c.logs.max_rows, 1, INT_MAX},

@@ -18,6 +18,7 @@
 #include "common/mutex.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "common/thread_name.h"
 #include "http/access_log.h"
 #include "http/connection_io.h"
 #include "http/error_response.h"
@@ -287,8 +288,8 @@ asio::awaitable<void> HttpServer::Impl::ReadRequest(Stream& stream, beast::flat_
   x.method = std::string(parser.get().method_string());
   std::string_view target = parser.get().target();
   x.path = std::string(target.substr(0, target.find('?')));
-  const size_t limit = router->BodyLimitFor(x.method, x.path);
   x.route = router->Find(x.method, x.path);
+  const size_t limit = router->BodyLimitOf(x.route);
   const auto declared = parser.content_length();
   if (declared && *declared > limit) {
     x.refused = PayloadTooLargeError(StrCat("request body exceeds ", limit, " bytes"));
@@ -572,7 +573,12 @@ absl::Status HttpServer::Run() {
   }
   asio::co_spawn(s.acceptor.get_executor(), s.Listen(), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  for (int i = 1; i < s.opts.io_threads; ++i) {
+    threads.emplace_back([&s] {
+      SetCurrentThreadName("http-io");
+      s.ioc.run();
+    });
+  }
   s.ioc.run();
   for (auto& t : threads) t.join();
   {  // answers still on their way (engine calls past the shutdown limit)

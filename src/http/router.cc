@@ -14,34 +14,47 @@
 
 namespace cinfer::http {
 
-bool MatchPattern(std::string_view pattern, std::string_view path,
-                  std::map<std::string, std::string>* params) {
-  std::vector<std::string_view> pat = Split(pattern, '/');
-  std::vector<std::string_view> segs = Split(path, '/');
+namespace {
+
+// Matches pre-split segments (allocation-free unless the pattern has
+// parameters); `params` is filled only on a match.
+bool MatchSegments(const std::vector<std::string_view>& pat,
+                   const std::vector<std::string_view>& segs,
+                   std::map<std::string, std::string>* params) {
+  const bool rest = !pat.empty() && pat.back().starts_with("{*") && pat.back().ends_with("}");
+  if (rest ? segs.size() < pat.size() : segs.size() != pat.size()) return false;
+  // Literal segments first: most patterns fail there, before anything is decoded.
+  for (size_t i = 0; i < pat.size(); ++i) {
+    if (!pat[i].starts_with("{") && pat[i] != segs[i]) return false;
+  }
   std::map<std::string, std::string> found;
   for (size_t i = 0; i < pat.size(); ++i) {
     std::string_view p = pat[i];
-    if (p.starts_with("{*") && p.ends_with("}") && i + 1 == pat.size()) {
-      if (i >= segs.size()) return false;
-      std::vector<std::string_view> rest(segs.begin() + static_cast<ptrdiff_t>(i), segs.end());
-      std::string joined = Join(rest, "/");
+    if (!p.starts_with("{")) continue;
+    if (rest && i + 1 == pat.size()) {
+      std::vector<std::string_view> tail(segs.begin() + static_cast<ptrdiff_t>(i), segs.end());
+      std::string joined = Join(tail, "/");
       if (joined.empty()) return false;
       found[std::string(p.substr(2, p.size() - 3))] = std::move(joined);
-      if (params) *params = std::move(found);
-      return true;
+      break;
     }
-    if (i >= segs.size()) return false;
-    if (p.starts_with("{") && p.ends_with("}")) {
-      std::string decoded;
-      if (segs[i].empty() || !PercentDecode(segs[i], false, &decoded)) return false;
-      found[std::string(p.substr(1, p.size() - 2))] = std::move(decoded);
-    } else if (p != segs[i]) {
-      return false;
+    if (!p.ends_with("}")) {
+      if (p != segs[i]) return false;
+      continue;
     }
+    std::string decoded;
+    if (segs[i].empty() || !PercentDecode(segs[i], false, &decoded)) return false;
+    found[std::string(p.substr(1, p.size() - 2))] = std::move(decoded);
   }
-  if (pat.size() != segs.size()) return false;
   if (params) *params = std::move(found);
   return true;
+}
+
+}  // namespace
+
+bool MatchPattern(std::string_view pattern, std::string_view path,
+                  std::map<std::string, std::string>* params) {
+  return MatchSegments(Split(pattern, '/'), Split(path, '/'), params);
 }
 
 Router::Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> authenticators,
@@ -49,31 +62,33 @@ Router::Router(std::vector<Route> routes, std::map<AuthScope, Authenticator*> au
     : routes_(std::move(routes)),
       authenticators_(std::move(authenticators)),
       default_max_body_bytes_(default_max_body_bytes),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  // Views into routes_' own strings, which never change after this.
+  segments_.reserve(routes_.size());
+  for (const Route& r : routes_) segments_.push_back(Split(r.pattern, '/'));
+}
 
 absl::StatusOr<const Route*> Router::Resolve(std::string_view method, std::string_view path,
                                              std::map<std::string, std::string>* params) const {
+  const std::vector<std::string_view> segs = Split(path, '/');
   bool path_known = false;
-  for (const Route& r : routes_) {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
     if (r.fallback) continue;
-    std::map<std::string, std::string> found;
-    if (!MatchPattern(r.pattern, path, &found)) continue;
-    path_known = true;
-    if (r.method == method) {
-      if (params) *params = std::move(found);
-      return &r;
+    if (r.method != method) {  // only whether the path exists matters (405 vs 404)
+      if (!path_known && MatchSegments(segments_[i], segs, nullptr)) path_known = true;
+      continue;
     }
+    if (MatchSegments(segments_[i], segs, params)) return &r;
   }
   if (path_known) {
     return MakeError(ErrorCode::kMethodNotAllowed,
                      StrCat("method ", method, " is not allowed on this path"));
   }
-  for (const Route& r : routes_) {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
     if (!r.fallback || r.method != method) continue;
-    std::map<std::string, std::string> found;
-    if (!MatchPattern(r.pattern, path, &found)) continue;
-    if (params) *params = std::move(found);
-    return &r;
+    if (MatchSegments(segments_[i], segs, params)) return &r;
   }
   return NotFoundError("no such route");
 }
@@ -84,7 +99,10 @@ const Route* Router::Find(std::string_view method, std::string_view path) const 
 }
 
 size_t Router::BodyLimitFor(std::string_view method, std::string_view path) const {
-  const Route* r = Find(method, path);
+  return BodyLimitOf(Find(method, path));
+}
+
+size_t Router::BodyLimitOf(const Route* r) const {
   return r != nullptr && r->max_body_bytes > 0 ? r->max_body_bytes : default_max_body_bytes_;
 }
 

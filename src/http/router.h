@@ -85,6 +85,8 @@ class Router {
   const Route* Find(std::string_view method, std::string_view path) const;
   // The body limit that applies to a request line (the default when unrouted).
   size_t BodyLimitFor(std::string_view method, std::string_view path) const;
+  // The same for a route Find returned (nullptr: the default).
+  size_t BodyLimitOf(const Route* route) const;
   // Resolves, authenticates and runs the handler; errors become error responses.
   // Waits for an asynchronous route's answer.
   Response Handle(Request& request) const;
@@ -109,6 +111,7 @@ class Router {
                                          std::function<void(Response)> done) const;
 
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string_view>> segments_;  // routes_[i].pattern split at '/'
   std::map<AuthScope, Authenticator*> authenticators_;
   mutable RepeatFilter failures_;  // 5xx log lines
   size_t default_max_body_bytes_;

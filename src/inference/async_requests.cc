@@ -3,13 +3,19 @@
 #include "common/errors.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "common/thread_name.h"
 #include "common/time_format.h"
 
 namespace cinfer {
 
 AsyncRequests::AsyncRequests(Options options, const Clock* clock)
     : options_(options), clock_(clock) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    threads_.emplace_back([this] {
+      SetCurrentThreadName("async-infer");
+      Run();
+    });
+  }
 }
 
 void AsyncRequests::UpdateLimits(const Options& options) {

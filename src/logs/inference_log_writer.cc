@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "common/thread_name.h"
 #include "common/time_format.h"
 #include "spdlog/spdlog.h"
 
@@ -89,6 +90,7 @@ bool InferenceLogWriter::WakeDue(bool was_empty) const {
 }
 
 void InferenceLogWriter::Run() {
+  SetCurrentThreadName("log-writer");
   Purge();
   Steady::time_point next_purge = Steady::now() + options_.purge_interval;
   mu_.Lock();

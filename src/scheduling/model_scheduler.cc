@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "common/strings.h"
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace cinfer {
@@ -206,7 +207,12 @@ ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
     serving_ = n;  // initialising instances take jobs as soon as their worker runs
   }
   workers_.reserve(n);
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this, i] { Work(i); });
+  for (int i = 0; i < n; ++i) {
+    workers_.emplace_back([this, i] {
+      SetCurrentThreadName(StrCat("model-worker-", i));
+      Work(i);
+    });
+  }
   // Returns with every instance ready: a version is published only then.
   MutexLock lock(&mu_);
   while (std::any_of(instances_.begin(), instances_.end(), [](const InstanceStatus& s) {

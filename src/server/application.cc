@@ -272,6 +272,8 @@ absl::Status Application::BuildAppServices(Components* c, int cores) {
   c->async = std::make_unique<AsyncRequests>(AsyncOptionsFrom(config), &c->clock);
   UsageRecorder::Options usage;
   usage.metrics = c->metrics.get();
+  usage.linger = std::chrono::microseconds(config.request.usage_commit_linger_us);
+  usage.write_inline_when_idle = config.request.usage_commit_inline;
   c->usage = std::make_unique<UsageRecorder>(usage, c->db.get());
   ASSIGN_OR_RETURN(c->tokens,
                    TokenService::Create(TokenOptionsFrom(config),

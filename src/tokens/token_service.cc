@@ -81,8 +81,9 @@ QuotaReservation& QuotaReservation::operator=(QuotaReservation&& o) noexcept {
 QuotaReservation::~QuotaReservation() { Release(); }
 
 void QuotaReservation::Release() {
-  if (service_ != nullptr && entry_ != nullptr && units_ > 0) {
-    service_->ReleaseUnits(*entry_, units_);
+  if (service_ != nullptr && entry_ != nullptr) {
+    if (units_ > 0) service_->ReleaseUnits(*entry_, units_);
+    service_->Unexpect();  // ends without recording usage
   }
   units_ = 0;
   service_ = nullptr;
@@ -96,6 +97,7 @@ absl::Status QuotaReservation::Commit(int64_t used,
   used = std::clamp<int64_t>(used, 0, units_);
   TokenService* svc = std::exchange(service_, nullptr);
   const int64_t units = std::exchange(units_, 0);
+  svc->Unexpect();  // a waiting commit is not lingered for
   return svc->CommitUsage(*entry_, model_id_, units, used, deadline);
 }
 
@@ -268,12 +270,17 @@ absl::StatusOr<QuotaReservation> TokenService::Reserve(ApiCaller& caller, std::s
     }
     e.reserved += units;
   }
+  if (deps_.usage != nullptr) deps_.usage->Expect(1);  // its commit will follow soon
   QuotaReservation r;
   r.service_ = this;
   r.entry_ = caller.entry;
   r.model_id_ = std::string(model_id);
   r.units_ = units;
   return r;
+}
+
+void TokenService::Unexpect() {
+  if (deps_.usage != nullptr) deps_.usage->Expect(-1);
 }
 
 void TokenService::ReleaseUnits(TokenEntry& e, int64_t units) {
@@ -335,6 +342,7 @@ void TokenService::CommitUsageAsync(std::shared_ptr<TokenEntry> e, std::string_v
                                     std::function<void(absl::Status)> done) {
   std::optional<TokenUsageIncrement> inc = UsageIncrement(*e, model_id, used);
   if (!inc.has_value()) {
+    Unexpect();
     done(FinishUsage(*e, inc, reserved, absl::OkStatus()));
     return;
   }
@@ -342,7 +350,8 @@ void TokenService::CommitUsageAsync(std::shared_ptr<TokenEntry> e, std::string_v
   deps_.usage->RecordAsync(
       std::move(copy), deadline,
       [this, e = std::move(e), inc = std::move(inc), reserved,
-       done = std::move(done)](absl::Status st) { done(FinishUsage(*e, inc, reserved, st)); });
+       done = std::move(done)](absl::Status st) { done(FinishUsage(*e, inc, reserved, st)); },
+      /*expected=*/true);
 }
 
 std::optional<QuotaStatus> TokenService::Quota(const ApiCaller& caller) const {

@@ -220,6 +220,8 @@ class TokenService {
   // Releases the reservation and, when `st` is OK, counts `inc`; the 503 for a failed write.
   absl::Status FinishUsage(TokenEntry& entry, const std::optional<TokenUsageIncrement>& inc,
                            int64_t reserved, const absl::Status& st);
+  // Withdraws the Expect(1) that Reserve announced to the usage recorder.
+  void Unexpect();
   void ReleaseUnits(TokenEntry& entry, int64_t units);
   void Audit(const Actor& actor, std::string_view action, const TokenRecord& token,
              nlohmann::json detail);

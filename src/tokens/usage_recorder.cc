@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "spdlog/spdlog.h"
 
 namespace cinfer {
@@ -65,7 +66,36 @@ absl::Status UsageRecorder::Record(const TokenUsageIncrement& increment, Deadlin
   return p.result;
 }
 
-void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done) {
+void UsageRecorder::Expect(int delta) {
+  MutexLock lock(&mu_);
+  expected_ = std::max<int64_t>(0, expected_ + delta);
+  if (lingering_ && !WorthWaiting()) queued_cv_.Signal();
+}
+
+bool UsageRecorder::WorthWaiting() const {
+  // Until as many have arrived as are still announced (half of those in
+  // flight): a full wait for all of them would leave the model workers idle.
+  return expected_ > static_cast<int64_t>(queue_.size()) && queue_.size() < options_.max_batch;
+}
+
+bool UsageRecorder::ShouldWake(bool was_empty) const {
+  if (!lingering_) return was_empty;  // a busy writer takes it with the next batch
+  return !WorthWaiting();
+}
+
+void UsageRecorder::Linger() {
+  if (options_.linger.count() <= 0 || queue_.empty() || !WorthWaiting()) return;
+  Deadline until = clock_->Now() + options_.linger;
+  for (const Pending* p : queue_) until = std::min(until, p->deadline);
+  lingering_ = true;
+  while (!stopping_ && WorthWaiting() && clock_->Now() < until) {
+    clock_->WaitUntil(queued_cv_, mu_, until);
+  }
+  lingering_ = false;
+}
+
+void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done,
+                                bool expected) {
   auto p = std::make_unique<Pending>();
   p->owned = std::move(increment);
   p->increment = &p->owned;
@@ -74,17 +104,44 @@ void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline
   absl::Status refused;
   {
     MutexLock lock(&mu_);
+    if (expected) expected_ = std::max<int64_t>(0, expected_ - 1);
     if (stopping_) {
       refused = absl::UnavailableError("usage recorder is shutting down");
     } else if (clock_->Now() < open_until_) {
       refused = absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
-    } else {
+    } else if (!InlineWrite(*p)) {
+      const bool was_empty = queue_.empty();
       queue_.push_back(p.release());
-      queued_cv_.Signal();
+      if (ShouldWake(was_empty)) queued_cv_.Signal();
       return;
+    } else {
+      p->result = absl::OkStatus();  // written by this thread
     }
   }
-  p->callback(std::move(refused));
+  p->callback(refused.ok() ? p->result : std::move(refused));
+}
+
+bool UsageRecorder::InlineWrite(Pending& p) {
+  if (!options_.write_inline_when_idle || expected_ > 0 || !queue_.empty() || writing_ ||
+      failing_since_.has_value()) {
+    return false;  // others are coming, or the writer thread is at work: group commit
+  }
+  writing_ = true;
+  const Deadline start = clock_->Now();
+  // One attempt that waits for nobody for long: a busy store sends the
+  // increment to the writer thread, which retries it within its deadline.
+  const Deadline bound = std::min(p.deadline, start + options_.inline_budget);
+  mu_.Unlock();
+  const absl::Status st = store_->RecordTokenUsage({*p.increment}, bound);
+  const Deadline after = clock_->Now();
+  if (options_.metrics != nullptr) {
+    options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - start).count());
+  }
+  mu_.Lock();
+  writing_ = false;
+  ++transactions_;
+  ++inline_transactions_;
+  return st.ok();
 }
 
 void UsageRecorder::Answer(Pending* p, absl::Status status) {
@@ -110,16 +167,23 @@ int64_t UsageRecorder::transactions() const {
   return transactions_;
 }
 
+int64_t UsageRecorder::inline_transactions() const {
+  MutexLock lock(&mu_);
+  return inline_transactions_;
+}
+
 size_t UsageRecorder::queued() const {
   MutexLock lock(&mu_);
   return queue_.size();
 }
 
 void UsageRecorder::Run() {
+  SetCurrentThreadName("usage-writer");
   MutexLock lock(&mu_);
   for (;;) {
     while (!stopping_ && queue_.empty()) queued_cv_.Wait(&mu_);
     if (queue_.empty()) return;  // stopping, nothing left
+    Linger();
     std::vector<Pending*> batch;
     while (!queue_.empty() && batch.size() < options_.max_batch) {
       batch.push_back(queue_.front());
@@ -158,7 +222,15 @@ void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
     Deadline earliest = Deadline::max();
     for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
     const Deadline before = clock_->Now();
+    {
+      MutexLock lock(&mu_);
+      writing_ = true;
+    }
     absl::Status st = store_->RecordTokenUsage(rows, earliest);
+    {
+      MutexLock lock(&mu_);
+      writing_ = false;
+    }
     const Deadline after = clock_->Now();
     if (options_.metrics != nullptr) {
       options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - before).count());

@@ -47,6 +47,19 @@ class UsageRecorder {
     // the fake clock's time points (fine for a fake store, meaningless to a real one).
     const MonotonicClock* clock = nullptr;
     Metrics* metrics = nullptr;  // each transaction's result and time; null: not measured
+    // Group commit under load: while more increments are announced with
+    // Expect() than are queued, the writer waits up to this long (never past
+    // a queued increment's deadline) for them to join the transaction,
+    // instead of writing one transaction per request. Zero: write at once.
+    // An idle server (nothing announced) never waits.
+    std::chrono::microseconds linger{0};
+    // An idle recorder (nothing queued or announced, the writer thread not
+    // writing, the store not failing) writes an increment on the caller's
+    // thread, in one attempt bounded by `inline_budget`: no hand-off to the
+    // writer thread and back at low load. A failed attempt wrote nothing and
+    // goes to the writer thread like any other increment.
+    bool write_inline_when_idle = false;
+    std::chrono::milliseconds inline_budget{2};
   };
   using Deadline = MonotonicClock::TimePoint;  // std::chrono::steady_clock's
   UsageRecorder(Options options, TokenStore* store);
@@ -64,12 +77,19 @@ class UsageRecorder {
   // trying). A queued increment whose deadline passes is answered when the
   // writer next looks (between attempts), not withdrawn at that instant.
   using Callback = std::function<void(absl::Status)>;
-  void RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // `expected`: this increment was announced with Expect(1), which it now ends.
+  void RecordAsync(TokenUsageIncrement increment, Deadline deadline, Callback done,
+                   bool expected = false) ABSL_LOCKS_EXCLUDED(mu_);
+  // Announces (+1) that a request will record usage soon, or withdraws (-1)
+  // an announcement whose request ends without recording. Only a hint for
+  // the linger (Options::linger): a wrong count costs at most one linger.
+  void Expect(int delta) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Transactions written so far, and increments waiting for the next one
   // (for tests and metrics).
   int64_t transactions() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Of those, written on the caller's thread (Options::write_inline_when_idle).
+  int64_t inline_transactions() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -93,6 +113,17 @@ class UsageRecorder {
   // The rows of one transaction: increments for the same counter merged.
   static std::vector<TokenUsageIncrement> Merge(const std::vector<Pending*>& batch);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes `p` on the calling thread when the recorder is idle
+  // (Options::write_inline_when_idle); true when it was written. Releases mu_
+  // while it writes.
+  bool InlineWrite(Pending& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits (Options::linger) while announced increments are still to come.
+  void Linger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Under load the writer is woken when the last announced increment arrives,
+  // not by every one.
+  bool ShouldWake(bool was_empty) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the lingering writer should wait for more increments.
+  bool WorthWaiting() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes `batch` until it succeeds, its waiters' deadlines pass or the
   // breaker opens; answers every waiter. Releases mu_ while it writes and
   // while it waits to retry.
@@ -110,6 +141,10 @@ class UsageRecorder {
   std::vector<Pending*> answered_async_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t transactions_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t expected_ ABSL_GUARDED_BY(mu_) = 0;  // announced, not yet recorded
+  bool lingering_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a transaction is being written
+  int64_t inline_transactions_ ABSL_GUARDED_BY(mu_) = 0;
   // The first failure of the current run.
   std::optional<Deadline> failing_since_ ABSL_GUARDED_BY(mu_);
   Deadline open_until_ ABSL_GUARDED_BY(mu_){};  // the breaker refuses until then

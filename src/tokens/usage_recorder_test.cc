@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/monotonic_clock.h"
@@ -298,6 +300,108 @@ TEST(UsageRecorderTest, RecordAsyncIsRefusedAtOnceWhileTheBreakerIsOpen) {
   EXPECT_TRUE(called);  // on the caller's thread, before RecordAsync returned
   EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
   EXPECT_EQ(store.writes(), writes);
+}
+
+// Low load: an idle recorder writes on the caller's thread, no hand-off.
+TEST(UsageRecorderTest, AnIdleRecorderWritesOnTheCallersThread) {
+  RecordingStore store;
+  UsageRecorder::Options options;
+  options.write_inline_when_idle = true;
+  UsageRecorder recorder(options, &store);
+  recorder.Expect(1);
+  std::optional<std::thread::id> answered_on;
+  recorder.RecordAsync(
+      Inc("t1", "m1", 1), Steady::time_point::max(),
+      [&](absl::Status st) {
+        EXPECT_TRUE(st.ok()) << st;
+        answered_on = std::this_thread::get_id();
+      },
+      /*expected=*/true);
+  ASSERT_TRUE(answered_on.has_value());  // before RecordAsync returned
+  EXPECT_EQ(*answered_on, std::this_thread::get_id());
+  EXPECT_EQ(recorder.inline_transactions(), 1);
+  EXPECT_EQ(store.writes(), 1u);
+}
+
+// Others announced: the increment goes to the writer thread (group commit).
+TEST(UsageRecorderTest, AnAnnouncedRequestKeepsTheWriteOffTheCallersThread) {
+  RecordingStore store;
+  UsageRecorder::Options options;
+  options.write_inline_when_idle = true;
+  UsageRecorder recorder(options, &store);
+  recorder.Expect(2);  // this request and one more in flight
+  std::promise<std::thread::id> answered;
+  recorder.RecordAsync(
+      Inc("t1", "m1", 1), Steady::time_point::max(),
+      [&](absl::Status st) {
+        EXPECT_TRUE(st.ok()) << st;
+        answered.set_value(std::this_thread::get_id());
+      },
+      /*expected=*/true);
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_NE(future.get(), std::this_thread::get_id());
+  EXPECT_EQ(recorder.inline_transactions(), 0);
+}
+
+// A failed inline attempt counted nothing; the writer thread retries it.
+TEST(UsageRecorderTest, AFailedInlineWriteIsRetriedByTheWriter) {
+  RecordingStore store;
+  store.fail_first = 1;
+  UsageRecorder::Options options;
+  options.write_inline_when_idle = true;
+  options.retry_interval = milliseconds(1);
+  UsageRecorder recorder(options, &store);
+  std::promise<std::pair<absl::Status, std::thread::id>> answered;
+  recorder.RecordAsync(Inc("t1", "m1", 1), Steady::time_point::max(), [&](absl::Status st) {
+    answered.set_value({st, std::this_thread::get_id()});
+  });
+  auto future = answered.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto [st, thread] = future.get();
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_NE(thread, std::this_thread::get_id());
+  EXPECT_EQ(recorder.inline_transactions(), 1);
+  EXPECT_EQ(store.writes(), 2u);  // the failed inline attempt, then the writer's
+}
+
+// Under load the writer lingers while more requests are announced than have
+// arrived, so they share one transaction; the linger never outlasts its bound.
+TEST(UsageRecorderTest, TheWriterLingersForAnnouncedRequests) {
+  RecordingStore store;
+  FakeMonotonicClock clock;
+  UsageRecorder::Options options;
+  options.clock = &clock;
+  options.linger = std::chrono::microseconds(2000);
+  UsageRecorder recorder(options, &store);
+  recorder.Expect(4);
+  std::atomic<int> answered{0};
+  auto record = [&] {
+    recorder.RecordAsync(
+        Inc("t1", "m1", 1), clock.Now() + std::chrono::seconds(10),
+        [&](absl::Status st) {
+          EXPECT_TRUE(st.ok()) << st;
+          ++answered;
+        },
+        /*expected=*/true);
+  };
+  record();  // 1 queued, 3 still announced: the writer waits
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(store.writes(), 0u);
+  record();  // 2 queued, 2 announced: enough have arrived
+  for (int i = 0; i < 3000 && answered < 2; ++i) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_EQ(answered, 2);
+  ASSERT_EQ(store.writes(), 1u);
+  EXPECT_EQ(store.batches[0][0].count, 2);  // both in one transaction
+  recorder.Expect(3);                       // 5 announced
+  record();  // 1 queued, 4 still announced: waits, but only up to the linger
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(store.writes(), 1u);
+  clock.Advance(std::chrono::microseconds(2000));
+  for (int i = 0; i < 3000 && answered < 3; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(store.writes(), 2u);
+  recorder.Expect(-4);  // the other announced requests ended without usage
 }
 
 }  // namespace

@@ -519,6 +519,31 @@ def test_bench_cls():
     assert lat["p50"] <= lat["p90"] <= lat["p99"], f"percentiles out of order: {lat!r}"
 
 
+def test_bench_with_an_image_decodes_and_preprocesses_every_run(tmp_path):
+    """`--image` measures what a served request costs before HTTP: decode,
+    preprocessing by the config's `input`, engine. It is slower than the
+    engine alone on the same model, and a wrong config is a JSON error."""
+    path = sample(CLS)
+    image = SAMPLES / "images" / "rocket.jpg"  # 427x640: decoding is not free
+    config = tmp_path / "cls.json"
+    config.write_text(json.dumps({"input": {"width": 192, "height": 48, "resize": "stretch",
+                                            "scale": 1 / 255, "mean": [0.5] * 3,
+                                            "std": [0.5] * 3}}))
+    out = ok_json(cinfer("model", "bench", path, "--seconds", "1", "--image", image,
+                         "--model-config", config, *shape_flag("x", OCR_SHAPES[CLS]))[0])
+    assert out["image"] == str(image), out
+    assert out["iterations"] > 0 and out["latency_ms"]["p50"] > 0, out
+    plain = ok_json(cinfer("model", "bench", path, "--seconds", "1",
+                           *shape_flag("x", OCR_SHAPES[CLS]))[0])
+    assert plain["image"] is None, plain
+    # A 427x640 JPEG decode and resize cost far more than the 1 ms classifier varies.
+    assert out["latency_ms"]["p50"] > plain["latency_ms"]["p50"], (out, plain)
+    config.write_text(json.dumps({"input": {"resize": "sideways"}}))
+    err = error_json(cinfer("model", "bench", path, "--seconds", "1", "--image", image,
+                            "--model-config", config, *shape_flag("x", OCR_SHAPES[CLS]))[0])
+    assert err["code"] == "VALIDATION_FAILED" and "input.resize" in err["message"], err
+
+
 def test_invalid_utf8_in_model_error_is_still_json(tmp_path):
     """Found by mutating tiny_classifier.onnx: a node name with a byte that is
     not UTF-8 ends up in OpenCV's error message.  The rejection must still be
