@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "fmt/format.h"
 
@@ -56,6 +57,46 @@ bool HexDecode(std::string_view hex, std::string* out) {
 }
 
 std::string RandomHex(size_t n) { return HexEncode(RandomBytes(n)); }
+
+IdSequence::IdSequence() {
+  const std::string seed = RandomBytes(16);
+  std::memcpy(&key_a_, seed.data(), 8);
+  std::memcpy(&key_b_, seed.data() + 8, 8);
+}
+
+uint64_t IdSequence::Next(uint64_t key) {
+  uint64_t z = key + counter_.fetch_add(1, std::memory_order_relaxed) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+namespace {
+void PutHex(uint64_t v, int digits, char* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 0xf];
+}
+}  // namespace
+
+std::string IdSequence::NextHex() {
+  std::string out(16, '0');
+  PutHex(Next(key_a_), 16, out.data());
+  return out;
+}
+
+std::string IdSequence::NextUuid() {
+  uint64_t hi = Next(key_a_);
+  uint64_t lo = Next(key_b_);
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;        // version 4
+  lo = (lo & ~(3ULL << 62)) | (2ULL << 62);  // variant 10
+  std::string out(36, '-');
+  PutHex(hi >> 32, 8, out.data());
+  PutHex((hi >> 16) & 0xffff, 4, out.data() + 9);
+  PutHex(hi & 0xffff, 4, out.data() + 14);
+  PutHex(lo >> 48, 4, out.data() + 19);
+  PutHex(lo & 0xffffffffffffULL, 12, out.data() + 24);
+  return out;
+}
 
 std::string NewUuid() {
   std::string b = RandomBytes(16);

@@ -1,7 +1,10 @@
 // Cryptographically secure random values (OpenSSL RAND_bytes). Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace cinfer {
 
@@ -17,5 +20,24 @@ std::string HexEncode(std::string_view bytes);
 std::string Sha256Hex(std::string_view data);
 // Empty optional-like: returns false when `hex` is not valid hex.
 bool HexDecode(std::string_view hex, std::string* out);
+
+// Identifiers for the request path (request ids, log rows) without a call into
+// OpenSSL's locked generator per id: a random key drawn once from RandomBytes,
+// a counter, and splitmix64's finaliser (a bijection), so the ids of one
+// sequence never repeat and do not reveal the counter. Not for secrets.
+// Thread-safe (one atomic increment per id).
+class IdSequence {
+ public:
+  IdSequence();
+  // 16 lowercase hex characters.
+  std::string NextHex();
+  // An RFC 4122 version-4 formatted UUID.
+  std::string NextUuid();
+
+ private:
+  uint64_t Next(uint64_t key);
+  std::atomic<uint64_t> counter_{0};
+  uint64_t key_a_ = 0, key_b_ = 0;
+};
 
 }  // namespace cinfer

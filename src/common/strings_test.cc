@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/random.h"
 #include "common/time_format.h"
 
@@ -56,6 +58,25 @@ TEST(TimeFormatTest, TimesATimePointCannotHoldAreRefused) {
   auto t = ParseRfc3339("2262-04-11T00:00:00Z");
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(FormatIso8601(*t), "2262-04-11T00:00:00.000Z");
+}
+
+TEST(IdSequenceTest, IdsAreUniqueAndWellFormed) {
+  IdSequence ids;
+  std::set<std::string> seen;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string hex = ids.NextHex();
+    ASSERT_EQ(hex.size(), 16u);
+    ASSERT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << hex;
+    EXPECT_TRUE(seen.insert(hex).second) << hex;
+    const std::string uuid = ids.NextUuid();
+    ASSERT_EQ(uuid.size(), 36u);
+    EXPECT_EQ(uuid[8], '-');
+    EXPECT_EQ(uuid[14], '4') << uuid;                                          // version 4
+    EXPECT_NE(std::string("89ab").find(uuid[19]), std::string::npos) << uuid;  // variant 10
+    EXPECT_TRUE(seen.insert(uuid).second) << uuid;
+  }
+  IdSequence other;  // another key: another sequence
+  EXPECT_FALSE(seen.count(other.NextHex()));
 }
 
 }  // namespace

@@ -179,6 +179,7 @@ struct HttpServer::Impl {
   }
   std::atomic<bool> stopping{false};  // draining: requests read from now on get 503
   LiveValue<LiveSettings> live;
+  mutable IdSequence request_ids;  // X-Request-ID when the client sent none
 
   Impl(const Options& o, const Router* r)
       : opts(o),
@@ -259,14 +260,14 @@ std::optional<absl::Status> HttpServer::Impl::Screen(const error_code& ec,
                                                      bool too_many_connections,
                                                      std::string* request_id) const {
   if (ec) {
-    *request_id = RandomHex(8);
+    *request_id = request_ids.NextHex();
     return ec == bhttp::error::header_limit
                ? MakeError(ErrorCode::kHeadersTooLarge, "request headers too large")
                : MakeError(ErrorCode::kBadRequest,
                            StrCat("malformed HTTP request: ", ec.message()));
   }
   auto rid = parser.get()["X-Request-ID"];
-  *request_id = IsSaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+  *request_id = IsSaneRequestId(rid) ? std::string(rid) : request_ids.NextHex();
   if (absl::Status framing = CheckRequestFraming(parser.get(), block); !framing.ok()) {
     return framing;
   }

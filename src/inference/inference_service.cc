@@ -224,7 +224,7 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
   if (metrics_ != nullptr && served != nullptr) Measure(*served, outcome, total_ms);
   if (logs_ == nullptr) return;
   InferenceLogRecord r;
-  r.id = NewUuid();
+  // r.id: given by the log writer (common/random.h IdSequence, no OpenSSL call per request)
   r.model_id = std::string(model_id);
   if (served != nullptr) r.model_version = served->version;
   r.token_id = ctx.token_id;

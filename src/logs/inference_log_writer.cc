@@ -55,7 +55,7 @@ InferenceLogWriter::~InferenceLogWriter() {
 }
 
 void InferenceLogWriter::Record(InferenceLogRecord record) {
-  if (record.id.empty()) record.id = NewUuid();
+  if (record.id.empty()) record.id = ids_.NextUuid();
   if (record.created_at.empty()) record.created_at = FormatIso8601(clock_->Now());
   bool wake = false;
   {

@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "common/random.h"
 #include "storage/database.h"
 
 namespace cinfer {
@@ -66,6 +67,7 @@ class InferenceLogWriter {
   size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  IdSequence ids_;  // of records queued without an id
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether the writer thread has a reason to wake before its deadline.
   bool WakeDue(bool was_empty) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
