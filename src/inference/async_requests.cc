@@ -1,22 +1,17 @@
 #include "inference/async_requests.h"
 
+#include <atomic>
+#include <memory>
+
 #include "common/errors.h"
 #include "common/random.h"
 #include "common/strings.h"
-#include "common/thread_name.h"
 #include "common/time_format.h"
 
 namespace cinfer {
 
 AsyncRequests::AsyncRequests(Options options, const Clock* clock)
-    : options_(options), clock_(clock) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] {
-      SetCurrentThreadName("async-infer");
-      Run();
-    });
-  }
-}
+    : options_(options), clock_(clock) {}
 
 void AsyncRequests::UpdateLimits(const Options& options) {
   MutexLock lock(&mu_);
@@ -27,12 +22,9 @@ void AsyncRequests::UpdateLimits(const Options& options) {
 }
 
 AsyncRequests::~AsyncRequests() {
-  {
-    MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  cv_.SignalAll();
-  for (auto& t : threads_) t.join();
+  MutexLock lock(&mu_);
+  stopping_ = true;
+  while (running_ > 0) cv_.Wait(&mu_);  // their Finish callbacks point here
 }
 
 std::string_view AsyncRequests::StateName(State state) {
@@ -78,7 +70,7 @@ absl::StatusOr<std::string> AsyncRequests::Submit(Work work, std::string owner,
     ++pending_;
     pending_bytes_ += input_bytes;
   }
-  cv_.Signal();
+  Dispatch();
   return id;
 }
 
@@ -106,32 +98,56 @@ void AsyncRequests::EvictLocked(Clock::TimePoint now) {
   }
 }
 
-void AsyncRequests::Run() {
+void AsyncRequests::Dispatch() {
+  {
+    MutexLock lock(&mu_);
+    if (dispatching_) {
+      dispatch_again_ = true;  // the running dispatcher looks again before it stops
+      return;
+    }
+    dispatching_ = true;
+  }
   while (true) {
     std::string id;
     Work work;
     {
       MutexLock lock(&mu_);
-      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
-      if (stopping_) return;
+      const size_t limit = static_cast<size_t>(std::max(1, options_.threads));
+      if (stopping_ || queue_.empty() || running_ >= limit) {
+        if (!dispatch_again_ || stopping_) {
+          dispatching_ = false;
+          return;
+        }
+        dispatch_again_ = false;
+        continue;
+      }
       id = std::move(queue_.front());
       queue_.pop_front();
       Entry& e = entries_.at(id);
       e.snap.state = State::kRunning;
       work = std::move(e.work);
+      ++running_;
     }
-    absl::StatusOr<nlohmann::json> result = absl::InternalError("not run");
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    Finish finish = [this, id, once](absl::StatusOr<nlohmann::json> result) {
+      if (!once->exchange(true)) Finished(id, std::move(result));
+    };
     try {
-      result = work();
+      work(finish);
     } catch (const std::exception& e) {
-      result = MakeError(ErrorCode::kInternal,
-                         StrCat("the request failed with an exception: ", e.what()));
+      finish(MakeError(ErrorCode::kInternal,
+                       StrCat("the request failed with an exception: ", e.what())));
     } catch (...) {
-      result = MakeError(ErrorCode::kInternal, "the request failed with an exception");
+      finish(MakeError(ErrorCode::kInternal, "the request failed with an exception"));
     }
-    work = nullptr;  // its input, before the lock
+  }
+}
+
+void AsyncRequests::Finished(const std::string& id, absl::StatusOr<nlohmann::json> result) {
+  {
     MutexLock lock(&mu_);
     Entry& e = entries_.at(id);
+    e.work = nullptr;
     if (result.ok()) {
       e.snap.state = State::kDone;
       e.bytes = result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
@@ -148,8 +164,14 @@ void AsyncRequests::Run() {
     finished_.push_back(id);
     --pending_;
     pending_bytes_ -= e.input_bytes;
+    --running_;
     EvictLocked(now);
+    if (stopping_) {
+      cv_.SignalAll();
+      return;
+    }
   }
+  Dispatch();
 }
 
 }  // namespace cinfer

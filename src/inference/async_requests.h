@@ -1,10 +1,14 @@
 // AsyncRequests: inference requests answered later. Submit queues a piece of
-// work (bounded: QUEUE_FULL 503 when too many are pending) for a small pool
-// of threads and returns a request id at once; Get reports queued, running,
-// or the finished result. Finished results are kept for `ttl`, at most
-// `max_results` of them and `max_result_bytes` in total (the oldest finished
-// go first); after that the id is unknown. Thread-safe; an idle pool uses no
-// CPU.
+// work (bounded: QUEUE_FULL 503 when too many are pending) and returns a
+// request id at once; Get reports queued, running, or the finished result.
+// Finished results are kept for `ttl`, at most `max_results` of them and
+// `max_result_bytes` in total (the oldest finished go first); after that the
+// id is unknown.
+//
+// No thread waits for the work: it is started (at most `threads` at once, in
+// submission order) on the thread that submits or finishes another one, and
+// reports its result through the Finish callback it is given, from whatever
+// thread its inference completes on. Thread-safe; owns no threads.
 #pragma once
 
 #include <chrono>
@@ -14,7 +18,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -28,15 +31,18 @@ namespace cinfer {
 class AsyncRequests {
  public:
   struct Options {
-    int threads = 2;
+    int threads = 2;                        // requests started and not yet finished, at most
     size_t max_pending = 1000;              // queued + running
     size_t max_pending_bytes = 256u << 20;  // their inputs together
     size_t max_results = 1000;              // finished, kept
     size_t max_result_bytes = 256u << 20;
     std::chrono::seconds ttl{600};
   };
-  // The work returns the response body (JSON) or an error.
-  using Work = std::function<absl::StatusOr<nlohmann::json>()>;
+  // The work starts the request and returns; it reports the response body
+  // (JSON) or an error through `finish`, exactly once, on any thread (also
+  // before it returns).
+  using Finish = std::function<void(absl::StatusOr<nlohmann::json>)>;
+  using Work = std::function<void(Finish finish)>;
 
   enum class State { kQueued, kRunning, kDone, kFailed };
   struct Snapshot {
@@ -48,7 +54,7 @@ class AsyncRequests {
   };
 
   AsyncRequests(Options options, const Clock* clock);
-  ~AsyncRequests();  // finishes running work, drops queued work, joins
+  ~AsyncRequests();  // drops queued work, waits for started work to finish
   AsyncRequests(const AsyncRequests&) = delete;
   AsyncRequests& operator=(const AsyncRequests&) = delete;
 
@@ -74,7 +80,12 @@ class AsyncRequests {
     size_t bytes = 0;        // the kept result
     size_t input_bytes = 0;  // while pending
   };
-  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Starts queued work while fewer than `threads` run; one caller at a time
+  // does it (others leave it a note), so a finish called from inside the
+  // work never recurses.
+  void Dispatch() ABSL_LOCKS_EXCLUDED(mu_);
+  void Finished(const std::string& id, absl::StatusOr<nlohmann::json> result)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void EvictLocked(Clock::TimePoint now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Options options_ ABSL_GUARDED_BY(mu_);
@@ -88,7 +99,9 @@ class AsyncRequests {
   size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t result_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;  // started by the constructor, joined by the destructor
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;  // started, not finished
+  bool dispatching_ ABSL_GUARDED_BY(mu_) = false;
+  bool dispatch_again_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace cinfer

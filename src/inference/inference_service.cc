@@ -3,7 +3,6 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <future>
 
 #include "absl/base/thread_annotations.h"
 #include "common/errors.h"
@@ -424,17 +423,6 @@ void InferenceService::InferBatchAsync(std::string model_id, std::vector<Inferen
     };
     if (absl::Status st = Submit(call); !st.ok()) Complete(*call, st);
   }
-}
-
-InferenceService::Outcome InferenceService::Infer(std::string_view model_id,
-                                                  const InferenceInput& input,
-                                                  const InferenceParams& params,
-                                                  const RequestContext& ctx) {
-  std::promise<Outcome> promise;
-  std::future<Outcome> result = promise.get_future();
-  InferAsync(std::string(model_id), input, params, ctx,
-             [&promise](Outcome r) { promise.set_value(std::move(r)); });
-  return result.get();
 }
 
 }  // namespace cinfer

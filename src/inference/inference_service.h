@@ -112,9 +112,6 @@ class InferenceService {
   // Fails as a whole only when the model is not served or there are too many.
   void InferBatchAsync(std::string model_id, std::vector<InferenceInput> inputs,
                        InferenceParams params, RequestContext ctx, BatchDone done);
-  // The same, waiting on the calling thread (the /infer/async pool).
-  Outcome Infer(std::string_view model_id, const InferenceInput& input,
-                const InferenceParams& params, const RequestContext& ctx);
 
   // One input run on `served`'s model directly: no scheduler queue and no
   // inference-log row (the admin test endpoint, which may run a version that

@@ -274,13 +274,6 @@ nlohmann::json PublishedJson(const PublishedModel& p) {
           {"updated_at", p.record.updated_at}};
 }
 
-absl::StatusOr<nlohmann::json> InferOne(InferenceService* inference, const std::string& id,
-                                        const InferenceInput& input, const InferenceParams& params,
-                                        const RequestContext& ctx) {
-  ASSIGN_OR_RETURN(InferenceOutcome o, inference->Infer(id, input, params, ctx));
-  return OutcomeJson(o, /*header=*/true);
-}
-
 // After the inference: commits `used` units (the deadline covers the usage
 // commit too: a stalled store answers 503 in time), then answers `body`.
 void CommitAndRespond(std::shared_ptr<QuotaReservation> quota, int64_t used,
@@ -390,11 +383,19 @@ Result InferAsync(const AppServices& app, const InferenceRoutesOptions& o, Reque
   ASSIGN_OR_RETURN(QuotaReservation quota, app.tokens->Reserve(*caller, id, 1));
   RequestContext ctx = ContextOf(req, "infer/async");
   const size_t input_bytes = inputs[0].image.size() + inputs[0].tensors.size();
-  ASSIGN_OR_RETURN(
-      std::string request_id,
-      app.async->Submit([inference, id, input = std::move(inputs[0]), params,
-                         ctx]() { return InferOne(inference, id, input, params, ctx); },
-                        caller->token_id, input_bytes));
+  ASSIGN_OR_RETURN(std::string request_id,
+                   app.async->Submit(
+                       [inference, id, input = std::move(inputs[0]), params,
+                        ctx](AsyncRequests::Finish finish) mutable {
+                         // Queued on the model like /infer; nobody waits for it.
+                         inference->InferAsync(
+                             id, std::move(input), params, ctx,
+                             [finish = std::move(finish)](InferenceService::Outcome out) {
+                               if (!out.ok()) return finish(out.status());
+                               finish(OutcomeJson(*out, /*header=*/true));
+                             });
+                       },
+                       caller->token_id, input_bytes));
   RETURN_IF_ERROR(quota.Commit(1, inference->DeadlineFrom(params, start)));
   return JsonResponse(202, {{"request_id", request_id},
                             {"status", "queued"},
