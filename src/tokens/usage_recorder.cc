@@ -101,24 +101,22 @@ void UsageRecorder::RecordAsync(TokenUsageIncrement increment, Deadline deadline
   p->increment = &p->owned;
   p->deadline = deadline;
   p->callback = std::move(done);
-  absl::Status refused;
+  absl::Status answer;  // refused, or written on this thread
   {
     MutexLock lock(&mu_);
     if (expected) expected_ = std::max<int64_t>(0, expected_ - 1);
     if (stopping_) {
-      refused = absl::UnavailableError("usage recorder is shutting down");
+      answer = absl::UnavailableError("usage recorder is shutting down");
     } else if (clock_->Now() < open_until_) {
-      refused = absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
+      answer = absl::UnavailableError("the usage store keeps failing; not tried (breaker open)");
     } else if (!InlineWrite(*p)) {
       const bool was_empty = queue_.empty();
       queue_.push_back(p.release());
       if (ShouldWake(was_empty)) queued_cv_.Signal();
       return;
-    } else {
-      p->result = absl::OkStatus();  // written by this thread
     }
   }
-  p->callback(refused.ok() ? p->result : std::move(refused));
+  p->callback(std::move(answer));
 }
 
 bool UsageRecorder::InlineWrite(Pending& p) {
@@ -214,6 +212,7 @@ void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
     AnswerExpired(batch, clock_->Now());
     done_cv_.SignalAll();
     if (batch.empty()) return;
+    writing_ = true;  // an inline write would wait for this one
     mu_.Unlock();
     std::vector<TokenUsageIncrement> rows = Merge(batch);
     // One attempt never outlives the batch's earliest deadline, so a request
@@ -222,20 +221,13 @@ void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
     Deadline earliest = Deadline::max();
     for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
     const Deadline before = clock_->Now();
-    {
-      MutexLock lock(&mu_);
-      writing_ = true;
-    }
     absl::Status st = store_->RecordTokenUsage(rows, earliest);
-    {
-      MutexLock lock(&mu_);
-      writing_ = false;
-    }
     const Deadline after = clock_->Now();
     if (options_.metrics != nullptr) {
       options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - before).count());
     }
     mu_.Lock();
+    writing_ = false;
     ++transactions_;
     if (st.ok()) {
       failing_since_.reset();

@@ -148,6 +148,10 @@ absl::StatusOr<ov::AnyMap> CompileConfig(const OpenVinoEngine::Options& o,
   RETURN_IF_ERROR(CheckCount(threads, "threads"));
   ov::AnyMap config;
   config.insert(ov::hint::performance_mode(mode));
+  // The same numbers on every CPU: on one with AVX512-BF16 or AMX, OpenVINO's CPU
+  // plugin would otherwise run FP32 models in bf16 (a Paddle fixture then differed
+  // from Paddle by 2.7e-3 instead of 1e-7; docs/ENGINES.md).
+  config.insert(ov::hint::inference_precision(ov::element::f32));
   if (streams > 0) config.insert(ov::num_streams(ov::streams::Num(streams)));
   if (threads > 0) config.insert(ov::inference_num_threads(threads));
   return config;
