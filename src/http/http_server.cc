@@ -224,8 +224,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> ReadRequest(Stream& stream, beast::flat_buffer& buffer,
                                     StringParser& parser, const std::string& client_ip,
                                     Exchange& x);
-  // The handler's answer: an asynchronous route's (HandleAsync), or a synchronous
-  // route's run on its pool.
+  // The handler's answer: an async route's (HandleAsync), or a sync route's on its pool.
   asio::awaitable<Response> Dispatch(const Route* route, Request& request);
   // The access-log line of an answered exchange (text or JSON fields).
   void LogExchange(const Exchange& x, std::string_view client_ip, int status, size_t bytes,
@@ -574,12 +573,11 @@ absl::Status HttpServer::Run() {
   }
   asio::co_spawn(s.acceptor.get_executor(), s.Listen(), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < s.opts.io_threads; ++i) {
-    threads.emplace_back([&s] {
-      SetCurrentThreadName("http-io");
-      s.ioc.run();
-    });
-  }
+  auto io_thread = [&s] {
+    SetCurrentThreadName("http-io");
+    s.ioc.run();
+  };
+  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back(io_thread);
   s.ioc.run();
   for (auto& t : threads) t.join();
   {  // answers still on their way (engine calls past the shutdown limit)

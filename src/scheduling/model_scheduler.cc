@@ -207,12 +207,7 @@ ModelScheduler::ModelScheduler(Options options, const LoadedModel* model)
     serving_ = n;  // initialising instances take jobs as soon as their worker runs
   }
   workers_.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    workers_.emplace_back([this, i] {
-      SetCurrentThreadName(StrCat("model-worker-", i));
-      Work(i);
-    });
-  }
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this, i] { Work(i); });
   // Returns with every instance ready: a version is published only then.
   MutexLock lock(&mu_);
   while (std::any_of(instances_.begin(), instances_.end(), [](const InstanceStatus& s) {
@@ -337,6 +332,7 @@ bool ModelScheduler::OnWorkerThread() const {
 }
 
 void ModelScheduler::Work(int instance) {
+  SetCurrentThreadName(StrCat("model-worker-", instance));
   mu_.Lock();
   SetState(instance, InstanceState::kReady);
   started_.SignalAll();
