@@ -125,21 +125,28 @@ bool UsageRecorder::InlineWrite(Pending& p) {
     return false;  // others are coming, or the writer thread is at work: group commit
   }
   writing_ = true;
-  const Deadline start = clock_->Now();
   // One attempt that waits for nobody for long: a busy store sends the
   // increment to the writer thread, which retries it within its deadline.
-  const Deadline bound = std::min(p.deadline, start + options_.inline_budget);
+  const Deadline bound = std::min(p.deadline, clock_->Now() + options_.inline_budget);
   mu_.Unlock();
-  const absl::Status st = store_->RecordTokenUsage({*p.increment}, bound);
-  const Deadline after = clock_->Now();
-  if (options_.metrics != nullptr) {
-    options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - start).count());
-  }
+  Deadline after;
+  const absl::Status st = Write({*p.increment}, bound, &after);
   mu_.Lock();
   writing_ = false;
   ++transactions_;
   ++inline_transactions_;
   return st.ok();
+}
+
+absl::Status UsageRecorder::Write(const std::vector<TokenUsageIncrement>& rows, Deadline deadline,
+                                  Deadline* after) {
+  const Deadline before = clock_->Now();
+  absl::Status st = store_->RecordTokenUsage(rows, deadline);
+  *after = clock_->Now();
+  if (options_.metrics != nullptr) {
+    options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(*after - before).count());
+  }
+  return st;
 }
 
 void UsageRecorder::Answer(Pending* p, absl::Status status) {
@@ -220,12 +227,8 @@ void UsageRecorder::WriteBatch(std::vector<Pending*> batch) {
     // to the store as it is, in clock_'s terms (see Options::clock).
     Deadline earliest = Deadline::max();
     for (const Pending* p : batch) earliest = std::min(earliest, p->deadline);
-    const Deadline before = clock_->Now();
-    absl::Status st = store_->RecordTokenUsage(rows, earliest);
-    const Deadline after = clock_->Now();
-    if (options_.metrics != nullptr) {
-      options_.metrics->UsageCommit(st.ok(), std::chrono::duration<double>(after - before).count());
-    }
+    Deadline after;
+    absl::Status st = Write(rows, earliest, &after);
     mu_.Lock();
     writing_ = false;
     ++transactions_;

@@ -117,6 +117,10 @@ class UsageRecorder {
   // (Options::write_inline_when_idle); true when it was written. Releases mu_
   // while it writes.
   bool InlineWrite(Pending& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One transaction of `rows` (without the lock), timed into the metrics;
+  // *after: when it returned.
+  absl::Status Write(const std::vector<TokenUsageIncrement>& rows, Deadline deadline,
+                     Deadline* after) ABSL_LOCKS_EXCLUDED(mu_);
   // Waits (Options::linger) while announced increments are still to come.
   void Linger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Under load the writer is woken when the last announced increment arrives,
