@@ -133,10 +133,7 @@ class ImageInputs {
     RETURN_IF_ERROR(ApplyIoDefaults({{"inputs", TensorSpecsToJson(model.inputs())},
                                      {"outputs", TensorSpecsToJson(model.outputs())}},
                                     &mc));
-    in->spec_ = mc.input;
-    if (in->spec_.tensor.empty() && !model.inputs().empty()) {
-      in->spec_.tensor = model.inputs()[0].name;
-    }
+    in->spec_ = mc.input;  // input.tensor resolved by ApplyIoDefaults
     return in;
   }
   absl::StatusOr<std::vector<Tensor>> Next() const {

@@ -98,10 +98,6 @@ const Route* Router::Find(std::string_view method, std::string_view path) const 
   return r.ok() ? *r : nullptr;
 }
 
-size_t Router::BodyLimitFor(std::string_view method, std::string_view path) const {
-  return BodyLimitOf(Find(method, path));
-}
-
 size_t Router::BodyLimitOf(const Route* r) const {
   return r != nullptr && r->max_body_bytes > 0 ? r->max_body_bytes : default_max_body_bytes_;
 }

@@ -83,9 +83,7 @@ class Router {
                                        std::map<std::string, std::string>* params) const;
   // The route for a request line, or nullptr.
   const Route* Find(std::string_view method, std::string_view path) const;
-  // The body limit that applies to a request line (the default when unrouted).
-  size_t BodyLimitFor(std::string_view method, std::string_view path) const;
-  // The same for a route Find returned (nullptr: the default).
+  // The body limit for a route Find returned (nullptr, unrouted: the default).
   size_t BodyLimitOf(const Route* route) const;
   // Resolves, authenticates and runs the handler; errors become error responses.
   // Waits for an asynchronous route's answer.

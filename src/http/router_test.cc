@@ -99,9 +99,9 @@ TEST_F(RouterTest, ExceptionsBecome500WithoutDetails) {
 }
 
 TEST_F(RouterTest, BodyLimitsPerRoute) {
-  EXPECT_EQ(router_.BodyLimitFor("POST", "/items/1/publish"), 10u);
-  EXPECT_EQ(router_.BodyLimitFor("GET", "/items"), 1024u);
-  EXPECT_EQ(router_.BodyLimitFor("PUT", "/unknown"), 1024u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("POST", "/items/1/publish")), 10u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("GET", "/items")), 1024u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("PUT", "/unknown")), 1024u);
 }
 
 // The console's client-side routes: a catch-all GET listed first, to show that
@@ -178,9 +178,9 @@ TEST_F(FallbackRouterTest, KnownPathWithWrongMethodStays405) {
 }
 
 TEST_F(FallbackRouterTest, BodyLimitsFollowTheResolvedRoute) {
-  EXPECT_EQ(router_.BodyLimitFor("PUT", "/only-put"), 7u);
-  EXPECT_EQ(router_.BodyLimitFor("GET", "/anything"), 1024u);
-  EXPECT_EQ(router_.BodyLimitFor("POST", "/anything"), 1024u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("PUT", "/only-put")), 7u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("GET", "/anything")), 1024u);
+  EXPECT_EQ(router_.BodyLimitOf(router_.Find("POST", "/anything")), 1024u);
 }
 
 TEST(FallbackRouterMethodsTest, EachFallbackAnswersOnlyItsMethod) {

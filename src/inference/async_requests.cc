@@ -101,10 +101,9 @@ void AsyncRequests::EvictLocked(Clock::TimePoint now) {
 void AsyncRequests::Dispatch() {
   {
     MutexLock lock(&mu_);
-    if (dispatching_) {
-      dispatch_again_ = true;  // the running dispatcher looks again before it stops
-      return;
-    }
+    // The running dispatcher sees this caller's change: it decides to stop
+    // under the same lock the change was made under.
+    if (dispatching_) return;
     dispatching_ = true;
   }
   while (true) {
@@ -114,12 +113,8 @@ void AsyncRequests::Dispatch() {
       MutexLock lock(&mu_);
       const size_t limit = static_cast<size_t>(std::max(1, options_.threads));
       if (stopping_ || queue_.empty() || running_ >= limit) {
-        if (!dispatch_again_ || stopping_) {
-          dispatching_ = false;
-          return;
-        }
-        dispatch_again_ = false;
-        continue;
+        dispatching_ = false;
+        return;
       }
       id = std::move(queue_.front());
       queue_.pop_front();

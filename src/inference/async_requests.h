@@ -81,7 +81,7 @@ class AsyncRequests {
     size_t input_bytes = 0;  // while pending
   };
   // Starts queued work while fewer than `threads` run; one caller at a time
-  // does it (others leave it a note), so a finish called from inside the
+  // does it (the others return at once), so a finish called from inside the
   // work never recurses.
   void Dispatch() ABSL_LOCKS_EXCLUDED(mu_);
   void Finished(const std::string& id, absl::StatusOr<nlohmann::json> result)
@@ -101,7 +101,6 @@ class AsyncRequests {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;  // started, not finished
   bool dispatching_ ABSL_GUARDED_BY(mu_) = false;
-  bool dispatch_again_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace cinfer

@@ -66,6 +66,24 @@ TokenUsageIncrement Inc(std::string token, std::string model, int64_t n) {
   return {std::move(token), std::move(model), "2026-11-26", "2026-11", n, "2026-11-26T00:00:00Z"};
 }
 
+// RecordAsync's answer and the thread it came on.
+struct Answered {
+  absl::Status status = absl::InternalError("no answer within 30 s");
+  std::thread::id thread;
+};
+Answered RecordAndWait(UsageRecorder& recorder, TokenUsageIncrement inc, bool expected = false) {
+  auto answered = std::make_shared<std::promise<Answered>>();
+  auto future = answered->get_future();
+  recorder.RecordAsync(
+      std::move(inc), std::chrono::steady_clock::time_point::max(),
+      [answered](absl::Status st) {
+        answered->set_value({st, std::this_thread::get_id()});
+      },
+      expected);
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return {};
+  return future.get();
+}
+
 TEST(UsageRecorderTest, WaitersQueuedDuringAWriteShareTheNextTransaction) {
   RecordingStore store;
   store.hold_first = true;
@@ -253,15 +271,9 @@ TEST(UsageRecorderTest, TheBreakerRefusesAtOnceThenAProbeClosesIt) {
 TEST(UsageRecorderTest, RecordAsyncCallsBackFromTheWriterOnceCommitted) {
   RecordingStore store;
   UsageRecorder recorder(Breaker(milliseconds(5000)), &store);
-  std::promise<std::pair<absl::Status, std::thread::id>> answered;
-  recorder.RecordAsync(Inc("t1", "m1", 3), Steady::time_point::max(), [&](absl::Status st) {
-    answered.set_value({st, std::this_thread::get_id()});
-  });
-  auto future = answered.get_future();
-  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  auto [st, thread] = future.get();
-  EXPECT_TRUE(st.ok()) << st;
-  EXPECT_NE(thread, std::this_thread::get_id());
+  const Answered a = RecordAndWait(recorder, Inc("t1", "m1", 3));
+  EXPECT_TRUE(a.status.ok()) << a.status;
+  EXPECT_NE(a.thread, std::this_thread::get_id());
   ASSERT_EQ(store.writes(), 1u);
   EXPECT_EQ(store.batches[0][0].count, 3);
 }
@@ -330,17 +342,9 @@ TEST(UsageRecorderTest, AnAnnouncedRequestKeepsTheWriteOffTheCallersThread) {
   options.write_inline_when_idle = true;
   UsageRecorder recorder(options, &store);
   recorder.Expect(2);  // this request and one more in flight
-  std::promise<std::thread::id> answered;
-  recorder.RecordAsync(
-      Inc("t1", "m1", 1), Steady::time_point::max(),
-      [&](absl::Status st) {
-        EXPECT_TRUE(st.ok()) << st;
-        answered.set_value(std::this_thread::get_id());
-      },
-      /*expected=*/true);
-  auto future = answered.get_future();
-  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  EXPECT_NE(future.get(), std::this_thread::get_id());
+  const Answered a = RecordAndWait(recorder, Inc("t1", "m1", 1), /*expected=*/true);
+  EXPECT_TRUE(a.status.ok()) << a.status;
+  EXPECT_NE(a.thread, std::this_thread::get_id());
   EXPECT_EQ(recorder.inline_transactions(), 0);
 }
 
@@ -352,15 +356,9 @@ TEST(UsageRecorderTest, AFailedInlineWriteIsRetriedByTheWriter) {
   options.write_inline_when_idle = true;
   options.retry_interval = milliseconds(1);
   UsageRecorder recorder(options, &store);
-  std::promise<std::pair<absl::Status, std::thread::id>> answered;
-  recorder.RecordAsync(Inc("t1", "m1", 1), Steady::time_point::max(), [&](absl::Status st) {
-    answered.set_value({st, std::this_thread::get_id()});
-  });
-  auto future = answered.get_future();
-  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  auto [st, thread] = future.get();
-  EXPECT_TRUE(st.ok()) << st;
-  EXPECT_NE(thread, std::this_thread::get_id());
+  const Answered a = RecordAndWait(recorder, Inc("t1", "m1", 1));
+  EXPECT_TRUE(a.status.ok()) << a.status;
+  EXPECT_NE(a.thread, std::this_thread::get_id());
   EXPECT_EQ(recorder.inline_transactions(), 1);
   EXPECT_EQ(store.writes(), 2u);  // the failed inline attempt, then the writer's
 }
