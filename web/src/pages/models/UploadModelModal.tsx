@@ -3,6 +3,7 @@
 // sent as one multipart request with a real progress bar; after 100 % the server
 // validates the model in its sandbox, shown as "validating…".
 import { useState } from 'react';
+import { flushSync } from 'react-dom';
 import { Alert, App, Form, type ButtonProps, Input, Modal, Progress, Select, Typography, Upload } from 'antd';
 import { InboxOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
@@ -69,8 +70,16 @@ export default function UploadModelModal({ open, onClose, onCreated }: Props) {
     setPercent(0);
     try {
       const m = await uploadModel(body, (f) => {
-        setPercent(Math.round(f * 100));
-        if (f >= 1) setPhase('validating');
+        if (f < 1) {
+          setPercent(Math.round(f * 100));
+          return;
+        }
+        // Chromium may report the end of the upload only together with the
+        // response; render 100 % now, before onCreated closes the dialog.
+        flushSync(() => {
+          setPercent(100);
+          setPhase('validating');
+        });
       });
       message.success(t('upload.created', { name: m.name }));
       onCreated(m);

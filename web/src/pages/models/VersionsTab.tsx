@@ -3,6 +3,7 @@
 // differences, for a version the served one's clients could not use), and the
 // upload of a new version with a progress bar.
 import { useState } from 'react';
+import { flushSync } from 'react-dom';
 import { Alert, App, Button, Popconfirm, Progress, Space, Table, Tag, Tooltip, Typography, Upload } from 'antd';
 import { UploadOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -42,7 +43,9 @@ export default function VersionsTab({ model }: { model: Model }) {
     const body = new FormData();
     body.append('file', file, file.name);
     try {
-      const v = await uploadVersion(model.id, body, (f) => setPercent(Math.round(f * 100)));
+      // 100 % renders at once (Chromium may report it only with the response).
+      const v = await uploadVersion(model.id, body, (f) =>
+        f < 1 ? setPercent(Math.round(f * 100)) : flushSync(() => setPercent(100)));
       message.success(t('versions.uploaded', { version: v.version }));
       refresh();
     } catch (err) {

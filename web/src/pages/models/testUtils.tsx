@@ -29,8 +29,11 @@ export interface FakeXhrReply { status: number; body: unknown }
 export const xhrLog: { method: string; url: string; body: unknown }[] = [];
 
 // Stubs XMLHttpRequest: send() reports progress 50 % then 100 %, then answers
-// once `gate` (when given) resolves.
-export function stubXhr(reply: (url: string) => FakeXhrReply, gate: Promise<void> = Promise.resolve()) {
+// once `gate` (when given) resolves. With `endWithResponse`, the 100 % comes in
+// the same task as the answer, as Chromium does when the body went out between
+// two of its upload-progress polls.
+export function stubXhr(reply: (url: string) => FakeXhrReply, gate: Promise<void> = Promise.resolve(),
+                        endWithResponse = false) {
   class FakeXhr {
     status = 0;
     responseText = '';
@@ -46,8 +49,10 @@ export function stubXhr(reply: (url: string) => FakeXhrReply, gate: Promise<void
       xhrLog.push({ method: this.method, url: this.url, body });
       const r = reply(this.url);
       setTimeout(() => this.upload.onprogress?.({ lengthComputable: true, loaded: 50, total: 100 }), 0);
-      setTimeout(() => this.upload.onprogress?.({ lengthComputable: true, loaded: 100, total: 100 }), 5);
+      const end = () => this.upload.onprogress?.({ lengthComputable: true, loaded: 100, total: 100 });
+      if (!endWithResponse) setTimeout(end, 5);
       setTimeout(() => void gate.then(() => {
+        if (endWithResponse) end();
         this.status = r.status;
         this.responseText = JSON.stringify(r.body);
         this.onload?.();
