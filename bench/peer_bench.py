@@ -31,6 +31,15 @@ uvicorn workers once per worker; pss_mb shares them out). At the highest concurr
 a thread also GETs `/health/live` every 100 ms during the load and reports its max
 and p99 latency.
 
+Admission (--queue-size N): wrk's one latency distribution mixes the fast 503s into
+the 200s, so each cinfer point of such a run is driven a second time, after wrk, by
+bench/.build/loadgen (bench/loadgen/loadgen.cc, built by bench/setup-peer.sh: c
+keep-alive connections, one blocking thread each, the same POST, the same seconds)
+which splits latency by status code. The point gains n_2xx, n_503, n_other,
+loadgen_errors, p50_2xx_ms/p99_2xx_ms (of the 200 responses alone) and p99_503_ms;
+the c=64 ratios row gains c64_p99_2xx_over_c16 and its verdict against "p99 of the
+200s at c=64 <= 2x c=16", per cinfer server.
+
 Raw ceiling: `cinfer model bench --threads 1 --batch 1 --image <the same JPEG>`
 (in-process: decode, preprocessing by the model config's `input`, ONNX Runtime; no
 HTTP) times the number of cores, as the issue defines it ("decode included"); the
@@ -44,7 +53,7 @@ Usage: .venv/bin/python bench/peer_bench.py [--seconds 10] [--models cls,det]
            [--queue-size N] [--repeat N] [--out FILE]
 With --repeat N the whole matrix runs N times and each point (and the raw ceiling)
 is the round with the median rps; every round is kept under "rounds".
-Needs: bash bench/setup-peer.sh (bench/.venv-peer and wrk), build/cinfer,
+Needs: bash bench/setup-peer.sh (bench/.venv-peer, wrk, bench/.build/loadgen), build/cinfer,
 models/samples (scripts/fetch-sample-models.sh) and models/samples/images
 (scripts/fetch-sample-images.sh), requests and Pillow in .venv.
 Writes bench/results/peer_bench-<date>.json unless --out says otherwise.
@@ -76,6 +85,7 @@ SAMPLES = ROOT / "models" / "samples"
 IMAGES = SAMPLES / "images"
 PEER_DIR = ROOT / "bench" / "peers"
 PEER_VENV = ROOT / "bench" / ".venv-peer"
+LOADGEN = ROOT / "bench" / ".build" / "loadgen"
 API = "/api/v1/internal"
 SERVERS = ("cinfer-default", "cinfer-tuned", "fastapi")
 CORES = len(os.sched_getaffinity(0))
@@ -208,6 +218,7 @@ class Cinfer:
         self.dir = Path(workdir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.queue_size = queue_size
         env = {k: v for k, v in os.environ.items() if not k.startswith("CINFER_")}
         self.settings = {"CINFER_SERVER__PORT": str(self.port),
                          "CINFER_SERVER__DATA_DIR": str(self.dir / "data"),
@@ -360,6 +371,30 @@ def wrk(server, body_file, lua_file, conc, seconds):
                        f"{out.stdout}\n{out.stderr}")
 
 
+def loadgen(server, body_file, conc, seconds):
+    """One bench/.build/loadgen run: wrk's POSTs, with latency per status code."""
+    cmd = [str(LOADGEN), "--url", server.url + server.path, "-c", str(conc), "-d", str(seconds),
+           "--timeout", "60", "--body", str(body_file), "--header", "Content-Type: image/jpeg"]
+    if server.token:
+        cmd += ["--header", "Authorization: Bearer " + server.token]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen failed (rc {out.returncode}): {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def by_status(lg):
+    """The admission fields of a point from loadgen's summary; *_2xx_ms are of the 200s."""
+    st = lg["status"]
+    n_2xx = sum(v["count"] for k, v in st.items() if k.startswith("2"))
+    n_503 = st.get("503", {}).get("count", 0)
+    return {"n_2xx": n_2xx, "n_503": n_503, "n_other": lg["requests"] - n_2xx - n_503,
+            "loadgen_errors": sum(lg["errors"].values()),
+            "p50_2xx_ms": st.get("200", {}).get("p50_ms"),
+            "p99_2xx_ms": st.get("200", {}).get("p99_ms"),
+            "p99_503_ms": st.get("503", {}).get("p99_ms")}
+
+
 def settle(pids, timeout=300):
     """Waits until the server is idle: when wrk stops, requests it had in flight may
     still be queued in the server (64 det inferences take seconds), and the next
@@ -397,6 +432,9 @@ def measure(server, body_file, lua_file, conc, seconds, probe_health):
              "rss_mb": rss, "pss_mb": pss}
     if probe:
         point["health_live"] = probe.result()
+    if getattr(server, "queue_size", None) is not None:  # admission: 200s apart from 503s
+        settle(pids)
+        point.update(by_status(loadgen(server, body_file, conc, seconds)))
     return point
 
 
@@ -457,7 +495,7 @@ def machine():
             "kernel": platform.release()}
 
 
-def check_prerequisites(models):
+def check_prerequisites(models, queue_size):
     missing = [SAMPLES / MODELS[m]["file"] for m in models
                if not (SAMPLES / MODELS[m]["file"]).is_file()]
     missing += [p for p in (IMAGES / "page.png", IMAGES / "rocket.jpg") if not p.is_file()]
@@ -473,6 +511,11 @@ def check_prerequisites(models):
         problems.append("wrk is not installed: run bash bench/setup-peer.sh")
     if not (PEER_VENV / "bin" / "uvicorn").exists():
         problems.append(f"no {PEER_VENV.relative_to(ROOT)}: run bash bench/setup-peer.sh")
+    src = ROOT / "bench" / "loadgen" / "loadgen.cc"
+    if queue_size is not None and (not os.access(LOADGEN, os.X_OK) or
+                                   LOADGEN.stat().st_mtime < src.stat().st_mtime):
+        problems.append(f"{LOADGEN.relative_to(ROOT)} is missing or older than "
+                        f"{src.relative_to(ROOT)}: run bash bench/setup-peer.sh")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         sys.exit(2)
@@ -480,6 +523,19 @@ def check_prerequisites(models):
 
 def ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
+
+
+def p99_2xx_growth(per_server):
+    """The admission target, per server with loadgen points (a --queue-size run): p99 of
+    the 200s at c=64 over that at c=16, and whether it is at most 2x."""
+    growth, verdict = {}, {}
+    for s, pts in per_server.items():
+        hi, lo = (pts.get(c, {}).get("p99_2xx_ms") for c in ("64", "16"))
+        if hi is not None and lo:
+            growth[s] = ratio(hi, lo)
+            verdict[s] = "pass" if hi <= 2 * lo else "fail"
+    return {"c64_p99_2xx_over_c16": growth,
+            "verdict_p99_2xx_c64_le_2x_c16": verdict} if growth else {}
 
 
 def ratios(doc):
@@ -506,6 +562,8 @@ def ratios(doc):
                 "cinfer_default_over_tuned": ratio(rps["cinfer-default"], rps["cinfer-tuned"]),
                 **{f"{s.replace('-', '_')}_over_raw_ceiling": ratio(rps[s], ceiling)
                    for s in SERVERS}}
+        if "64" in rows:
+            rows["64"].update(p99_2xx_growth(per_server))
         out[label] = rows
     return out
 
@@ -544,6 +602,9 @@ def print_table(doc):
                   f"{fmt(r['cinfer_tuned_over_raw_ceiling']):>9} "
                   f"{fmt(r['fastapi_over_raw_ceiling']):>11}  outside us "
                   f"{r['cpu_outside_raw_us']}  p50-raw ms {r['p50_minus_raw_p50_ms']}")
+            if "c64_p99_2xx_over_c16" in r:
+                print(f"{'':9} p99 of 200s, c=64 over c=16 (loadgen): "
+                      f"{r['c64_p99_2xx_over_c16']}  <= 2x: {r['verdict_p99_2xx_c64_le_2x_c16']}")
 
 
 def median_by(runs, pick, key):
@@ -586,6 +647,11 @@ def measure_model(label, servers, concs, seconds, images, tmp, lua, queue_size, 
                       f"non-2xx {p['non_2xx']} (503: {p['status_503']})  "
                       f"errors {p['errors']}  cpu {p['cpu_us_per_req']} us/req",
                       flush=True)
+                if "n_2xx" in p:
+                    print(f"  {'':21} loadgen: 200s {p['n_2xx']} (p50 {p['p50_2xx_ms']} ms, "
+                          f"p99 {p['p99_2xx_ms']} ms)  503s {p['n_503']} (p99 "
+                          f"{p['p99_503_ms']} ms)  other {p['n_other']}  "
+                          f"errors {p['loadgen_errors']}", flush=True)
         finally:
             server.stop()
 
@@ -610,7 +676,7 @@ def main():
     bad = [m for m in models if m not in MODELS] + [s for s in servers if s not in SERVERS]
     if bad or not concs or min(concs) < 1:
         ap.error(f"unknown model/server {bad}" if bad else "concurrency must be >= 1")
-    check_prerequisites(models)
+    check_prerequisites(models, args.queue_size)
     seconds = max(1, round(args.seconds))  # wrk takes whole seconds
     version = subprocess.run([CINFER, "version"], capture_output=True, text=True).stdout.strip()
     images = inputs()
@@ -620,7 +686,10 @@ def main():
            "seconds_per_point": seconds, "cinfer_queue_size": args.queue_size,
            "rounds_run": args.repeat,
            "load_generator": f"wrk -t min(c,2) -c c -d {seconds}s --timeout 60s, keep-alive, "
-                             "on the same cores as the server under test",
+                             "on the same cores as the server under test"
+                             + ("; with --queue-size each cinfer point again under "
+                                f"bench/.build/loadgen -c c -d {seconds} --timeout 60"
+                                if args.queue_size is not None else ""),
            "notes": ["rps counts 2xx responses; p50/p99/max are wrk's latency of every "
                      "response; errors are wrk's socket errors (connect/read/write/timeout)",
                      "cpu_us_per_req: server CPU (utime+stime, uvicorn master and workers "
@@ -633,7 +702,11 @@ def main():
                      "outside_us: cpu_us_per_req minus the raw mean (decode + preprocess + "
                      "engine) of the same run",
                      "fastapi det answers a count of pixels above 0.3 instead of DB boxes "
-                     "(less post-processing than cinfer)"],
+                     "(less post-processing than cinfer)",
+                     "queue runs: n_2xx/n_503/n_other, loadgen_errors, p50_2xx_ms/p99_2xx_ms "
+                     "(the 200s alone) and p99_503_ms come from a separate loadgen run of the "
+                     "point (same c and seconds, after wrk); loadgen lets in-flight requests "
+                     "finish at the end instead of dropping them"],
            "inputs": {k: {"bytes": len(images[k])} for k in models},
            "raw": {}, "servers": {}, "sample_answers": {}, "results": {}}
     for label in models:

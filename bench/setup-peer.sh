@@ -2,9 +2,12 @@
 # Prepares what bench/peer_bench.py needs beyond the project's own .venv:
 #   - bench/.venv-peer: a virtual environment with the FastAPI peer's packages
 #     (bench/peers/requirements.txt);
-#   - wrk, the load generator (the Debian package).
-# Idempotent: a second run finds both in place and returns at once (the venv is
-# reinstalled only when requirements.txt changed since the last install).
+#   - wrk, the load generator (the Debian package);
+#   - bench/.build/loadgen, built from bench/loadgen/loadgen.cc (latency per status
+#     code, for the --queue-size runs).
+# Idempotent: a second run finds all three in place and returns at once (the venv is
+# reinstalled only when requirements.txt changed since the last install, loadgen is
+# rebuilt only when its source is newer than the binary).
 #
 # Usage: bash bench/setup-peer.sh
 set -euo pipefail
@@ -34,3 +37,13 @@ if ! command -v wrk >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 fi
 echo "wrk: $(command -v wrk)"
+
+loadgen_src="$here/loadgen/loadgen.cc"
+loadgen="$here/.build/loadgen"
+if [ ! -x "$loadgen" ] || [ "$loadgen_src" -nt "$loadgen" ]; then
+    echo "building $loadgen"
+    mkdir -p "$here/.build"
+    "${CXX:-g++}" -std=c++20 -O2 -Wall -Wextra -Werror -pthread -o "$loadgen" "$loadgen_src"
+else
+    echo "$loadgen is up to date"
+fi
