@@ -128,6 +128,7 @@ struct AuthConfig {
 
 struct LogsConfig {
   bool capture_payload = false;  // keep request/response summaries in inference logs
+  int refusals_per_second = 10;  // per model: 503 QUEUE_FULL/OVERLOADED rows logged a second
   int retention_days = 30;       // inference-log rows older than this are deleted
   int max_rows = 1'000'000;      // and the oldest beyond this count
   int flush_interval_ms = 200;   // the background writer's batching interval

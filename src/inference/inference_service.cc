@@ -74,6 +74,7 @@ InferenceService::InferenceService(Options options, ServingRegistry* serving, Mo
       serving_(serving),
       models_(models),
       logs_(logs),
+      refusal_logs_(clock),
       decode_budget_(decode_budget),
       codecs_(codecs),
       clock_(clock),
@@ -222,6 +223,14 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
                            const absl::StatusOr<InferenceOutcome>& outcome, double total_ms) {
   if (metrics_ != nullptr && served != nullptr) Measure(*served, outcome, total_ms);
   if (logs_ == nullptr) return;
+  int64_t unlogged = 0;  // refusals of this model not logged since its last logged one
+  if (!outcome.ok()) {
+    const std::string code = ErrorCodeOf(outcome.status());
+    if (code == "QUEUE_FULL" || code == "OVERLOADED") {
+      if (!refusal_logs_.Allow(model_id, options.refusals_logged_per_second)) return;
+      unlogged = refusal_logs_.TakeSkipped(model_id);
+    }
+  }
   InferenceLogRecord r;
   // r.id: given by the log writer (common/random.h IdSequence, no OpenSSL call per request)
   r.model_id = std::string(model_id);
@@ -249,6 +258,11 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
     r.http_status = HttpStatusFor(outcome.status());
     r.error_code = ErrorCodeOf(outcome.status());
     r.error_message = std::string(ToStd(outcome.status().message()));
+    if (unlogged > 0) {
+      r.error_message += StrCat(" (", unlogged,
+                                " more refusals of this model since the last logged one are not "
+                                "logged)");
+    }
   }
   logs_->Record(std::move(r));
 }

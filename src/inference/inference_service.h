@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/live_value.h"
 #include "logs/inference_log_writer.h"
+#include "logs/refusal_log_limiter.h"
 #include "metrics/metrics.h"
 #include "models/serving_registry.h"
 #include "nlohmann/json.hpp"
@@ -78,6 +79,9 @@ class InferenceService {
     std::chrono::milliseconds default_timeout{5000};
     size_t max_batch_images = 64;
     bool capture_payload = false;  // inference logs keep request/response summaries
+    // Admission refusals (503 QUEUE_FULL / OVERLOADED) logged per model and
+    // second; the rest are counted by /metrics only (logs/refusal_log_limiter.h).
+    int refusals_logged_per_second = 10;
   };
   // `decode_budget` bounds the memory of concurrent image decodes (shared with
   // every other decoding caller); `codecs` decodes and encodes the images.
@@ -158,6 +162,7 @@ class InferenceService {
   ServingRegistry* serving_;
   ModelStore* models_;
   InferenceLogWriter* logs_;
+  RefusalLogLimiter refusal_logs_;  // how many refusals reach logs_
   vision::DecodeBudget* decode_budget_;
   const vision::ImageCodecs* codecs_;
   const Clock* clock_;

@@ -13,6 +13,7 @@ InferenceService::Options InferenceOptionsFrom(const Config& config) {
   o.default_timeout = std::chrono::milliseconds(rc.timeout_ms);
   o.max_batch_images = static_cast<size_t>(rc.max_batch_images);
   o.capture_payload = config.logs.capture_payload;
+  o.refusals_logged_per_second = config.logs.refusals_per_second;
   return o;
 }
 

@@ -1129,8 +1129,17 @@ def test_inference_logs_and_stats(shared, srv):
 # load: queue full, deadlines, dynamic batching
 # --------------------------------------------------------------------------
 
+def _queue_full_rows(admin, mid):
+    page = ok(admin_get(admin, f"{API}/logs", params={"model_id": mid, "status": "error",
+                                                     "page_size": 100}), 200, "logs")
+    return [it for it in page["items"] if it["error_code"] == "QUEUE_FULL"]
+
+
 def test_queue_full(server_factory):
-    s = server_factory(env={"CINFER_REQUEST__QUEUE_SIZE": "1", "CINFER_SERVER__WORKERS": "16", "CINFER_SERVER__INFERENCE_WORKERS": "16"})
+    # logs.refusals_per_second 1: at most one QUEUE_FULL row per model and second.
+    s = server_factory(env={"CINFER_REQUEST__QUEUE_SIZE": "1", "CINFER_SERVER__WORKERS": "16",
+                            "CINFER_SERVER__INFERENCE_WORKERS": "16",
+                            "CINFER_LOGS__REFUSALS_PER_SECOND": "1"})
     admin = make_admin(s)
     give_app_token(admin)
     mid = publish_new(admin, DET, "queue-full", {**DET_CONFIG, "instances": 1})
@@ -1154,6 +1163,28 @@ def test_queue_full(server_factory):
     # the queue drains: the next request succeeds
     check_result(result_ok(infer_raw(s, mid, data, "image/png")), mid, "text_detection",
                  "after the burst")
+
+    # The inference log kept at most one refusal a second; a later refusal's row
+    # counts the ones left out.
+    refused = codes.count(503)
+    deadline = time.monotonic() + 30
+    while not _queue_full_rows(admin, mid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    rows = _queue_full_rows(admin, mid)
+    seconds = [r["created_at"][:19] for r in rows]
+    assert rows and len(set(seconds)) == len(seconds), seconds
+    # a burst's refusals come within a second or two, not one a second
+    assert refused >= 3 and len(rows) < refused, (refused, seconds)
+    time.sleep(1.1)  # the next refusal, in a new second, says how many were left out
+    burst = fire_concurrently(16, lambda i: infer_raw(s, mid, data, "image/png"))
+    assert 503 in [r.status_code for r in burst], [r.status_code for r in burst]
+
+    def notes():
+        return [r["error_message"] for r in _queue_full_rows(admin, mid)
+                if "more refusals of this model" in (r["error_message"] or "")]
+    while not notes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert notes(), _queue_full_rows(admin, mid)
 
 
 def test_request_deadline(srv, det_id):
