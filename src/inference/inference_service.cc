@@ -227,8 +227,10 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
   if (!outcome.ok()) {
     const std::string code = ErrorCodeOf(outcome.status());
     if (code == "QUEUE_FULL" || code == "OVERLOADED") {
-      if (!refusal_logs_.Allow(model_id, options.refusals_logged_per_second)) return;
-      unlogged = refusal_logs_.TakeSkipped(model_id);
+      const std::optional<int64_t> left_out =
+          refusal_logs_.Allow(model_id, options.refusals_logged_per_second);
+      if (!left_out.has_value()) return;
+      unlogged = *left_out;
     }
   }
   InferenceLogRecord r;

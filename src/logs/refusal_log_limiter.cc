@@ -1,11 +1,12 @@
 #include "logs/refusal_log_limiter.h"
 
 #include <chrono>
+#include <utility>
 
 namespace cinfer {
 
-bool RefusalLogLimiter::Allow(std::string_view model_id, int per_second) {
-  if (per_second < 0) return true;
+std::optional<int64_t> RefusalLogLimiter::Allow(std::string_view model_id, int per_second) {
+  if (per_second < 0) return 0;
   const int64_t second =
       std::chrono::duration_cast<std::chrono::seconds>(clock_->Now().time_since_epoch()).count();
   MutexLock lock(&mu_);
@@ -16,21 +17,12 @@ bool RefusalLogLimiter::Allow(std::string_view model_id, int per_second) {
     w.second = second;
     w.logged = 0;
   }
-  if (w.logged < per_second) {
-    ++w.logged;
-    return true;
+  if (w.logged >= per_second) {
+    ++w.skipped;
+    return std::nullopt;
   }
-  ++w.skipped;
-  return false;
-}
-
-int64_t RefusalLogLimiter::TakeSkipped(std::string_view model_id) {
-  MutexLock lock(&mu_);
-  auto it = windows_.find(model_id);
-  if (it == windows_.end()) return 0;
-  const int64_t n = it->second.skipped;
-  it->second.skipped = 0;
-  return n;
+  ++w.logged;
+  return std::exchange(w.skipped, 0);
 }
 
 }  // namespace cinfer

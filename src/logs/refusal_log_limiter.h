@@ -8,7 +8,7 @@
 // the useful history out of the row cap (logs.max_rows) within minutes. The
 // first `per_second` refusals of a model in each wall-clock second are logged;
 // the rest are counted by /metrics only (cinfer_inference_errors_total) and
-// their number goes into the next row logged for that model (TakeSkipped).
+// their number goes into the next row logged for that model.
 //
 // Thread-safe. Does not own the clock, which must outlive it.
 #pragma once
@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,17 +31,16 @@ class RefusalLogLimiter {
   explicit RefusalLogLimiter(const Clock* clock) : clock_(clock) {}
 
   // Whether this refusal of `model_id` gets a log row under a budget of
-  // `per_second` rows per model and second (< 0: every one; 0: none).
-  bool Allow(std::string_view model_id, int per_second) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Refusals of `model_id` not logged since the last call; resets the count.
-  int64_t TakeSkipped(std::string_view model_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // `per_second` rows per model and second (< 0: every one; 0: none): nullopt
+  // when it does not, else how many of the model's refusals were left out
+  // since its last logged one.
+  std::optional<int64_t> Allow(std::string_view model_id, int per_second) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Window {
     int64_t second = 0;   // wall-clock second of `logged`
     int64_t logged = 0;   // rows allowed in that second
-    int64_t skipped = 0;  // refusals not logged, until TakeSkipped
+    int64_t skipped = 0;  // refusals left out since the last logged one
   };
   const Clock* clock_;
   Mutex mu_;
