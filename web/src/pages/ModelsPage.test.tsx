@@ -24,6 +24,20 @@ function serve() {
   });
 }
 
+// Opens the upload dialog on the models page and chooses cls.onnx; returns the dialog
+// once the name has followed from the file.
+async function openUploadWithFile() {
+  renderAt('/models', '/models', <ModelsPage />);
+  fireEvent.click(await screen.findByTestId('model-upload'));
+  const dialog = await screen.findByRole('dialog');
+  const input = dialog.querySelector('input[type=file]') as HTMLInputElement;
+  const file = new File([new Uint8Array([1, 2, 3])], 'cls.onnx', { type: 'application/octet-stream' });
+  await act(async () => { fireEvent.change(input, { target: { files: [file] } }); });
+  // The name and the engine follow from the file.
+  await waitFor(() => expect((screen.getByTestId('upload-name') as HTMLInputElement).value).toBe('cls'));
+  return dialog;
+}
+
 vi.setConfig({ testTimeout: 30_000 });
 
 afterEach(() => {
@@ -66,14 +80,7 @@ describe('ModelsPage', () => {
     stubXhr(() => ({ status: 422, body: { error: { code: 'VALIDATION_FAILED', request_id: 'r',
       message: "config field 'input.mean' must be a list of 3 numbers", details: { field: 'input.mean' } } } }),
       new Promise<void>((r) => { answer = r; }));
-    renderAt('/models', '/models', <ModelsPage />);
-    fireEvent.click(await screen.findByTestId('model-upload'));
-    const dialog = await screen.findByRole('dialog');
-    const input = dialog.querySelector('input[type=file]') as HTMLInputElement;
-    const file = new File([new Uint8Array([1, 2, 3])], 'cls.onnx', { type: 'application/octet-stream' });
-    await act(async () => { fireEvent.change(input, { target: { files: [file] } }); });
-    // The name and the engine follow from the file.
-    await waitFor(() => expect((screen.getByTestId('upload-name') as HTMLInputElement).value).toBe('cls'));
+    const dialog = await openUploadWithFile();
     fireEvent.click(screen.getByTestId('upload-submit'));
     // 100 % uploaded, then "validating" until the server answers.
     await screen.findByTestId('upload-validating');
@@ -95,13 +102,7 @@ describe('ModelsPage', () => {
   it('shows 100 % even when the upload ends in the same task as the answer', async () => {
     serve();
     stubXhr(() => ({ status: 201, body: model('n', 'cls', 'draft') }), Promise.resolve(), true);
-    renderAt('/models', '/models', <ModelsPage />);
-    fireEvent.click(await screen.findByTestId('model-upload'));
-    const dialog = await screen.findByRole('dialog');
-    const input = dialog.querySelector('input[type=file]') as HTMLInputElement;
-    const file = new File([new Uint8Array([1, 2, 3])], 'cls.onnx', { type: 'application/octet-stream' });
-    await act(async () => { fireEvent.change(input, { target: { files: [file] } }); });
-    await waitFor(() => expect((screen.getByTestId('upload-name') as HTMLInputElement).value).toBe('cls'));
+    await openUploadWithFile();
     // Every value the bar shows, however briefly (the e2e suite watches the same way).
     const seen: string[] = [];
     const grab = () => {
