@@ -40,6 +40,15 @@ struct Deferred {
   }
 };
 
+// Options with `threads` running at most, and bounds on the queue and the kept results.
+AsyncRequests::Options Bounded(int threads, size_t max_pending, size_t max_results) {
+  AsyncRequests::Options o;
+  o.threads = threads;
+  o.max_pending = max_pending;
+  o.max_results = max_results;
+  return o;
+}
+
 TEST(AsyncRequestsTest, QueuedRunningDoneAndExpiry) {
   FakeClock clock;
   AsyncRequests::Options o;
@@ -71,11 +80,7 @@ TEST(AsyncRequestsTest, QueuedRunningDoneAndExpiry) {
 
 TEST(AsyncRequestsTest, PendingBoundAndResultCountBound) {
   FakeClock clock;
-  AsyncRequests::Options o;
-  o.threads = 1;
-  o.max_pending = 2;
-  o.max_results = 2;
-  AsyncRequests async(o, &clock);
+  AsyncRequests async(Bounded(1, 2, 2), &clock);
   Deferred deferred;
   auto a = async.Submit(deferred.Work());
   auto b = async.Submit(deferred.Work());
@@ -101,11 +106,7 @@ TEST(AsyncRequestsTest, PendingBoundAndResultCountBound) {
 // started one after another, not by recursion, and a throwing work fails alone.
 TEST(AsyncRequestsTest, WorkFinishingAtOnceOrThrowingDoesNotStopTheQueue) {
   FakeClock clock;
-  AsyncRequests::Options o;
-  o.threads = 2;
-  o.max_pending = 20000;
-  o.max_results = 20000;
-  AsyncRequests async(o, &clock);
+  AsyncRequests async(Bounded(2, 20000, 20000), &clock);
   Deferred deferred;
   auto held = async.Submit(deferred.Work());
   std::vector<std::string> ids;

@@ -223,16 +223,13 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
                            const absl::StatusOr<InferenceOutcome>& outcome, double total_ms) {
   if (metrics_ != nullptr && served != nullptr) Measure(*served, outcome, total_ms);
   if (logs_ == nullptr) return;
-  std::string error_code;
   int64_t unlogged = 0;  // refusals of this model not logged since its last logged one
-  if (!outcome.ok()) {
-    error_code = ErrorCodeOf(outcome.status());
-    if (error_code == "QUEUE_FULL" || error_code == "OVERLOADED") {
-      const std::optional<int64_t> left_out =
-          refusal_logs_.Allow(model_id, options.refusals_logged_per_second);
-      if (!left_out.has_value()) return;
-      unlogged = *left_out;
-    }
+  if (HasErrorCode(outcome.status(), ErrorCode::kQueueFull) ||
+      HasErrorCode(outcome.status(), ErrorCode::kOverloaded)) {
+    const std::optional<int64_t> left_out =
+        refusal_logs_.Allow(model_id, options.refusals_logged_per_second);
+    if (!left_out.has_value()) return;
+    unlogged = *left_out;
   }
   InferenceLogRecord r;
   // r.id: given by the log writer (common/random.h IdSequence, no OpenSSL call per request)
@@ -259,7 +256,7 @@ void InferenceService::Log(const Options& options, std::string_view model_id,
   } else {
     r.status = "error";
     r.http_status = HttpStatusFor(outcome.status());
-    r.error_code = std::move(error_code);
+    r.error_code = ErrorCodeOf(outcome.status());
     r.error_message = std::string(ToStd(outcome.status().message()));
     if (unlogged > 0) {
       r.error_message += StrCat(" (", unlogged,
