@@ -26,7 +26,7 @@ APT_PACKAGES=(
   libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev prometheus-cpp-dev sqlite3 libicu-dev strace chromium fonts-noto-cjk
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
-  libarchive-dev
+  libarchive-dev libturbojpeg0-dev
 )
 
 FUZZ=0
@@ -40,7 +40,7 @@ if [ "${1:-}" = "--build-only" ]; then
     libcli11-dev libargon2-dev libjwt-dev libsqlite3-dev libssl-dev libsimdjson-dev
     prometheus-cpp-dev libicu-dev
     libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
-    libarchive-dev
+    libarchive-dev libturbojpeg0-dev
   )
 fi
 

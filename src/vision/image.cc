@@ -66,6 +66,7 @@ size_t SkipEntropyCodedData(std::string_view b, size_t pos) {
 absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view b) {
   constexpr ImageFormat kFormat = ImageFormat::kJpeg;
   std::optional<ImageInfo> info;
+  bool exif = false;
   size_t pos = 2;
   while (true) {
     while (pos < b.size() && U8(b, pos) != 0xFF) ++pos;  // garbage between segments
@@ -85,6 +86,7 @@ absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view b) {
     if (pos + 2 > b.size()) break;
     const size_t length = U16Be(b, pos);
     if (length < 2) return InvalidImage("JPEG segment with an invalid length");
+    if (marker == 0xE1 && b.substr(pos + 2, 4) == "Exif") exif = true;  // as OpenCV reads it
     if (IsStartOfFrame(marker) && !info.has_value()) {
       // length(2) precision(1) height(2) width(2) components(1)
       if (length < 8) return InvalidImage("JPEG frame header too short");
@@ -102,6 +104,7 @@ absl::StatusOr<ImageInfo> ProbeJpeg(std::string_view b) {
     }
   }
   if (!info.has_value()) return Truncated(kFormat);
+  info->exif = exif;
   return *info;
 }
 
@@ -276,7 +279,8 @@ absl::StatusOr<cv::Mat> DecodeImage(const ImageCodecs& codecs, std::string_view 
   RETURN_IF_ERROR(CheckDecodeLimits(info, limits));
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return InvalidImage("the image is too big");
   // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied (JPEG).
-  absl::StatusOr<cv::Mat> decoded = codecs.Decode(bytes);
+  absl::StatusOr<cv::Mat> decoded =
+      codecs.Decode(bytes, info.format == ImageFormat::kJpeg && !info.exif);
   if (absl::IsInvalidArgument(decoded.status())) {  // OpenCV threw
     return InvalidImage(StrCat("cannot decode the ", ImageFormatName(info.format),
                                " image: ", decoded.status().message()));

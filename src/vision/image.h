@@ -27,6 +27,7 @@ struct ImageInfo {
   bool progressive = false;
   int components = 3;
   bool complete = true;
+  bool exif = false;  // an APP1 Exif segment (its orientation is applied when decoding)
 };
 
 struct DecodeLimits {

@@ -16,8 +16,9 @@ absl::StatusOr<ImageCodecs::Api> ImageCodecs::OpenLocked() const {
                                          why != nullptr ? why : "unknown error"));
   }
   Api api{reinterpret_cast<DecodeFn>(dlsym(handle, "cinfer_imgcodecs_decode")),
-          reinterpret_cast<EncodeFn>(dlsym(handle, "cinfer_imgcodecs_encode_jpeg"))};
-  if (api.decode == nullptr || api.encode == nullptr) {
+          reinterpret_cast<EncodeFn>(dlsym(handle, "cinfer_imgcodecs_encode_jpeg")),
+          reinterpret_cast<DecodeJpegFn>(dlsym(handle, "cinfer_imgcodecs_decode_jpeg_bgr"))};
+  if (api.decode == nullptr || api.encode == nullptr || api.decode_jpeg == nullptr) {
     return absl::UnavailableError(
         StrCat("the image codecs plugin ", library_, " lacks its entry points"));
   }
@@ -39,11 +40,16 @@ absl::StatusOr<ImageCodecs::Api> ImageCodecs::Open() const {
   return api_;
 }
 
-absl::StatusOr<cv::Mat> ImageCodecs::Decode(std::string_view bytes) const {
+absl::StatusOr<cv::Mat> ImageCodecs::Decode(std::string_view bytes, bool plain_jpeg) const {
   auto api = Open();
   if (!api.ok()) return api.status();
   cv::Mat out;
   std::string error;
+  if (plain_jpeg && api->decode_jpeg(bytes.data(), bytes.size(), &out, &error) == 0) {
+    turbo_decodes_.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
+  error.clear();
   if (api->decode(bytes.data(), bytes.size(), &out, &error) != 0) {
     return absl::InvalidArgumentError(error);
   }

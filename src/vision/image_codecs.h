@@ -10,6 +10,8 @@
 // composition root; thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -25,22 +27,30 @@ class ImageCodecs {
 
   // cv::imdecode(IMREAD_COLOR): 8-bit BGR, EXIF orientation applied. An empty
   // Mat when OpenCV cannot decode the bytes; InvalidArgument with OpenCV's
-  // message when it throws.
-  absl::StatusOr<cv::Mat> Decode(std::string_view bytes) const;
+  // message when it throws. `plain_jpeg`: the bytes are a JPEG without an Exif
+  // segment (nothing to orient), which TurboJPEG decodes straight to BGR, the
+  // same pixels without OpenCV's RGB → BGR pass; whatever it cannot decode
+  // goes to imdecode as above.
+  absl::StatusOr<cv::Mat> Decode(std::string_view bytes, bool plain_jpeg = false) const;
   // cv::imencode(".jpg", quality).
   absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& image, int quality) const;
 
   const std::string& library() const { return library_; }
+  // Images decoded by TurboJPEG so far (for tests and benchmarks).
+  int64_t turbo_decodes() const { return turbo_decodes_.load(std::memory_order_relaxed); }
 
   // The plugin's functions (vision/imgcodecs_plugin.cc): 0 on success, else the
   // reason in *error. They never throw.
   using DecodeFn = int (*)(const char* data, size_t size, cv::Mat* out, std::string* error);
   using EncodeFn = int (*)(const cv::Mat* image, int quality, std::string* out, std::string* error);
+  // The same signature as DecodeFn (cinfer_imgcodecs_decode_jpeg_bgr).
+  using DecodeJpegFn = DecodeFn;
 
  private:
   struct Api {
     DecodeFn decode = nullptr;
     EncodeFn encode = nullptr;
+    DecodeJpegFn decode_jpeg = nullptr;
   };
   absl::StatusOr<Api> Open() const;
   absl::StatusOr<Api> OpenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -50,6 +60,7 @@ class ImageCodecs {
   mutable bool tried_ ABSL_GUARDED_BY(mu_) = false;
   mutable Api api_ ABSL_GUARDED_BY(mu_);
   mutable absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  mutable std::atomic<int64_t> turbo_decodes_{0};
 };
 
 }  // namespace cinfer::vision

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/errors.h"
@@ -381,6 +382,64 @@ TEST(ImageTest, AppliesExifOrientation) {
   EXPECT_EQ(ccw->rows, 40);
   EXPECT_GT(MeanOf(*ccw, {0, 0, 20, 15}), 225);
   EXPECT_LT(MeanOf(*ccw, {0, 25, 20, 15}), 30);
+}
+
+// What OpenCV alone makes of `bytes` (the reference the TurboJPEG path must equal).
+cv::Mat OpenCvDecode(const std::string& bytes) {
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  return cv::imdecode(buffer, cv::IMREAD_COLOR);
+}
+
+TEST(ImageTest, PlainJpegsDecodeThroughTurboJpegToOpenCvsExactPixels) {
+  const cv::Mat colour = Pattern(67, 33);  // odd sizes: partial MCUs at both edges
+  cv::Mat grey;
+  cv::extractChannel(colour, grey, 1);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"baseline 4:2:0", Encode(colour, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90})},
+      {"progressive", Encode(colour, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+      {"restart intervals", Encode(colour, ".jpg", {cv::IMWRITE_JPEG_RST_INTERVAL, 2})},
+      {"optimised Huffman", Encode(colour, ".jpg", {cv::IMWRITE_JPEG_OPTIMIZE, 1})},
+      {"grey", Encode(grey, ".jpg")},
+  };
+  for (const auto& [name, jpeg] : cases) {
+    const int64_t before = Codecs().turbo_decodes();
+    auto decoded = DecodeImage(Codecs(), jpeg, {});
+    ASSERT_TRUE(decoded.ok()) << name << ": " << decoded.status();
+    EXPECT_EQ(Codecs().turbo_decodes(), before + 1) << name;
+    const cv::Mat reference = OpenCvDecode(jpeg);
+    ASSERT_EQ(decoded->size(), reference.size()) << name;
+    ASSERT_EQ(decoded->type(), CV_8UC3) << name;
+    EXPECT_EQ(cv::norm(*decoded, reference, cv::NORM_INF), 0) << name;
+  }
+}
+
+TEST(ImageTest, JpegsWithExifOrCorruptDataDecodeThroughOpenCv) {
+  // Exif: OpenCV applies the orientation (AppliesExifOrientation); TurboJPEG is not asked.
+  const std::string exif = JpegWithOrientation(6);
+  auto info = ProbeImage(exif);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_TRUE(info->exif);
+  int64_t before = Codecs().turbo_decodes();
+  auto rotated = DecodeImage(Codecs(), exif, {});
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(Codecs().turbo_decodes(), before);
+  EXPECT_EQ(rotated->rows, 40);
+
+  // Entropy-coded data with a stray restart marker: libjpeg warns and fills in;
+  // TurboJPEG gives up on a warning, and OpenCV's answer (as before) stands.
+  std::string corrupt = Encode(Pattern(64, 48), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
+  const size_t sos = corrupt.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  corrupt[sos + 40] = '\xFF';
+  corrupt[sos + 41] = '\xD5';
+  info = ProbeImage(corrupt);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_FALSE(info->exif);
+  before = Codecs().turbo_decodes();
+  auto decoded = DecodeImage(Codecs(), corrupt, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(Codecs().turbo_decodes(), before);
+  EXPECT_EQ(cv::norm(*decoded, OpenCvDecode(corrupt), cv::NORM_INF), 0);
 }
 
 TEST(ImageTest, EncodeJpegRoundTrips) {

@@ -104,10 +104,12 @@ Lut<T> MakeLut(const InputSpec& spec, bool normalise, Convert convert) {
   return lut;
 }
 
-// Writes the 3-channel 8-bit `image` through `lut` as planar (NCHW) or
-// interleaved (NHWC) elements of T.
-template <class T>
+// Writes the 3-channel 8-bit BGR `image` through `lut` as planar (NCHW) or
+// interleaved (NHWC) elements of T, in RGB order when kRgb (the channel swap
+// folded into this one pass instead of a cvtColor pass and a copy).
+template <class T, bool kRgb>
 std::vector<std::byte> Emit(const cv::Mat& image, Layout layout, const Lut<T>& lut) {
+  constexpr int k0 = kRgb ? 2 : 0, k2 = kRgb ? 0 : 2;  // source byte of output channels 0, 2
   const size_t plane = static_cast<size_t>(image.rows) * image.cols;
   std::vector<std::byte> data(plane * 3 * sizeof(T));
   T* out = reinterpret_cast<T*>(data.data());
@@ -117,38 +119,43 @@ std::vector<std::byte> Emit(const cv::Mat& image, Layout layout, const Lut<T>& l
     if (layout == Layout::kNhwc) {
       T* o = out + row * 3;
       for (int i = 0; i < image.cols * 3; i += 3) {
-        o[i] = lut[0][p[i]];
+        o[i] = lut[0][p[i + k0]];
         o[i + 1] = lut[1][p[i + 1]];
-        o[i + 2] = lut[2][p[i + 2]];
+        o[i + 2] = lut[2][p[i + k2]];
       }
     } else {
       T* c0 = out + row;
       T* c1 = c0 + plane;
       T* c2 = c1 + plane;
       for (int x = 0; x < image.cols; ++x, p += 3) {
-        c0[x] = lut[0][p[0]];
+        c0[x] = lut[0][p[k0]];
         c1[x] = lut[1][p[1]];
-        c2[x] = lut[2][p[2]];
+        c2[x] = lut[2][p[k2]];
       }
     }
   }
   return data;
 }
 
+template <class T>
+std::vector<std::byte> Emit(const cv::Mat& image, const InputSpec& spec, const Lut<T>& lut) {
+  return spec.color == ColorOrder::kRgb ? Emit<T, true>(image, *spec.layout, lut)
+                                        : Emit<T, false>(image, *spec.layout, lut);
+}
+
 std::vector<std::byte> Convert(const cv::Mat& image, const InputSpec& spec) {
-  const Layout layout = *spec.layout;
   switch (*spec.dtype) {
     case DataType::kFp16:
-      return Emit(image, layout, MakeLut<uint16_t>(spec, true, [](double v) {
+      return Emit(image, spec, MakeLut<uint16_t>(spec, true, [](double v) {
                     return FloatToHalf(static_cast<float>(v));
                   }));
     case DataType::kFp64:
-      return Emit(image, layout, MakeLut<double>(spec, true, [](double v) { return v; }));
+      return Emit(image, spec, MakeLut<double>(spec, true, [](double v) { return v; }));
     case DataType::kUint8:
-      return Emit(image, layout,
+      return Emit(image, spec,
                   MakeLut<uint8_t>(spec, false, [](double v) { return static_cast<uint8_t>(v); }));
     default:  // FP32; CheckSpec refused the rest
-      return Emit(image, layout,
+      return Emit(image, spec,
                   MakeLut<float>(spec, true, [](double v) { return static_cast<float>(v); }));
   }
 }
@@ -163,14 +170,8 @@ absl::StatusOr<PreparedImage> PrepareImage(const cv::Mat& bgr, const InputSpec& 
   PreparedImage prepared;
   prepared.dtype = *spec.dtype;
   try {
-    cv::Mat image = Resize(bgr, spec, &prepared.transform);
-    // After resizing: fewer pixels to convert, and the padding is grey in any order.
-    // `image` may still share the caller's pixels (no resize needed): convert into a new Mat.
-    if (spec.color == ColorOrder::kRgb) {
-      cv::Mat rgb;
-      cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-      image = rgb;
-    }
+    // The padding is grey, so the channel order (applied by Convert) does not matter to it.
+    const cv::Mat image = Resize(bgr, spec, &prepared.transform);
     prepared.data = Convert(image, spec);
   } catch (const cv::Exception& e) {
     return absl::InternalError(StrCat("preprocessing failed: ", e.what()));
