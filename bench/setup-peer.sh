@@ -2,7 +2,8 @@
 # Prepares what bench/peer_bench.py needs beyond the project's own .venv:
 #   - bench/.venv-peer: a virtual environment with the FastAPI peer's packages
 #     (bench/peers/requirements.txt);
-#   - wrk, the load generator (the Debian package);
+#   - wrk, the load generator (the Debian package), and perf (Debian's linux-perf, for
+#     bench/cpu_breakdown.py);
 #   - bench/.build/loadgen, built from bench/loadgen/loadgen.cc (latency per status
 #     code, for the --queue-size runs).
 # Idempotent: a second run finds all three in place and returns at once (the venv is
@@ -37,6 +38,15 @@ if ! command -v wrk >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 fi
 echo "wrk: $(command -v wrk)"
+
+if ! command -v perf >/dev/null 2>&1; then
+    echo "installing linux-perf"
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq linux-perf >/dev/null
+fi
+echo "perf: $(command -v perf)"
 
 loadgen_src="$here/loadgen/loadgen.cc"
 loadgen="$here/.build/loadgen"
