@@ -31,6 +31,7 @@ Writes bench/results/cpu_breakdown-<model>-c<c>-<date>.json unless --out says ot
 import argparse
 import datetime
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,13 +119,30 @@ def profile_served(m, label, body, conc, seconds, tuned, queue_size, tmp):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         point = pb.measure(srv, body, lua, conc, seconds, False)
         rec.wait()
+        timings = server_timings(srv, body.read_bytes(), 300)
     finally:
         srv.stop()
     per_req = point["cpu_us_per_req"]
     us = defaultdict(dict)
     for (group, cat), s in shares(data, True).items():
         us[group][cat] = round(s * per_req, 1)
-    return {"point": point, "cpu_us_per_req": per_req, "us": dict(us)}
+    return {"point": point, "cpu_us_per_req": per_req, "us": dict(us),
+            "timing_ms_p50_one_at_a_time": timings}
+
+
+def server_timings(srv, body, n):
+    """Medians of the responses' own timing_ms over n requests sent one at a time
+    (after the load): where a lone request's time goes inside the server."""
+    import requests
+    headers = {"Content-Type": "image/jpeg", "Authorization": "Bearer " + srv.token}
+    rows = []
+    with requests.Session() as s:
+        for _ in range(n):
+            r = s.post(srv.url + srv.path, data=body, headers=headers, timeout=60)
+            r.raise_for_status()
+            rows.append(r.json()["timing_ms"])
+    keys = sorted({k for row in rows for k in row})
+    return {k: round(statistics.median(row.get(k, 0) for row in rows), 3) for k in keys}
 
 
 def report(doc):
@@ -148,6 +166,8 @@ def report(doc):
           f"served {d['decode_served_us']} vs raw {d['decode_raw_us']} us; outside engine + "
           f"decode: served {d['outside_served_us']} us (raw {d['outside_raw_us']}); server CPU "
           f"minus the raw mean: {d['cpu_minus_raw_mean_us']} us")
+    print(f"one request at a time, the server's own timing_ms (p50): "
+          f"{served['timing_ms_p50_one_at_a_time']}; raw p50 {raw['p50_ms']} ms")
 
 
 def summarise(raw, served):

@@ -20,6 +20,7 @@ struct ServerConfig {
   int workers = 4;             // request-handler threads (blocking work: hashing, storage)
   int inference_workers = 4;   // handler threads of the application API (decode, inference)
   int io_threads = 2;          // network threads (Asio io_context)
+  int io_nice = 5;             // the network threads' nice value (0: as started)
   int max_connections = 1024;  // open connections; beyond them new ones are answered 503
   std::string log_level = "info";
   std::string log_format = "text";  // text | json (one JSON object per line)

@@ -26,6 +26,7 @@ void AddServerFields(Config& c, std::vector<FieldSpec>* out) {
       {"server.workers", &c.server.workers, 1, 256},
       {"server.inference_workers", &c.server.inference_workers, 1, 256},
       {"server.io_threads", &c.server.io_threads, 1, 64},
+      {"server.io_nice", &c.server.io_nice, 0, 19},
       {"server.max_connections", &c.server.max_connections, 1, 1'000'000},
       {"server.log_level", &c.server.log_level, INT_MIN, INT_MAX, kLevels},
       {"server.log_format", &c.server.log_format, INT_MIN, INT_MAX, {"text", "json"}},

@@ -1,7 +1,5 @@
 #include "http/http_server.h"
 
-#include <unistd.h>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +17,7 @@
 #include "common/random.h"
 #include "common/strings.h"
 #include "common/thread_name.h"
+#include "common/thread_priority.h"
 #include "http/access_log.h"
 #include "http/connection_io.h"
 #include "http/error_response.h"
@@ -573,12 +572,13 @@ absl::Status HttpServer::Run() {
   }
   asio::co_spawn(s.acceptor.get_executor(), s.Listen(), asio::detached);
   std::vector<std::thread> threads;
-  auto io_thread = [&s] {
-    SetCurrentThreadName("http-io");
+  auto serve = [&s](bool name) {
+    if (name) SetCurrentThreadName("http-io");
+    if (!LowerThisThreadsPriority(s.opts.io_nice)) spdlog::warn("io thread nice: errno {}", errno);
     s.ioc.run();
   };
-  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back(io_thread);
-  s.ioc.run();
+  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back(serve, true);
+  serve(false);  // the calling thread serves too
   for (auto& t : threads) t.join();
   {  // answers still on their way (engine calls past the shutdown limit)
     MutexLock lock(&s.async_mu);

@@ -56,6 +56,7 @@ http::HttpServer::Options ServerOptionsFrom(const Config& config,
   o.host = s.host;
   o.port = s.port;
   o.io_threads = s.io_threads;
+  o.io_nice = s.io_nice;
   o.handler_threads = s.workers;
   o.work_threads = s.inference_workers;
   o.long_threads = s.workers;

@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,6 +165,48 @@ def test_serving_plan_is_sized_from_the_cores(server_factory):
                        {**CLS_CONFIG, "instances": 3, "engine_options": {"threads": 2}})
     plan = get_model(admin, fixed).json()["serving"]["plan"]
     assert (plan["instances"], plan["threads"], plan["rule"]) == (3, 2, "as configured"), plan
+
+
+def _nice_by_thread(pid):
+    """{thread name: sorted nice values} of a process's threads (/proc/<pid>/task); the
+    main thread as "main" (unnamed pool threads share its name)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = "main" if task.name == str(pid) else stat[stat.index("(") + 1:stat.rindex(")")]
+        nice = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19 of proc(5)
+        out.setdefault(name, []).append(nice)
+    return {name: sorted(v) for name, v in out.items()}
+
+
+def test_io_threads_yield_the_cpu_to_model_workers(server_factory):
+    """server.io_nice: the network threads (the main thread and http-io) run at nice 5
+    by default and the model workers, usage and log writers at the start priority, so
+    under a retry storm the refusals cannot take the cores from admitted requests;
+    0 leaves the network threads alone. Nice values only go up without privileges, so
+    the expectations are relative to the priority this test runs at."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for setting, io_nice in ((None, max(base, 5)), ("0", base)):
+        s = server_factory(env={} if setting is None else {"CINFER_SERVER__IO_NICE": setting})
+        admin = make_admin(s)
+        mid = _published(admin, CLS, f"cls-nice-{setting}", CLS_CONFIG)
+        jpeg = io.BytesIO()
+        Image.new("RGB", (192, 48), (200, 200, 200)).save(jpeg, "JPEG")
+        r = requests.post(f"{s.url}{APP}/models/{mid}/infer", data=jpeg.getvalue(),
+                          headers={"Content-Type": "image/jpeg", **give_app_token(admin)},
+                          timeout=60)
+        assert r.status_code == 200, r.text
+        threads = _nice_by_thread(s.proc.pid)
+        assert threads["main"] == [io_nice] and threads["http-io"] == [io_nice], threads
+        assert any(name.startswith("model-worker") for name in threads), threads
+        assert "usage-writer" in threads and "log-writer" in threads, threads
+        # Every other thread (workers, writers, the handler pools that load models and
+        # so start the workers) keeps the start priority.
+        others = {n for name, v in threads.items() if name not in ("main", "http-io") for n in v}
+        assert others == {base}, threads
 
 
 def test_login_answers_while_models_load(server_factory):
