@@ -574,7 +574,7 @@ absl::Status HttpServer::Run() {
   std::vector<std::thread> threads;
   auto serve = [&s](bool name) {
     if (name) SetCurrentThreadName("http-io");
-    if (!LowerThisThreadsPriority(s.opts.io_nice)) spdlog::warn("io thread nice: errno {}", errno);
+    if (!LowerThisThreadsPriority(s.opts.io_nice)) spdlog::warn("io_nice refused: errno {}", errno);
     s.ioc.run();
   };
   for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back(serve, true);

@@ -32,10 +32,10 @@ class HttpServer {
     int port = 8000;  // 0 picks a free port
     int io_threads = 2;
     // The network threads' nice value (0-19; 0 leaves them as started). Above
-    // 0, threads that run engines (started elsewhere, at nice 0) win the CPU
-    // from them when both want it: under a retry storm the refusals no longer
-    // take the cores from admitted requests. Threads the io threads start
-    // inherit it; the handler pools are started before and are not affected.
+    // 0, threads that run engines (started elsewhere, at the start priority)
+    // win the CPU from them when both want it: under a retry storm the
+    // refusals no longer take the cores from admitted requests. Threads the
+    // io threads start inherit it; the handler pools start before Run.
     int io_nice = 0;
     int handler_threads = 4;  // public and admin routes
     int work_threads = 4;     // application-API (AuthScope::kApiToken) routes
