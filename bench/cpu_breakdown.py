@@ -38,6 +38,8 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_bench as pb  # noqa: E402
 from benchlib import cpu_model, git_commit, write_result  # noqa: E402
@@ -89,12 +91,9 @@ def shares(data, by_thread):
 
 
 def profile_raw(m, body, seconds, tmp):
-    cfg = tmp / "raw-config.json"
-    cfg.write_text(json.dumps({"input": m["input"], "output": m["output"]}))
     data = tmp / "raw.perf"
-    cmd = [pb.CINFER, "model", "bench", str(pb.SAMPLES / m["file"]), "--engine", "onnxruntime",
-           "--threads", "1", "--batch", "1", "--shape", "x=" + ",".join(map(str, m["shape"])),
-           "--seconds", str(seconds), "--image", str(body), "--model-config", str(cfg)]
+    cmd = pb.raw_bench_cmd(pb.SAMPLES / m["file"], m["shape"], seconds, body,
+                           {"input": m["input"], "output": m["output"]}, tmp)
     r = subprocess.run(["perf", "record", "-q", "-F", "999", "-o", str(data), "--"] + cmd,
                        capture_output=True, text=True, check=True)
     bench = json.loads(r.stdout)
@@ -133,7 +132,6 @@ def profile_served(m, label, body, conc, seconds, tuned, queue_size, tmp):
 def server_timings(srv, body, n):
     """Medians of the responses' own timing_ms over n requests sent one at a time
     (after the load): where a lone request's time goes inside the server."""
-    import requests
     headers = {"Content-Type": "image/jpeg", "Authorization": "Bearer " + srv.token}
     rows = []
     with requests.Session() as s:

@@ -438,10 +438,11 @@ def measure(server, body_file, lua_file, conc, seconds, probe_health):
     return point
 
 
-def raw_bench(file, shape, seconds, image=None, config=None, tmp=None):
-    """`cinfer model bench`: one engine thread, batch 1. With `image`, every run
-    first decodes and preprocesses that JPEG by `config`'s `input` (what the
-    server does before the engine call); without, a synthetic tensor."""
+def raw_bench_cmd(file, shape, seconds, image=None, config=None, tmp=None):
+    """The `cinfer model bench` command line: one engine thread, batch 1. With
+    `image`, every run first decodes and preprocesses that JPEG by `config`'s
+    `input` (what the server does before the engine call); without, a synthetic
+    tensor."""
     cmd = [CINFER, "model", "bench", str(file), "--engine", "onnxruntime", "--threads", "1",
            "--batch", "1", "--shape", "x=" + ",".join(map(str, shape)),
            "--seconds", str(seconds)]
@@ -449,6 +450,12 @@ def raw_bench(file, shape, seconds, image=None, config=None, tmp=None):
         cfg = Path(tmp) / f"raw-config-{Path(image).stem}.json"
         cfg.write_text(json.dumps(config))
         cmd += ["--image", str(image), "--model-config", str(cfg)]
+    return cmd
+
+
+def raw_bench(file, shape, seconds, image=None, config=None, tmp=None):
+    """Runs raw_bench_cmd; its throughput and latency."""
+    cmd = raw_bench_cmd(file, shape, seconds, image, config, tmp)
     r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     return {"threads": 1, "batch": 1, "inferences_per_s": round(r["throughput_per_s"], 1),
             "p50_ms": r["latency_ms"]["p50"], "mean_ms": r["latency_ms"]["mean"],

@@ -17,7 +17,7 @@ absl::StatusOr<ImageCodecs::Api> ImageCodecs::OpenLocked() const {
   }
   Api api{reinterpret_cast<DecodeFn>(dlsym(handle, "cinfer_imgcodecs_decode")),
           reinterpret_cast<EncodeFn>(dlsym(handle, "cinfer_imgcodecs_encode_jpeg")),
-          reinterpret_cast<DecodeJpegFn>(dlsym(handle, "cinfer_imgcodecs_decode_jpeg_bgr"))};
+          reinterpret_cast<DecodeFn>(dlsym(handle, "cinfer_imgcodecs_decode_jpeg_bgr"))};
   if (api.decode == nullptr || api.encode == nullptr || api.decode_jpeg == nullptr) {
     return absl::UnavailableError(
         StrCat("the image codecs plugin ", library_, " lacks its entry points"));

@@ -43,14 +43,12 @@ class ImageCodecs {
   // reason in *error. They never throw.
   using DecodeFn = int (*)(const char* data, size_t size, cv::Mat* out, std::string* error);
   using EncodeFn = int (*)(const cv::Mat* image, int quality, std::string* out, std::string* error);
-  // The same signature as DecodeFn (cinfer_imgcodecs_decode_jpeg_bgr).
-  using DecodeJpegFn = DecodeFn;
 
  private:
   struct Api {
     DecodeFn decode = nullptr;
     EncodeFn encode = nullptr;
-    DecodeJpegFn decode_jpeg = nullptr;
+    DecodeFn decode_jpeg = nullptr;  // cinfer_imgcodecs_decode_jpeg_bgr
   };
   absl::StatusOr<Api> Open() const;
   absl::StatusOr<Api> OpenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -44,9 +44,12 @@ extern "C" __attribute__((visibility("default"))) int cinfer_imgcodecs_decode_jp
     const auto length = static_cast<unsigned long>(size);
     int width = 0, height = 0, subsampling = 0, colorspace = 0;
     if (tjDecompressHeader3(tj.get(), jpeg, length, &width, &height, &subsampling, &colorspace) !=
-            0 ||
-        colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+        0) {
       *error = tjGetErrorStr2(tj.get());
+      return 1;
+    }
+    if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+      *error = "a CMYK JPEG (OpenCV converts it)";
       return 1;
     }
     cv::Mat image(height, width, CV_8UC3);
